@@ -1,0 +1,157 @@
+"""The published site: it builds in strict mode, and a real browser sees its content.
+
+The browser check opens the built site in headless Chromium (Debian's `chromium` and
+`chromium-driver`, installed by `make test` where it may) and asserts what a reader would see:
+the pages' text, a Mermaid diagram rendered to SVG, and a notebook's outputs. Screenshots go to
+`build/screenshots/`. Without Chromium the check fails: a browser test that skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+SITE_BUILD_BUDGET_SECONDS = 30
+
+LESSON_URL = "notebooks/00-lambda-realities/01-sqs-batch-size/"
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site_dir = tmp_path_factory.mktemp("site")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
+    print(f"site built in {elapsed:.1f} s")
+    assert elapsed < SITE_BUILD_BUDGET_SECONDS, f"site build took {elapsed:.1f} s"
+    return site_dir
+
+
+def test_site_builds_with_every_page(built_site: Path) -> None:
+    for page in ["index.html", "00-lambda-realities/index.html", f"{LESSON_URL}index.html",
+                 "labs/index.html", "instructors/index.html", "glossary/index.html"]:
+        assert (built_site / page).is_file(), f"{page} missing from the built site"
+    lesson = (built_site / LESSON_URL / "index.html").read_text()
+    assert "jp-OutputArea" in lesson, "the lesson page has no notebook output"
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.fail(
+            "The browser check needs Debian's `chromium` and `chromium-driver` "
+            "(`make test` installs them when run as root; otherwise: "
+            "sudo apt-get install chromium chromium-driver)."
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,1600"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url: str, ready_selector: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 20).until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, ready_selector))
+    )
+
+
+def rendered_mermaid_svgs(browser) -> int:
+    """Count SVGs inside rendered Mermaid diagrams.
+
+    Material renders each diagram into a *closed* shadow root, which page scripts cannot read;
+    the DevTools protocol can pierce it.
+    """
+    document = browser.execute_cdp_cmd("DOM.getDocument", {"depth": -1, "pierce": True})
+
+    def walk(node: dict, inside_mermaid: bool) -> int:
+        attributes = node.get("attributes", [])
+        classes = dict(zip(attributes[::2], attributes[1::2])).get("class", "").split()
+        inside = inside_mermaid or (node.get("nodeName") == "DIV" and "mermaid" in classes)
+        found = 1 if inside and node.get("nodeName", "").lower() == "svg" else 0
+        for child in node.get("children", []) + node.get("shadowRoots", []):
+            found += walk(child, inside)
+        return found
+
+    return walk(document["root"], False)
+
+
+def test_landing_page_shows_course_map(browser, site_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, site_url, "article")
+    body = browser.find_element("css selector", "article").text
+    assert "What you will learn" in body
+    assert "Run it locally" in body
+    WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
+    browser.save_screenshot(str(SCREENSHOTS / "landing.png"))
+
+
+def test_module_page_shows_diagram_and_code(browser, site_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, site_url + "00-lambda-realities/", "article")
+    body = browser.find_element("css selector", "article").text
+    assert "ReportBatchItemFailures" in body
+    assert browser.find_elements("css selector", "article .highlight code"), "no code shown"
+    WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
+    browser.save_screenshot(str(SCREENSHOTS / "module-00.png"))
+
+
+def test_lesson_page_shows_notebook_outputs(browser, site_url: str) -> None:
+    open_page(browser, site_url + LESSON_URL, ".jp-OutputArea-output")
+    outputs = browser.find_elements("css selector", ".jp-OutputArea-output")
+    assert any(output.is_displayed() and output.text.strip() for output in outputs)
+    plots = browser.find_elements("css selector", ".jp-OutputArea-output img")
+    assert any(
+        browser.execute_script("return arguments[0].naturalWidth", plot) > 0 for plot in plots
+    ), "no plot image rendered in the lesson"
+    browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01.png"))
