@@ -1,0 +1,16 @@
+"""Grading of the course's labs: a pytest plugin plus a command that grades a whole class.
+
+* ``labgrader.plugin``: the pytest plugin (points per test, the ``submission`` fixture,
+  ``--submission DIR``, ``--results-json FILE``, per-test time limits, the score table).
+* ``python -m labgrader class LAB SUBMISSIONS --out OUT``: grade every student's folder, each
+  in its own process with a wall-clock limit, and write a gradebook.
+* ``python -m labgrader grade LAB [--submission DIR] [--results-json FILE]``: grade one.
+
+Graded tests raise nothing of their own; ``Submission.load`` raises SubmissionError when the
+learner's file cannot be imported, and its message is the learner's feedback.
+"""
+
+from labgrader.lab import Lab, LabConfigError, find_lab
+from labgrader.submission import Submission, SubmissionError
+
+__all__ = ["Lab", "LabConfigError", "Submission", "SubmissionError", "find_lab"]
