@@ -44,7 +44,7 @@ notebooks: install
 	@for nb in $(NOTEBOOKS); do \
 		echo "executing $$nb"; \
 		(cd $$(dirname $$nb) && ../../$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=120 $$(basename $$nb)) || exit 1; \
+			--ExecutePreprocessor.timeout=120 --ExecutePreprocessor.record_timing=False $$(basename $$nb)) || exit 1; \
 	done
 
 # The browser check needs a Chromium and its driver: install Debian's where we may (CI runs as root).

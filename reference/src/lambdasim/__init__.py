@@ -1,0 +1,32 @@
+"""lambdasim: a local AWS Lambda service on moto, on a virtual clock, reproducible from a seed.
+
+    from lambdasim import Simulator
+
+    with Simulator(seed=7) as sim:
+        sim.create_function(FunctionName="hello", Handler="handlers.hello", code_dir="src/")
+        boto3.client("lambda").invoke(FunctionName="hello", Payload=b"{}")
+
+See README.md in this folder for what is modelled and what is not yet.
+"""
+
+from .clock import ScheduledCall
+from .context import LambdaContext
+from .environments import ExecutionEnvironment
+from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
+from .functions import placeholder_zip
+from .runtime import InvocationRecord
+from .simulator import Simulator, active_simulator
+
+__all__ = [
+    "ExecutionEnvironment",
+    "InvocationRecord",
+    "LambdaContext",
+    "MotoVersionMismatch",
+    "ScheduledCall",
+    "Simulator",
+    "SimulatorAlreadyRunning",
+    "SimulatorError",
+    "SimulatorNotRunning",
+    "active_simulator",
+    "placeholder_zip",
+]

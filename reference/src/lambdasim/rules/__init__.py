@@ -1,0 +1,11 @@
+"""The AWS rules the simulator plays, each with the AWS page it comes from.
+
+Every number or message format that AWS documents (or that AWS's own runtime code defines) lives
+in one module here, next to its source, so a conformance test can pin it and a reader can check
+it. Nothing in this package touches moto, the clock or the process: they are pure functions and
+constants.
+
+- `invoke`: the Invoke API (payload limits, status codes, request errors).
+- `runtime`: the Python runtime (handler loading errors, error payloads, response marshalling,
+  timeouts, reserved environment variables).
+"""

@@ -1,0 +1,479 @@
+"""The in-process Lambda runtime: runs one invocation of a Python handler on virtual time.
+
+An invocation's simulated duration is the virtual time the handler spends (its `time.sleep`
+calls and the synchronous invocations it makes) plus a per-function base duration the
+simulator draws (`Simulator.set_duration`). Wall-clock time is never measured, so the same seed
+gives the same durations on any machine.
+
+Timeouts follow AWS: a handler that sleeps past its deadline is stopped at the deadline (the
+sleep raises `InvocationTimeout`, a BaseException that `except Exception` does not catch), the
+caller gets `Sandbox.Timedout`, and the execution environment is reset.
+https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from .clock import MICROS_PER_SECOND, VirtualClock, from_micros, seconds_to_micros
+from .context import LambdaContext
+from .environments import EnvironmentPool, ExecutionEnvironment
+from .functions import CodeLoader, FunctionConfig, HandlerMapping
+from .rules import invoke as inv
+from .rules import runtime as rt
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
+
+
+class InvocationTimeout(BaseException):
+    """Raised inside a handler's `time.sleep` when the invocation reaches its timeout.
+
+    A BaseException, so that the handler's `except Exception` cannot swallow it: on AWS the
+    runtime is stopped at the deadline and no handler code runs after it.
+    """
+
+
+@dataclass
+class InvocationRequest:
+    """One invocation as the Lambda service accepted it."""
+
+    request_id: str
+    config: FunctionConfig
+    invoked_arn: str
+    payload: bytes
+    invocation_type: str
+    received_us: int
+    trace_id: str
+    client_context: dict[str, Any] | None = None
+    source: str = "api"
+
+    def event(self) -> Any:
+        """The event the handler receives: the JSON payload, or `{}` when there is none."""
+        return json.loads(self.payload) if self.payload.strip() else {}
+
+
+@dataclass
+class InvocationRecord:
+    """What happened in one invocation (the simulator keeps them in `Simulator.invocations`)."""
+
+    request_id: str
+    function_name: str
+    version: str
+    invocation_type: str
+    source: str
+    environment_id: str | None
+    cold_start: bool
+    start_us: int
+    init_duration_ms: float | None
+    duration_ms: float
+    billed_duration_ms: int
+    payload: bytes
+    function_error: str | None = None
+    error_type: str | None = None
+    timed_out: bool = False
+
+    @property
+    def total_us(self) -> int:
+        """Init plus invoke time, in microseconds: how long the caller waited."""
+        init = round((self.init_duration_ms or 0.0) * 1000)
+        return init + round(self.duration_ms * 1000)
+
+    @property
+    def start(self) -> datetime:
+        """When the invocation started (virtual time)."""
+        return from_micros(self.start_us)
+
+    @property
+    def end(self) -> datetime:
+        """When the invocation ended (virtual time)."""
+        return from_micros(self.start_us + self.total_us)
+
+    @property
+    def succeeded(self) -> bool:
+        """True if the function returned without an error."""
+        return self.function_error is None
+
+    def result(self) -> Any:
+        """The response payload decoded from JSON (the handler's result or the error document)."""
+        return json.loads(self.payload) if self.payload else None
+
+
+class InvocationFrame:
+    """The virtual time of a running invocation (or init).
+
+    The frame starts at the time the invocation starts and moves the clock forward as the code
+    sleeps or waits for a nested synchronous invocation; the scheduler's own time stays put.
+    """
+
+    def __init__(self, clock: VirtualClock, start_us: int, deadline_us: int | None):
+        self.clock = clock
+        self.start_us = start_us
+        self.deadline_us = deadline_us
+        self.elapsed_us = 0
+        self.timed_out = False
+
+    @property
+    def now_us(self) -> int:
+        """The invocation's current time."""
+        return self.start_us + self.elapsed_us
+
+    def advance(self, us: int) -> None:
+        """Spend `us` microseconds (a nested synchronous call the code waited for)."""
+        self.elapsed_us += max(0, us)
+        self.clock.set(self.now_us)
+        if self.deadline_us is not None and self.now_us >= self.deadline_us:
+            self.timed_out = True
+
+    def sleep(self, seconds: float) -> None:
+        """`time.sleep` inside the invocation: virtual, and cut off at the deadline."""
+        if self.timed_out:
+            raise InvocationTimeout()
+        us = seconds_to_micros(seconds)
+        if self.deadline_us is not None and self.now_us + us >= self.deadline_us:
+            self.elapsed_us = self.deadline_us - self.start_us
+            self.clock.set(self.now_us)
+            self.timed_out = True
+            raise InvocationTimeout()
+        self.advance(us)
+
+
+DurationSpec = float | Callable[[Random, Any], float]
+
+
+class Runtime:
+    """Runs invocations in execution environments, one at a time, on the virtual clock."""
+
+    def __init__(
+        self,
+        *,
+        clock: VirtualClock,
+        pool: EnvironmentPool,
+        loader: CodeLoader,
+        ids: Random,
+        durations: Random,
+        default_duration_ms: float,
+        credentials: dict[str, str],
+    ):
+        self.clock = clock
+        self.pool = pool
+        self.loader = loader
+        self._ids = ids
+        self._duration_rng = durations
+        self.default_duration_ms = default_duration_ms
+        self.durations: dict[str, DurationSpec] = {}
+        self.mappings: dict[str, HandlerMapping] = {}
+        self.credentials = credentials
+        self._frames: list[InvocationFrame] = []
+
+    # -- ids ----------------------------------------------------------------------------------
+    def new_request_id(self) -> str:
+        """A request id in AWS's format (a UUID), drawn from the seeded generator."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def new_trace_id(self, at_us: int) -> str:
+        """An X-Ray trace header for `_X_AMZN_TRACE_ID` (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader)."""
+        root = f"1-{at_us // MICROS_PER_SECOND:08x}-{self._ids.getrandbits(96):024x}"
+        return f"Root={root};Parent={self._ids.getrandbits(64):016x};Sampled=0"
+
+    # -- frames -------------------------------------------------------------------------------
+    @property
+    def current_frame(self) -> InvocationFrame | None:
+        """The invocation (or init) whose code is running now, if any."""
+        return self._frames[-1] if self._frames else None
+
+    # -- durations ----------------------------------------------------------------------------
+    def base_duration_us(self, function_name: str, event: Any) -> int:
+        """The base duration of one invocation, drawn from the function's duration setting."""
+        spec = self.durations.get(function_name, self.default_duration_ms)
+        ms = spec(self._duration_rng, event) if callable(spec) else spec
+        if ms < 0:
+            raise ValueError(f"duration of {function_name} must be >= 0 ms, got {ms}")
+        return round(ms * 1000)
+
+    # -- running ------------------------------------------------------------------------------
+    def execute(self, request: InvocationRequest) -> InvocationRecord:
+        """Run one invocation starting at the clock's current time and return its record.
+
+        The clock is back at the start time when this returns; the caller decides how time
+        moves on (a waiting caller advances by `record.total_us`).
+        """
+        config = request.config
+        start_us = self.clock.micros
+        mapping = self.mappings.get(config.name, HandlerMapping())
+        handler_name = mapping.handler or config.handler or ""
+        module_name = handler_name.rsplit(".", 1)[0].replace("/", ".")
+        code_key = (handler_name, mapping.code_dir)
+        env = self.pool.find_warm(config, code_key, start_us)
+        cold = env is None
+        if env is None:
+            env = self._new_environment(config, code_key, start_us)
+        env.running = True
+        init_us = 0
+        try:
+            if not self._runnable(config, mapping):
+                return self._finish(
+                    request, env, cold, start_us, None, 0,
+                    rt.dumps_error(rt.error_payload(
+                        f"lambdasim runs Python handlers only; runtime {config.runtime!r} "
+                        f"(package type {config.package_type}) needs Simulator.map_handler()",
+                        "lambdasim.UnsupportedRuntime", [], request.request_id)),
+                    rt.UNHANDLED, "lambdasim.UnsupportedRuntime", retire=True)
+            environ = self._environment_variables(config, env, handler_name, mapping, request)
+            with _lambda_environ(environ, env.environ_changes):
+                if env.code is None:
+                    frame = InvocationFrame(self.clock, start_us, None)
+                    self._frames.append(frame)
+                    try:
+                        with self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
+                            env.code = self.loader.load(handler_name, mapping.code_dir)
+                    except rt.FaultError as fault:
+                        return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(
+                            rt.error_payload(fault.message, fault.error_type, fault.stack_trace, None)))
+                    except SystemExit as exc:
+                        return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(
+                            rt.exit_error_payload(request.request_id, _exit_status(exc))))
+                    except Exception as exc:  # the module's init raised
+                        return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(
+                            rt.exception_payload(exc, exc.__traceback__, None, (_PACKAGE_DIR,))))
+                    finally:
+                        self._frames.pop()
+                        self.clock.set(start_us)
+                    init_us = frame.elapsed_us
+                    env.init_duration_ms = init_us / 1000
+                    env.state = "ready"
+                return self._invoke_handler(request, env, cold, start_us, init_us, mapping)
+        finally:
+            env.running = False
+            self.clock.set(start_us)
+
+    def _runnable(self, config: FunctionConfig, mapping: HandlerMapping) -> bool:
+        runtime_ok = config.runtime is None or config.runtime.startswith("python")
+        if config.package_type != "Zip" or not runtime_ok:
+            return mapping.handler is not None
+        return True
+
+    def _invoke_handler(
+        self,
+        request: InvocationRequest,
+        env: ExecutionEnvironment,
+        cold: bool,
+        start_us: int,
+        init_us: int,
+        mapping: HandlerMapping,
+    ) -> InvocationRecord:
+        config = request.config
+        assert env.code is not None
+        handler_start = start_us + init_us
+        timeout_us = config.timeout_s * MICROS_PER_SECOND
+        deadline = handler_start + timeout_us
+        self.clock.set(handler_start)
+        try:
+            event = request.event()
+        except ValueError as e:  # only service-made requests can get here; the API checks JSON
+            payload = rt.dumps_error(rt.error_payload(
+                f"Unable to unmarshal input: {e}", rt.UNMARSHAL_ERROR, [], request.request_id))
+            return self._finish(request, env, cold, start_us, init_us, 0, payload, rt.UNHANDLED, rt.UNMARSHAL_ERROR)
+        context = LambdaContext(
+            aws_request_id=request.request_id,
+            function_name=config.name,
+            function_version=config.version,
+            invoked_function_arn=request.invoked_arn,
+            memory_limit_in_mb=config.memory_mb,
+            log_group_name=config.log_group,
+            log_stream_name=env.log_stream_name,
+            deadline_ms=deadline // 1000,
+            now_ms=lambda: self.clock.micros // 1000,
+            client_context=request.client_context,
+        )
+        frame = InvocationFrame(self.clock, handler_start, deadline)
+        self._frames.append(frame)
+        result: Any = None
+        error: bytes | None = None
+        error_type: str | None = None
+        retire = False
+        try:
+            with self.loader.activate(mapping.code_dir, env.private_modules, env.code.module_name, env.code):
+                result = env.code.handler(event, context)
+        except InvocationTimeout:
+            frame.timed_out = True
+        except SystemExit as exc:
+            error = rt.dumps_error(rt.exit_error_payload(request.request_id, _exit_status(exc)))
+            error_type, retire = rt.RUNTIME_EXIT_ERROR, True
+        except Exception as exc:
+            error = rt.dumps_error(rt.exception_payload(exc, exc.__traceback__, request.request_id, (_PACKAGE_DIR,)))
+            error_type = type(exc).__name__
+        finally:
+            self._frames.pop()
+        duration_us = frame.elapsed_us + self.base_duration_us(config.name, event)
+        if frame.timed_out or duration_us > timeout_us:
+            payload = rt.dumps_error(rt.timeout_payload(request.request_id, config.timeout_s))
+            return self._finish(request, env, cold, start_us, init_us, timeout_us, payload,
+                                rt.UNHANDLED, rt.SANDBOX_TIMEDOUT, retire=True, timed_out=True)
+        if error is not None:
+            return self._finish(request, env, cold, start_us, init_us, duration_us, error,
+                                rt.UNHANDLED, error_type, retire=retire)
+        try:
+            payload = rt.marshal_response(result, config.runtime)
+        except rt.FaultError as fault:
+            payload = rt.dumps_error(rt.error_payload(fault.message, fault.error_type, [], request.request_id))
+            return self._finish(request, env, cold, start_us, init_us, duration_us, payload,
+                                rt.UNHANDLED, fault.error_type)
+        if request.invocation_type == "RequestResponse" and len(payload) > inv.SYNC_RESPONSE_LIMIT_BYTES:
+            payload = rt.dumps_error(rt.response_too_large_payload())
+            return self._finish(request, env, cold, start_us, init_us, duration_us, payload,
+                                rt.UNHANDLED, rt.RESPONSE_SIZE_TOO_LARGE)
+        return self._finish(request, env, cold, start_us, init_us, duration_us, payload, None, None)
+
+    def _init_failed(
+        self,
+        request: InvocationRequest,
+        env: ExecutionEnvironment,
+        cold: bool,
+        start_us: int,
+        frame: InvocationFrame,
+        payload: bytes,
+    ) -> InvocationRecord:
+        # The environment never became ready: AWS reports the init error to this invocation and
+        # tries a fresh init at the next one.
+        error_type = json.loads(payload)["errorType"]
+        return self._finish(request, env, cold, start_us, frame.elapsed_us, 0, payload,
+                            rt.UNHANDLED, error_type, retire=True)
+
+    def _finish(
+        self,
+        request: InvocationRequest,
+        env: ExecutionEnvironment,
+        cold: bool,
+        start_us: int,
+        init_us: int | None,
+        duration_us: int,
+        payload: bytes,
+        function_error: str | None,
+        error_type: str | None,
+        *,
+        retire: bool = False,
+        timed_out: bool = False,
+    ) -> InvocationRecord:
+        end_us = start_us + (init_us or 0) + duration_us
+        env.invocations += 1
+        env.last_used_us = end_us
+        env.busy_until_us = end_us
+        if retire:
+            self.pool.retire(env)
+        duration_ms = duration_us / 1000
+        return InvocationRecord(
+            request_id=request.request_id,
+            function_name=request.config.name,
+            version=request.config.version,
+            invocation_type=request.invocation_type,
+            source=request.source,
+            environment_id=env.id,
+            cold_start=cold,
+            start_us=start_us,
+            init_duration_ms=(init_us / 1000) if cold and init_us is not None else None,
+            duration_ms=duration_ms,
+            billed_duration_ms=inv.billed_duration_ms(duration_ms),
+            payload=payload,
+            function_error=function_error,
+            error_type=error_type,
+            timed_out=timed_out,
+        )
+
+    def _new_environment(self, config: FunctionConfig, code_key: tuple[Any, ...], at_us: int) -> ExecutionEnvironment:
+        instance = f"{self._ids.getrandbits(128):032x}"
+        date = from_micros(at_us).strftime("%Y/%m/%d")
+        env = ExecutionEnvironment(
+            id=instance[:12],
+            function_name=config.name,
+            version=config.version,
+            fingerprint=(config.fingerprint, code_key),
+            log_stream_name=rt.log_stream_name(date, config.version, instance),
+            created_at_us=at_us,
+            last_used_us=at_us,
+            busy_until_us=at_us,
+        )
+        self.pool.add(env)
+        return env
+
+    def _environment_variables(
+        self,
+        config: FunctionConfig,
+        env: ExecutionEnvironment,
+        handler_name: str,
+        mapping: HandlerMapping,
+        request: InvocationRequest,
+    ) -> dict[str, str]:
+        reserved = rt.reserved_environment(
+            handler=handler_name,
+            region=config.region,
+            runtime=config.runtime,
+            function_name=config.name,
+            memory_mb=config.memory_mb,
+            version=config.version,
+            log_group=config.log_group,
+            log_stream=env.log_stream_name,
+            task_root=str(mapping.code_dir) if mapping.code_dir else os.getcwd(),
+            credentials=self.credentials,
+            trace_id=request.trace_id,
+        )
+        # Function variables cannot override reserved keys (AWS rejects them at configuration).
+        return {**{k: str(v) for k, v in config.environment.items()}, **reserved}
+
+
+def _exit_status(exc: SystemExit) -> int | str:
+    code = exc.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+@contextmanager
+def _lambda_environ(target: dict[str, str], changes: dict[str, str | None]) -> Iterator[None]:
+    """Show the function's environment variables in `os.environ` while its code runs.
+
+    What the code itself changes is recorded in `changes` and shown again at the environment's
+    next invocation; the process's own variables are restored afterwards.
+    """
+    # os.environ's underlying dict of encoded keys and values: copying and comparing it is a
+    # C-level operation, where going through os.environ decodes every entry (10x slower).
+    data: dict[Any, Any] = os.environ._data  # type: ignore[attr-defined]
+    encode_key, encode_value = os.environ.encodekey, os.environ.encodevalue
+    saved = dict(data)
+    desired = dict(target)
+    for key, value in changes.items():
+        if value is None:
+            desired.pop(key, None)
+        else:
+            desired[key] = value
+    for key, value in desired.items():
+        if data.get(encode_key(key)) != encode_value(value):
+            os.environ[key] = value
+    for key, value in changes.items():
+        if value is None and encode_key(key) in data:
+            del os.environ[key]
+    applied = dict(data)
+    try:
+        yield
+    finally:
+        if data != applied:
+            for key in applied.keys() | data.keys():
+                if applied.get(key) != data.get(key):
+                    name = key.decode() if isinstance(key, bytes) else key
+                    value = data.get(key)
+                    changes[name] = None if value is None else (value.decode() if isinstance(value, bytes) else value)
+        if data != saved:
+            for key in data.keys() - saved.keys():
+                os.environ.__delitem__(key.decode() if isinstance(key, bytes) else key)
+            for key, value in saved.items():
+                if data.get(key) != value:
+                    os.environ[key.decode() if isinstance(key, bytes) else key] = (
+                        value.decode() if isinstance(value, bytes) else value)

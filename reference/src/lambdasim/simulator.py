@@ -1,0 +1,442 @@
+"""`Simulator`: moto in-process, a virtual clock, a seed, and the Lambda service played on top.
+
+    with Simulator(seed=7) as sim:
+        sim.create_function(FunctionName="hello", Handler="handlers.hello", code_dir="src/")
+        lam = boto3.client("lambda")
+        lam.invoke(FunctionName="hello", Payload=b'{"name": "Ada"}')
+        sim.run_for(60)                      # virtual seconds; no real waiting
+
+Everything in the process sees the virtual time while the simulation runs (freezegun), and
+`time.sleep` on the thread that started the simulation is virtual: inside a handler it spends
+the invocation's time (and is cut off at the function's timeout); outside, it runs the
+simulation forward. The seed fixes every random choice: request ids, moto's ids, `sim.random`,
+the global `random` module, and `uuid.uuid4()` called from handler code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from . import _moto_patches
+from .async_queue import AsyncInvocationQueue
+from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
+from .environments import EnvironmentPool, ExecutionEnvironment
+from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
+from .functions import CodeLoader, HandlerMapping, placeholder_zip
+from .runtime import DurationSpec, InvocationRecord, Runtime
+from .service import LambdaService
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DEFAULT_REGION = "us-east-1"
+# A base duration for a handler that does nothing slow: small and fixed, so that runs are
+# reproducible; set per function with Simulator.set_duration.
+DEFAULT_DURATION_MS = 1.0
+DEFAULT_ROLE_NAME = "lambdasim-execution-role"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+# Callers whose sleeps stay real: the machinery hosting the simulation (Jupyter's kernel sleeps
+# 0.5 ms after every cell on the main thread; test runners; event loops). Everything else on the
+# simulation's thread (handlers, lesson code, botocore's retry backoff) sleeps on virtual time.
+_REAL_SLEEP_PACKAGES = frozenset({
+    "ipykernel", "IPython", "jupyter_client", "jupyter_core", "nbclient", "tornado", "zmq", "asyncio",
+    "threading", "concurrent", "queue", "selectors", "traitlets", "comm", "_pytest", "pytest",
+    "pytest_timeout", "pluggy",
+})
+
+_active: Simulator | None = None
+_loader: Any = None
+
+
+def _shared_loader() -> Any:
+    global _loader
+    if _loader is None:
+        import botocore.loaders
+
+        _loader = botocore.loaders.create_loader()
+    return _loader
+
+
+def active_simulator() -> Simulator | None:
+    """The running simulator, if any (one per process)."""
+    return _active
+
+
+class Simulator:
+    """A local AWS Lambda service on moto, on a virtual clock, reproducible from a seed.
+
+    Args:
+        seed: fixes every random choice of the simulation.
+        start: the virtual time the simulation starts at (aware datetime or ISO 8601 text).
+        region: the AWS Region of the clients and functions.
+        default_duration_ms: base duration of an invocation for functions without
+            `set_duration`.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        start: datetime | str = DEFAULT_START,
+        region: str = DEFAULT_REGION,
+        default_duration_ms: float = DEFAULT_DURATION_MS,
+    ):
+        if isinstance(start, str):
+            start = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        self.seed = seed
+        self.region = region
+        self.account_id = "123456789012"  # moto's default account
+        self.random = Random(f"{seed}/user")
+        self._start_us = to_micros(start)
+        self._clock = VirtualClock(start)
+        self._scheduler = Scheduler(self._clock)
+        self._pool = EnvironmentPool()
+        self._loader = CodeLoader()
+        self.invocations: list[InvocationRecord] = []
+        self._runtime = Runtime(
+            clock=self._clock,
+            pool=self._pool,
+            loader=self._loader,
+            ids=Random(f"{seed}/ids"),
+            durations=Random(f"{seed}/durations"),
+            default_duration_ms=default_duration_ms,
+            credentials={**FAKE_CREDENTIALS, "AWS_ACCESS_KEY": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]},
+        )
+        self._service = LambdaService(
+            clock=self._clock,
+            scheduler=self._scheduler,
+            runtime=self._runtime,
+            advance=self._advance_caller,
+            history=self.invocations,
+        )
+        self._running = False
+        self._undo: list[Callable[[], None]] = []
+        self._clients: dict[str, Any] = {}
+        self._role_arn: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Simulator:
+        """Start moto, the virtual clock and the patches. Prefer `with Simulator() as sim:`."""
+        global _active
+        if self._running:
+            raise SimulatorError("this simulator is already running")
+        if _active is not None:
+            raise SimulatorAlreadyRunning("another Simulator is running in this process; stop it first")
+        try:
+            self._seed_randomness()
+            self._start_moto()
+            self._set_environment()  # after moto, which sets its own fake credentials
+            self._clock.freeze()
+            self._undo.append(self._clock.unfreeze)
+            self._patch_process()
+            _moto_patches.apply(self._service)
+            self._undo.append(_moto_patches.remove)
+        except BaseException:
+            self._unwind()
+            raise
+        self._running = True
+        _active = self
+        return self
+
+    def stop(self) -> None:
+        """Tear everything down and give the process its real clock, environment and moto back."""
+        global _active
+        if not self._running:
+            return
+        self._running = False
+        _active = None
+        self._clients.clear()
+        self._unwind()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _unwind(self) -> None:
+        errors: list[BaseException] = []
+        while self._undo:
+            try:
+                self._undo.pop()()
+            except BaseException as e:  # keep undoing; report the first failure afterwards
+                errors.append(e)
+        if errors:
+            raise errors[0]
+
+    def _set_environment(self) -> None:
+        # Fake credentials and a fixed region for every client created during the simulation,
+        # and no profile or config file that could point a client at a real account.
+        wanted: dict[str, str | None] = {
+            **FAKE_CREDENTIALS,
+            "AWS_SECURITY_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_PROFILE": None,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            # DynamoDB Streams calls otherwise go to an account-id endpoint moto does not know
+            # (/work/shared/moto-notes.md, "DynamoDB and Streams").
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+        saved = {k: os.environ.get(k) for k in wanted}
+
+        def restore() -> None:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+        self._undo.append(restore)
+        for key, value in wanted.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _seed_randomness(self) -> None:
+        from moto.moto_api._internal import mock_random
+
+        moto_state = mock_random.getstate()
+        global_state = random.getstate()
+        mock_random.seed(f"{self.seed}/moto")
+        random.seed(f"{self.seed}/global")
+
+        def restore() -> None:
+            mock_random.setstate(moto_state)
+            random.setstate(global_state)
+
+        self._undo.append(restore)
+
+    def _start_moto(self) -> None:
+        import boto3
+        import botocore.session
+        from moto import mock_aws
+
+        mock = mock_aws()
+        mock.start()
+        self._undo.append(mock.stop)
+        # moto resets boto3's default session on start, so every simulation would parse each
+        # service's model files again (20-60 ms per service). A default session that shares one
+        # process-wide loader keeps them parsed; moto puts the previous session back on stop.
+        session = botocore.session.get_session()
+        session.register_component("data_loader", _shared_loader())
+        boto3.DEFAULT_SESSION = boto3.Session(botocore_session=session)
+
+    def _patch_process(self) -> None:
+        owner = threading.get_ident()
+        real_sleep = time.sleep
+        real_uuid4 = uuid.uuid4
+        uuid_rng = Random(f"{self.seed}/uuid")
+
+        def sleep(seconds: float) -> None:
+            """time.sleep on virtual time (the simulation's thread, while it runs)."""
+            if not self._running or threading.get_ident() != owner:
+                return real_sleep(seconds)
+            caller = sys._getframe(1).f_globals.get("__name__") or ""
+            if caller.partition(".")[0] in _REAL_SLEEP_PACKAGES:
+                return real_sleep(seconds)
+            if seconds < 0:
+                raise ValueError("sleep length must be non-negative")
+            frame = self._runtime.current_frame
+            if frame is not None:
+                frame.sleep(seconds)
+            elif not self._scheduler.dispatching:
+                self.run_for(seconds)
+            # Inside a scheduled call no time passes: the call is an instant of the simulation.
+
+        def uuid4() -> uuid.UUID:
+            """uuid.uuid4 drawn from the seed while handler code runs; the real one otherwise."""
+            if self._running and threading.get_ident() == owner and self._runtime.current_frame is not None:
+                return uuid.UUID(int=uuid_rng.getrandbits(128), version=4)
+            return real_uuid4()
+
+        time.sleep = sleep  # type: ignore[assignment]
+        uuid.uuid4 = uuid4
+
+        def restore() -> None:
+            time.sleep = real_sleep
+            uuid.uuid4 = real_uuid4
+
+        self._undo.append(restore)
+
+    def _require_running(self) -> None:
+        if not self._running:
+            raise SimulatorNotRunning("start the simulator first: `with Simulator() as sim:`")
+
+    def _require_driver(self) -> None:
+        # Only the code driving the simulation moves the clock; handler code spends its own
+        # invocation's time (time.sleep) instead.
+        self._require_running()
+        if self._runtime.current_frame is not None:
+            raise SimulatorError("handler code cannot advance the simulation; use time.sleep")
+
+    # -- time -----------------------------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        """The current virtual time (aware, UTC)."""
+        return self._clock.now
+
+    @property
+    def elapsed(self) -> float:
+        """Virtual seconds since the simulation started."""
+        return (self._clock.micros - self._start_us) / 1_000_000
+
+    def run_for(self, seconds: float | timedelta) -> None:
+        """Advance virtual time by `seconds`, running everything that falls due."""
+        self._require_driver()
+        us = seconds_to_micros(seconds)
+        if us < 0:
+            raise ValueError("cannot run for a negative time")
+        self._scheduler.run_until(self._scheduler.now_us + us)
+
+    def run_until(self, when: datetime) -> None:
+        """Advance virtual time to `when` (aware datetime), running everything that falls due."""
+        self._require_driver()
+        self._scheduler.run_until(max(self._scheduler.now_us, to_micros(when)))
+
+    def run_until_idle(self, max_seconds: float = 3600.0) -> bool:
+        """Run until nothing is left to do, for at most `max_seconds` of virtual time.
+
+        Returns True if the simulation went idle, False if the limit came first. Pollers and
+        other daemon calls do not count as work.
+        """
+        self._require_driver()
+        return self._scheduler.run_until_idle(seconds_to_micros(max_seconds))
+
+    def schedule(
+        self, at_or_delay: datetime | float | timedelta, callback: Callable[..., Any], *args: Any, daemon: bool = False
+    ) -> ScheduledCall:
+        """Call `callback(*args)` at a virtual time (datetime) or after a delay (seconds).
+
+        The call runs when the clock reaches that time. `daemon=True` marks a call that does
+        not keep `run_until_idle` running.
+        """
+        self._require_running()
+        if isinstance(at_or_delay, datetime):
+            at = to_micros(at_or_delay)
+        else:
+            at = self._clock.micros + seconds_to_micros(at_or_delay)
+        return self._scheduler.call_at(at, callback, *args, daemon=daemon)
+
+    def _advance_caller(self, us: int) -> None:
+        # A synchronous invoke made by the code driving the simulation: that code waited.
+        self._scheduler.run_until(self._scheduler.now_us + us)
+
+    # -- functions ------------------------------------------------------------------------------
+    def client(self, service_name: str, **kwargs: Any) -> Any:
+        """A boto3 client for the simulation's Region (cached per service without kwargs)."""
+        import boto3
+
+        if kwargs:
+            return boto3.client(service_name, region_name=self.region, **kwargs)
+        if service_name not in self._clients:
+            self._clients[service_name] = boto3.client(service_name, region_name=self.region)
+        return self._clients[service_name]
+
+    def create_function(
+        self,
+        *,
+        FunctionName: str,
+        Handler: str,
+        Runtime: str = "python3.12",
+        Role: str | None = None,
+        Code: dict[str, Any] | None = None,
+        code_dir: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Create a function in moto (boto3 `create_function`) and map it to local code.
+
+        Keyword arguments are `create_function`'s own. `Role` defaults to an execution role the
+        simulator creates; `Code` to a placeholder zip. `code_dir` is the folder the handler
+        module lives in (SAM's CodeUri); without it the module is imported from `sys.path`.
+        Returns the boto3 response.
+        """
+        self._require_running()
+        response = self.client("lambda").create_function(
+            FunctionName=FunctionName,
+            Runtime=Runtime,
+            Role=Role or self._default_role_arn(),
+            Handler=Handler,
+            Code=Code or {"ZipFile": placeholder_zip()},
+            **kwargs,
+        )
+        if code_dir is not None:
+            self.map_handler(FunctionName, code_dir=code_dir)
+        return dict(response)
+
+    def map_handler(
+        self, function_name: str, handler: str | None = None, code_dir: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Map a function (created by any means) to local code.
+
+        `handler` overrides the function's configured Handler (None keeps it, so later
+        configuration updates apply); `code_dir` is the folder to import it from.
+        """
+        name = _function_name(function_name)
+        folder = None
+        if code_dir is not None:
+            folder = Path(code_dir).resolve()
+            if not folder.is_dir():
+                raise FileNotFoundError(f"code_dir {folder} is not a folder")
+        self._runtime.mappings[name] = HandlerMapping(handler=handler, code_dir=folder)
+
+    def set_duration(self, function_name: str, duration: DurationSpec) -> None:
+        """Set the base duration of a function's invocations, in milliseconds.
+
+        `duration` is a number, or a callable `(rng, event) -> ms` drawn per invocation with the
+        simulator's seeded generator. Virtual time the handler spends (sleeps, synchronous
+        calls) comes on top.
+        """
+        if not callable(duration) and duration < 0:
+            raise ValueError("duration must be >= 0 ms")
+        self._runtime.durations[_function_name(function_name)] = duration
+
+    def _default_role_arn(self) -> str:
+        if self._role_arn is None:
+            import json
+
+            iam = self.client("iam")
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                               "Action": "sts:AssumeRole"}],
+            }
+            try:
+                role = iam.get_role(RoleName=DEFAULT_ROLE_NAME)
+            except iam.exceptions.NoSuchEntityException:
+                role = iam.create_role(RoleName=DEFAULT_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+            self._role_arn = role["Role"]["Arn"]
+        return self._role_arn
+
+    # -- observing ------------------------------------------------------------------------------
+    def environments(self, function_name: str) -> list[ExecutionEnvironment]:
+        """The live execution environments of a function."""
+        return self._pool.environments(_function_name(function_name))
+
+    @property
+    def async_queue(self) -> AsyncInvocationQueue:
+        """Lambda's internal queue of asynchronous invocations (`pending`, `completed`)."""
+        return self._service.async_queue
+
+
+def _function_name(name_or_arn: str) -> str:
+    if ":function:" in name_or_arn:
+        name_or_arn = name_or_arn.split(":function:", 1)[1]
+    return name_or_arn.split(":", 1)[0]
