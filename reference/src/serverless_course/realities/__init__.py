@@ -1,0 +1,1 @@
+"""Module 0, Lambda realities: the order handlers, the order messages and the cost models."""
