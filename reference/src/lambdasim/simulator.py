@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _moto_patches
 from .async_queue import AsyncInvocationQueue
@@ -35,6 +35,9 @@ from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .runtime import DurationSpec, InvocationRecord, Runtime
 from .service import LambdaService
+
+if TYPE_CHECKING:
+    from .sam import Stack
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 DEFAULT_REGION = "us-east-1"
@@ -407,6 +410,31 @@ class Simulator:
         if not callable(duration) and duration < 0:
             raise ValueError("duration must be >= 0 ms")
         self._runtime.durations[_function_name(function_name)] = duration
+
+    def deploy(
+        self,
+        template: str | Path,
+        *,
+        stack_name: str | None = None,
+        parameters: dict[str, str] | None = None,
+        validate: bool = True,
+    ) -> Stack:
+        """Deploy an AWS SAM (or plain CloudFormation) template into this simulation.
+
+        The same template `sam deploy` takes to a real account: the SAM transform runs offline,
+        moto's CloudFormation creates the resources, and each function runs its local `CodeUri`
+        code. See `lambdasim.sam.deploy`.
+        """
+        from . import sam
+
+        return sam.deploy(self, template, stack_name=stack_name, parameters=parameters, validate=validate)
+
+    @property
+    def stacks(self) -> dict[str, Stack]:
+        """The stacks deployed into this simulation, by name."""
+        from . import sam
+
+        return sam.stacks(self)
 
     def _default_role_arn(self) -> str:
         if self._role_arn is None:
