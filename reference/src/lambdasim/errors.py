@@ -21,3 +21,21 @@ class SimulatorAlreadyRunning(SimulatorError):
 
 class MotoVersionMismatch(SimulatorError):
     """The installed moto is not the version the patches were written and tested against."""
+
+
+class Throttled(Exception):
+    """The Lambda service refused an invocation because no concurrency was available.
+
+    Raised by `LambdaService.execute` for every invocation type; each caller applies its own
+    documented rule (https://docs.aws.amazon.com/lambda/latest/dg/invocation-retries.html):
+    the Invoke API answers 429 TooManyRequestsException, the async queue retries with backoff
+    for up to 6 hours, event source mappings back off and leave the records for later.
+    `reason` is the `Reason` AWS puts in the 429 body, e.g.
+    "ReservedFunctionConcurrentInvocationLimitExceeded" or "ConcurrentInvocationLimitExceeded".
+    """
+
+    def __init__(self, function_name: str, reason: str, message: str):
+        super().__init__(message)
+        self.function_name = function_name
+        self.reason = reason
+        self.message = message
