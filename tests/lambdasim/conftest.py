@@ -14,13 +14,17 @@ import boto3
 import pytest
 
 from lambdasim import Simulator
+from lambdasim.rules.cold_start import NO_PLATFORM_INIT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
 def sim():
-    with Simulator(seed=7) as simulator:
+    # INIT here is only the virtual time the handler module's init spends, so that tests of
+    # handler timing do not depend on the cold-start model's illustrative constants;
+    # test_cold_start.py and test_concurrency.py run the default model.
+    with Simulator(seed=7, init_model=NO_PLATFORM_INIT) as simulator:
         yield simulator
 
 

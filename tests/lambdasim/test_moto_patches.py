@@ -36,7 +36,7 @@ def test_moto_is_the_pinned_version_and_every_patch_target_matches():
     attribute exists with the parameters the patch expects."""
     assert moto.__version__ == "5.2.5" == patches.EXPECTED_MOTO_VERSION
     assert patches.verify() == []
-    assert len(patches.patched_attributes()) == 22
+    assert len(patches.patched_attributes()) == 42
 
 
 def test_verify_reports_a_changed_signature_and_apply_refuses(monkeypatch):
@@ -53,6 +53,22 @@ def test_verify_reports_a_changed_signature_and_apply_refuses(monkeypatch):
     ]
     with pytest.raises(MotoVersionMismatch, match="SQSBackend.purge_queue"):
         Simulator().start()
+
+
+def test_verify_checks_patched_classmethods_and_module_functions(monkeypatch):
+    """The classmethod LambdaFunction.create_from_cloudformation_json and the module function
+    moto.cloudformation.parsing.resource_class_from_type are checked like methods."""
+    import moto.cloudformation.parsing as parsing
+    from moto.awslambda.models import LambdaFunction
+
+    monkeypatch.setattr(LambdaFunction, "create_from_cloudformation_json",
+                        classmethod(lambda cls, resource_name, cloudformation_json: None))
+    monkeypatch.setattr(parsing, "resource_class_from_type", lambda resource_type, strict: None)
+    assert patches.verify() == [
+        "LambdaFunction.create_from_cloudformation_json takes ('cls', 'resource_name', 'cloudformation_json'), "
+        "the patch expects ('cls', 'resource_name', 'cloudformation_json', 'account_id', 'region_name', 'kwargs')",
+        "parsing.resource_class_from_type takes ('resource_type', 'strict'), the patch expects ('resource_type',)",
+    ]
 
 
 def test_patches_are_applied_on_start_and_removed_on_stop():
@@ -105,11 +121,13 @@ def test_moto_event_source_mapping_hooks_do_not_invoke(call):
     sqs.send_message(QueueUrl=url, MessageBody="m")
     kinesis.put_record(StreamName="s", Data=b"d", PartitionKey="k")
     ddb.put_item(TableName="t", Item={"pk": {"S": "1"}})
-    sim.run_until_idle()
 
-    assert sim.invocations == []
+    assert sim.invocations == []  # moto's hooks would have invoked inside the calls
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"] == "1"
+    sim.run_until_idle()
+    # Only the simulator's own SQS poller runs (lambdasim.pollers); stream mappings are not played.
+    assert [r.source for r in sim.invocations] == ["sqs"]
     streams = boto3.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=ddb_stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=ddb_stream_arn, ShardId=shard,

@@ -11,8 +11,8 @@ See README.md in this folder for what is modelled and what is not yet.
 
 from .clock import ScheduledCall
 from .context import LambdaContext
-from .environments import ExecutionEnvironment
-from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
+from .environments import ExecutionEnvironment, ThrottleRecord
+from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning, Throttled
 from .functions import placeholder_zip
 from .runtime import InvocationRecord
 from .simulator import Simulator, active_simulator
@@ -27,6 +27,8 @@ __all__ = [
     "SimulatorAlreadyRunning",
     "SimulatorError",
     "SimulatorNotRunning",
+    "ThrottleRecord",
+    "Throttled",
     "active_simulator",
     "placeholder_zip",
 ]

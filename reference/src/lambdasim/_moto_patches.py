@@ -34,6 +34,31 @@ What is patched and why (details in /work/shared/moto-notes.md):
 6. SQS long polling. Under a frozen clock moto's wait loop never ends. The simulator answers a
    receive at once; a handler that long-polls an empty queue spends the wait on its own
    virtual clock, as it would on AWS.
+7. The simulator's SQS pollers (`lambdasim.pollers`). Creating, updating or deleting an event
+   source mapping (API or CloudFormation) tells the pollers to re-read the mappings through
+   `ListEventSourceMappings`, at once and at no cost while nothing changes (re-reading every
+   virtual second costs ~0.6 ms of real time per virtual second: 2 s per simulated hour).
+   A SQS mapping with BatchSize > 10 and no batching window is rejected as AWS rejects it. A
+   message entering a queue wakes that queue's pollers, and `queue_next_change_ms` says when
+   the next hidden or delayed message becomes visible: together they play Lambda's long
+   polling without a poll per virtual second. A message that handler code sends (at its
+   invocation's own time, ahead of the scheduler) is invisible until that time.
+8. SQS FIFO redelivery order. moto forgets timed-out in-flight messages one at a time during
+   its scan, so after a failed batch times out it could deliver a group's later message before
+   its earlier ones. The receive wrapper forgets every timed-out message of a FIFO queue first.
+8. Asynchronous invocation settings. moto ignores the event invoke config's Qualifier, appends
+   on every put and always answers the first config (a second put or an update changed
+   nothing); the config API is replaced by one that keeps a config per function ($LATEST),
+   version and alias, replaces on put and merges on update, as AWS does. moto drops
+   `DeadLetterConfig` on create/update; it is kept and returned. moto's CloudFormation passes
+   7 properties of AWS::Lambda::Function to create_function (no DeadLetterConfig,
+   Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them go now; and
+   it lacks AWS::Lambda::EventInvokeConfig (SAM's EventInvokeConfig), which is added.
+9. Concurrency. moto stores reserved concurrency without enforcing it and checks the
+   100-unreserved rule only with MOTO_LAMBDA_CONCURRENCY_QUOTA set: `put_function_concurrency`
+   now always checks it against the simulator's account pool, with AWS's message. moto has no
+   GetAccountSettings nor provisioned concurrency API (404): routes and handlers are added, the
+   simulator answers them (`rules/concurrency.py`, `EnvironmentPool`).
 """
 
 from __future__ import annotations
@@ -47,11 +72,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .errors import MotoVersionMismatch, SimulatorError, SimulatorNotRunning
+from .errors import MotoVersionMismatch, SimulatorError, SimulatorNotRunning, Throttled
 from .functions import FunctionConfig
 from .service import RequestRejected
 
 if TYPE_CHECKING:
+    from .rules.async_invoke import AsyncSettings
     from .service import LambdaService
 
 EXPECTED_MOTO_VERSION = "5.2.5"
@@ -94,6 +120,7 @@ def function_config(fn: Any) -> FunctionConfig:
         last_modified=str(fn.last_modified),
         region=fn.region,
         account_id=fn.account_id,
+        vpc=bool((getattr(fn, "_vpc_config", None) or {}).get("SubnetIds")),
     )
 
 
@@ -129,6 +156,8 @@ def _api_error(rejected: RequestRejected) -> Exception:
 
     err = JsonRESTError(rejected.code, rejected.message)
     err.code = rejected.status
+    if rejected.body is not None:
+        err.description = json.dumps(rejected.body, separators=(",", ":"))
     return err
 
 
@@ -159,6 +188,7 @@ def _response_invoke(self: Any) -> tuple[int, dict[str, str], bytes]:
             body,
             invocation_type,
             self.headers.get("X-Amz-Client-Context"),
+            self.headers.get("X-Amz-Log-Type"),
         )
     except RequestRejected as rejected:
         raise _api_error(rejected) from None
@@ -202,7 +232,13 @@ def _backend_invoke(
     if invocation_type == "Event":
         service.enqueue_async(config, arn, payload, source="moto")
         return b""
-    record = service.run_sync(service.new_request(config, arn, payload, "RequestResponse", source="moto"))
+    try:
+        record = service.run_sync(service.new_request(config, arn, payload, "RequestResponse", source="moto"))
+    except Throttled as throttled:
+        from .rules import concurrency as cc
+
+        raise _api_error(RequestRejected(cc.THROTTLE_STATUS, cc.THROTTLE_CODE, throttled.message,
+                                         cc.throttle_body(throttled.reason))) from None
     if record.function_error and response_headers is not None:
         response_headers["x-amz-function-error"] = record.function_error
     return record.payload
@@ -406,6 +442,13 @@ def _visible_messages(self: Any) -> list[Any]:
 def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
     def add_message(self: Any, message: Any) -> None:
         original(self, message)
+        appended = bool(self._messages) and self._messages[-1] is message
+        if appended and _service is not None and _service.runtime.current_frame is not None:
+            # Sent by handler code at its invocation's own time, which runs ahead of the rest of
+            # the simulation: nobody may receive it before that time.
+            message.delayed_until = max(message.delayed_until, _now_ms())
+        if appended and _message_listener is not None:
+            _message_listener(self.queue_arn, message.delayed_until)
         cache = self.__dict__.get("_lambdasim_counts")
         if cache is None:
             return
@@ -480,6 +523,13 @@ def _wrap_receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]
         queue = self.queues.get(queue_name)
         dlq = getattr(queue, "dead_letter_queue", None)
         _invalidate(queue)
+        if queue is not None and queue.fifo_queue and queue.pending_messages:
+            # moto forgets a timed-out in-flight message only when its scan reaches it, so when
+            # several messages of a group time out together a later one is delivered while the
+            # earlier ones still count as in flight: the group's order breaks. Forget them all
+            # first (FIFO-queues-understanding-logic.html: a group's messages come in order).
+            for message in [m for m in queue.pending_messages if m.visible]:
+                queue.pending_messages.discard(message)
         try:
             result = original(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
         finally:
@@ -505,6 +555,545 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# 7. Event source mappings and queues tell the simulator's pollers what changed
+# ---------------------------------------------------------------------------------------------
+
+_mappings_listener: Callable[[], None] | None = None
+_message_listener: Callable[[str, float], None] | None = None
+
+
+def set_poller_listeners(
+    mappings_changed: Callable[[], None] | None, message_added: Callable[[str, float], None] | None
+) -> None:
+    """Register the simulator's pollers (None removes them).
+
+    `mappings_changed()` runs after every create, update or delete of an event source mapping;
+    `message_added(queue_arn, visible_from_ms)` after a message enters a queue (`visible_from_ms`
+    is the end of its delay, 0 without one).
+    """
+    global _mappings_listener, _message_listener
+    _mappings_listener, _message_listener = mappings_changed, message_added
+
+
+def queue_next_change_ms(account_id: str, region: str, queue_name: str) -> float | None:
+    """When the queue's next hidden or delayed message becomes visible (ms), or None.
+
+    What a long poll waits for: the poller sleeps until then instead of polling every second.
+    """
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account_id][region].queues.get(queue_name)
+    if queue is None:
+        return None
+    _counts(queue)
+    until = queue.__dict__["_lambdasim_counts"][1]
+    return None if until == _INF else float(until)
+
+
+def _check_sqs_mapping(source_arn: Any, batch_size: Any, window_s: Any) -> None:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    from .sources.sqs import mapping_config_problem
+
+    if not isinstance(source_arn, str) or source_arn.split(":")[2:3] != ["sqs"]:
+        return
+    problem = mapping_config_problem(
+        int(batch_size) if batch_size is not None else None,
+        int(window_s) if window_s is not None else None,
+        fifo=source_arn.endswith(".fifo"),
+    )
+    if problem:
+        raise InvalidParameterValueException(problem)
+
+
+def _mappings_changed() -> None:
+    if _mappings_listener is not None:
+        _mappings_listener()
+
+
+def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        _check_sqs_mapping(spec.get("EventSourceArn"), spec.get("BatchSize"),
+                           spec.get("MaximumBatchingWindowInSeconds"))
+        esm = original(self, spec)
+        _mappings_changed()
+        return esm
+
+    create_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
+    return create_event_source_mapping
+
+
+def _wrap_esm_update(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        esm = self.get_event_source_mapping(uuid)
+        if esm is not None:
+            _check_sqs_mapping(esm.event_source_arn, spec.get("BatchSize", esm.batch_size),
+                               spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window))
+        result = original(self, uuid, spec)
+        _mappings_changed()
+        return result
+
+    update_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
+    return update_event_source_mapping
+
+
+def _wrap_esm_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_event_source_mapping(self: Any, uuid: str) -> Any:
+        result = original(self, uuid)
+        _mappings_changed()
+        return result
+
+    delete_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
+    return delete_event_source_mapping
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Asynchronous invocation settings: event invoke config per qualifier, DeadLetterConfig, and
+#    CloudFormation's AWS::Lambda::EventInvokeConfig and full AWS::Lambda::Function properties
+# ---------------------------------------------------------------------------------------------
+
+_EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
+_DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
+_EIC_NUMBERS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+
+
+def _split_qualified(name_or_arn: str, qualifier: str | None) -> tuple[str, str]:
+    """(function name or unqualified ARN, qualifier: the one in the name, the one given, or
+    $LATEST). API_PutFunctionEventInvokeConfig: a config without a qualifier is $LATEST's."""
+    inline = _qualifier_in(name_or_arn)
+    base = name_or_arn.rsplit(":", 1)[0] if inline else name_or_arn
+    return base, inline or qualifier or "$LATEST"
+
+
+def _event_invoke_configs(fn: Any) -> dict[str, dict[str, Any]]:
+    configs: dict[str, dict[str, Any]] = fn.__dict__.setdefault(_EIC_ATTR, {})
+    return configs
+
+
+def put_event_invoke_config(
+    backend: Any, name_or_arn: str, qualifier: str | None, body: dict[str, Any], *,
+    update: bool = False, check_qualifier: bool = True,
+) -> dict[str, Any]:
+    """Put (replace) or update (merge) the event invoke config of a function, version or alias,
+    as AWS does (API_PutFunctionEventInvokeConfig / API_UpdateFunctionEventInvokeConfig).
+
+    moto 5.2.5 ignores the qualifier, appends on put and always answers the first config, so a
+    second put or an update changed nothing; its FunctionArn is unqualified.
+    """
+    from moto.awslambda.exceptions import InvalidParameterValueException, UnknownEventConfig
+    from moto.awslambda.models import EventInvokeConfig
+    from moto.core.utils import unix_time
+
+    from .rules import async_invoke as ai
+
+    base, q = _split_qualified(name_or_arn, qualifier)
+    latest = backend.get_function(base)
+    if check_qualifier and q != "$LATEST":
+        backend.get_function(base, q)  # ResourceNotFoundException for an unknown version or alias
+    configs = _event_invoke_configs(latest)
+    if update:
+        if q not in configs:
+            raise UnknownEventConfig(f"{latest.function_arn}:{q}")
+        new = {k: v for k, v in configs[q].items() if k != "LastModified"}
+        new.update({k: body[k] for k in _EIC_NUMBERS if k in body})
+        if body.get("DestinationConfig") is not None:
+            new["DestinationConfig"] = {**new.get("DestinationConfig", {}), **body["DestinationConfig"]}
+    else:
+        new = {k: body[k] for k in (*_EIC_NUMBERS, "DestinationConfig") if body.get(k) is not None}
+    for key in _EIC_NUMBERS:
+        if key in new:
+            new[key] = int(new[key])
+    EventInvokeConfig(latest.function_arn, latest.last_modified, new)  # moto's checks: maxima, ARNs
+    low = {"MaximumRetryAttempts": ai.MAXIMUM_RETRY_ATTEMPTS_RANGE[0],
+           "MaximumEventAgeInSeconds": ai.MAXIMUM_EVENT_AGE_RANGE_S[0]}
+    for key, minimum in low.items():
+        if key in new and new[key] < minimum:
+            raise InvalidParameterValueException(f"{key} must be at least {minimum}")
+    destinations = new.get("DestinationConfig") or {}
+    for side in ("OnSuccess", "OnFailure"):
+        target = (destinations.get(side) or {}).get("Destination")
+        problem = ai.destination_problem(target, on_failure=side == "OnFailure") if target else None
+        if problem:
+            raise InvalidParameterValueException(problem)
+    stored = {
+        "LastModified": unix_time(),
+        **{k: new[k] for k in _EIC_NUMBERS if k in new},
+        "DestinationConfig": {side: dict(destinations.get(side) or {}) for side in ("OnSuccess", "OnFailure")},
+    }
+    configs[q] = stored
+    return _eic_answer(latest, q, stored)
+
+
+def _eic_answer(latest: Any, qualifier: str, stored: dict[str, Any]) -> dict[str, Any]:
+    return {"LastModified": stored["LastModified"], "FunctionArn": f"{latest.function_arn}:{qualifier}",
+            **{k: v for k, v in stored.items() if k != "LastModified"}}
+
+
+def _eic_lookup(backend: Any, name_or_arn: str, qualifier: str | None) -> tuple[Any, str, dict[str, Any]]:
+    from moto.awslambda.exceptions import UnknownEventConfig
+
+    base, q = _split_qualified(name_or_arn, qualifier)
+    latest = backend.get_function(base)
+    configs = _event_invoke_configs(latest)
+    if q not in configs:
+        raise UnknownEventConfig(f"{latest.function_arn}:{q}")
+    return latest, q, configs
+
+
+def _eic_request(self: Any) -> tuple[str, str | None]:
+    # /2019-09-25/functions/<name>/event-invoke-config[/list]?Qualifier=...
+    name = unquote(self.path.split("/functions/", 1)[1].split("/", 1)[0])
+    return name, (self.querystring.get("Qualifier") or [None])[0]
+
+
+def _response_put_eic(self: Any) -> tuple[int, dict[str, Any], str]:
+    """Replaces LambdaResponse.put_function_event_invoke_config (replace, per qualifier)."""
+    name, qualifier = _eic_request(self)
+    return 200, {"status": 200}, json.dumps(put_event_invoke_config(self.backend, name, qualifier, self.json_body))
+
+
+def _response_update_eic(self: Any) -> tuple[int, dict[str, Any], str]:
+    """Replaces LambdaResponse.update_function_event_invoke_config (merge, per qualifier)."""
+    name, qualifier = _eic_request(self)
+    answer = put_event_invoke_config(self.backend, name, qualifier, self.json_body, update=True)
+    return 200, {"status": 200}, json.dumps(answer)
+
+
+def _response_get_eic(self: Any) -> tuple[int, dict[str, Any], str]:
+    """Replaces LambdaResponse.get_function_event_invoke_config."""
+    latest, q, configs = _eic_lookup(self.backend, *_eic_request(self))
+    return 200, {"status": 200}, json.dumps(_eic_answer(latest, q, configs[q]))
+
+
+def _response_delete_eic(self: Any) -> tuple[int, dict[str, Any], str]:
+    """Replaces LambdaResponse.delete_function_event_invoke_config."""
+    _, q, configs = _eic_lookup(self.backend, *_eic_request(self))
+    del configs[q]
+    return 204, {"status": 204}, ""
+
+
+def _response_list_eic(self: Any) -> tuple[int, dict[str, Any], str]:
+    """Replaces LambdaResponse.list_function_event_invoke_configs (every qualifier's config)."""
+    name, _ = _eic_request(self)
+    latest = self.backend.get_function(_split_qualified(name, None)[0])
+    answers = [_eic_answer(latest, q, c) for q, c in _event_invoke_configs(latest).items()]
+    return 200, {"status": 200}, json.dumps({"FunctionEventInvokeConfigs": answers})
+
+
+def async_settings(account_id: str, region: str, function_name: str, invoked_arn: str) -> AsyncSettings:
+    """What governs an asynchronous event: the event invoke config of the qualifier it was
+    invoked with (none: the defaults) and the function's DLQ, which is a function-level setting
+    (invocation-async-retain-records.html: versions use $LATEST's)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    from .rules.async_invoke import AsyncSettings
+
+    try:
+        latest = _lambda_backend(account_id, region).get_function(function_name)
+    except LambdaClientError:  # deleted meanwhile
+        return AsyncSettings()
+    config = latest.__dict__.get(_EIC_ATTR, {}).get(_qualifier_in(invoked_arn) or "$LATEST")
+    target = latest.__dict__.get(_DLQ_ATTR)
+    return AsyncSettings.from_api(config, {"TargetArn": target} if target else None)
+
+
+def function_reserved_concurrency(account_id: str, region: str, function_name: str) -> int | None:
+    """One function's reserved concurrency (PutFunctionConcurrency), or None."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    try:
+        value = _lambda_backend(account_id, region).get_function(function_name).reserved_concurrency
+    except LambdaClientError:
+        return None
+    return None if value is None else int(value)
+
+
+def _dead_letter_target(config: Any) -> str | None:
+    return (config or {}).get("TargetArn") or None
+
+
+def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
+    # moto drops DeadLetterConfig (API_CreateFunction.html: "DeadLetterConfig"); keep it.
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
+        original(self, account_id, spec, region, version)
+        self.__dict__[_DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __init__
+
+
+def _wrap_get_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        config = original(self, on_create)
+        target = self.__dict__.get(_DLQ_ATTR)
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    get_configuration.__wrapped__ = original  # type: ignore[attr-defined]
+    return get_configuration
+
+
+def _wrap_update_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    # API_UpdateFunctionConfiguration.html: DeadLetterConfig; an empty TargetArn removes it.
+    def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.__dict__[_DLQ_ATTR] = _dead_letter_target(config_updates["DeadLetterConfig"])
+        return original(self, config_updates)
+
+    update_configuration.__wrapped__ = original  # type: ignore[attr-defined]
+    return update_configuration
+
+
+def _function_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """Replaces LambdaFunction.create_from_cloudformation_json: moto passes 7 properties to
+    create_function and drops DeadLetterConfig, Architectures, Layers, TracingConfig,
+    EphemeralStorage, Tags... Here every property goes, as CloudFormation passes them
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html)."""
+    import base64
+
+    props = cloudformation_json["Properties"]
+    spec = {k: v for k, v in props.items() if k != "Tags"}
+    spec["FunctionName"] = resource_name
+    spec["Code"] = dict(props["Code"])
+    if "ZipFile" in spec["Code"]:
+        spec["Code"]["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(spec["Code"]["ZipFile"]))
+    if props.get("Tags"):
+        spec["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
+    return _lambda_backend(account_id, region_name).create_function(spec)
+
+
+class _EventInvokeConfigResource:
+    """AWS::Lambda::EventInvokeConfig for moto's CloudFormation, which lacks it
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventinvokeconfig.html;
+    SAM's EventInvokeConfig property becomes one). The config lands where the API puts it.
+    The qualifier is not checked: moto's CloudFormation does not create AWS::Lambda::Alias."""
+
+    _PROPS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+
+    def __init__(self, function_name: str, qualifier: str, physical_id: str):
+        self.function_name = function_name
+        self.qualifier = qualifier
+        self.physical_resource_id = physical_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _EventInvokeConfigResource:
+        props = cloudformation_json["Properties"]
+        body = {k: props[k] for k in cls._PROPS if k in props}
+        name, qualifier = str(props["FunctionName"]), str(props["Qualifier"])
+        put_event_invoke_config(_lambda_backend(account_id, region_name), name, qualifier, body, check_qualifier=False)
+        return cls(name, qualifier, resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> _EventInvokeConfigResource:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        props = cloudformation_json["Properties"]
+        cls(str(props["FunctionName"]), str(props["Qualifier"]), resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        from moto.awslambda.exceptions import LambdaClientError
+
+        try:
+            _, q, configs = _eic_lookup(_lambda_backend(account_id, region), self.function_name, self.qualifier)
+        except LambdaClientError:  # the function (or the config) is gone already
+            return
+        del configs[q]
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type == _EventInvokeConfigResource.cloudformation_type():
+            return _EventInvokeConfigResource
+        return original(resource_type)
+
+    resource_class_from_type.__wrapped__ = original  # type: ignore[attr-defined]
+    return resource_class_from_type
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Concurrency: reserved concurrency checked as AWS checks it, account settings, provisioned
+#    concurrency (rules: lambdasim/rules/concurrency.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def reserved_concurrency(account_id: str, region: str) -> dict[str, int]:
+    """Reserved concurrency per function of an account and Region, as moto stores it
+    (put_function_concurrency, or ReservedConcurrentExecutions at creation). Functions without
+    a reservation are absent; 0 is a reservation (it throttles everything)."""
+    out: dict[str, int] = {}
+    for fn in _lambda_backend(account_id, region).list_functions():
+        value = getattr(fn, "reserved_concurrency", None)
+        if value is not None and value != "":
+            out[fn.function_name] = int(value)
+    return out
+
+
+def _put_function_concurrency(self: Any, function_name: str, value: Any) -> Any:
+    """Replaces LambdaBackend.put_function_concurrency: the 100-unreserved rule, always.
+
+    moto checks it only with MOTO_LAMBDA_CONCURRENCY_QUOTA set; AWS always does, against the
+    account's quota (the simulator's `account_concurrency`).
+    """
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    from .rules.concurrency import reserved_concurrency_error
+
+    service = _require_service()
+    fn = self.get_function(function_name)
+    value = int(value)
+    problem = reserved_concurrency_error(
+        service.runtime.pool.limits.account_limit, reserved_concurrency(self.account_id, self.region_name),
+        fn.function_name, value)
+    if problem:
+        raise InvalidParameterValueException(problem)
+    fn.reserved_concurrency = value
+    return fn.reserved_concurrency
+
+
+# Routes moto lacks (it answers 404 "Not yet implemented"): botocore's Lambda model names them
+# GetAccountSettings and Put/Get/Delete/ListProvisionedConcurrencyConfig(s).
+_EXTRA_LAMBDA_URLS = {
+    r"{0}/(?P<api_version>[^/]+)/account-settings/?$": None,
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$": None,
+}
+
+
+def _wrap_lambda_urls(original: dict[str, Any]) -> dict[str, Any]:
+    from moto.awslambda.responses import LambdaResponse
+
+    return {**original, **{url: LambdaResponse.dispatch for url in _EXTRA_LAMBDA_URLS}}
+
+
+def _response_get_account_settings(self: Any) -> tuple[int, dict[str, str], str]:
+    """GetAccountSettings (https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html).
+
+    Limits from gettingstarted-limits.html (75 GB code storage, 250 MB unzipped, 50 MB zipped
+    upload); ConcurrentExecutions is the simulator's account pool, UnreservedConcurrentExecutions
+    that pool minus every reservation.
+    """
+    service = _require_service()
+    limits = service.runtime.pool.limits
+    backend = _lambda_backend(self.current_account, self.region)
+    functions = list(backend.list_functions())
+    versions = list(backend.list_functions("ALL"))
+    body = {
+        "AccountLimit": {
+            "TotalCodeSize": 80530636800,
+            "CodeSizeUnzipped": 262144000,
+            "CodeSizeZipped": 52428800,
+            "ConcurrentExecutions": limits.account_limit,
+            "UnreservedConcurrentExecutions": limits.unreserved_pool(
+                reserved_concurrency(self.current_account, self.region)),
+        },
+        "AccountUsage": {
+            "TotalCodeSize": sum(int(fn.code_size or 0) for fn in versions),
+            "FunctionCount": len(functions),
+        },
+    }
+    return 200, {}, json.dumps(body)
+
+
+def _provisioned_target(self: Any) -> tuple[LambdaService, FunctionConfig, str]:
+    service = _require_service()
+    function_name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2])
+    qualifier = (self.querystring.get("Qualifier") or [None])[0]
+    if not qualifier:
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        raise InvalidParameterValueException("Qualifier is required for provisioned concurrency.")
+    config, _ = resolve_function(self.current_account, self.region, function_name, qualifier)
+    return service, config, qualifier
+
+
+def _config_not_found() -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    err = JsonRESTError("ProvisionedConcurrencyConfigNotFoundException",
+                        "No Provisioned Concurrency Config found for this function")
+    err.code = 404
+    return err
+
+
+def _response_put_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
+    """PutProvisionedConcurrencyConfig: environments are initialised now, ahead of invocations."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    from .environments import ConfigurationRejected
+
+    service, config, qualifier = _provisioned_target(self)
+    requested = int(json.loads(self.body or "{}").get("ProvisionedConcurrentExecutions", 0))
+    try:
+        service.runtime.provision(config, qualifier, requested)
+    except ConfigurationRejected as rejected:
+        raise InvalidParameterValueException(str(rejected)) from None
+    pool = service.runtime.pool
+    answer = pool.provisioned_status(config.name, qualifier, service.clock.micros)
+    return 202, {"status": "202"}, json.dumps(answer)
+
+
+def _response_get_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
+    """GetProvisionedConcurrencyConfig, and ListProvisionedConcurrencyConfigs (same route, ?List=ALL)."""
+    service = _require_service()
+    pool = service.runtime.pool
+    if (self.querystring.get("List") or [None])[0] == "ALL":
+        function_name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2])
+        config, _ = resolve_function(self.current_account, self.region, function_name, None)
+        items = []
+        for (name, qualifier), _cfg in sorted(pool.provisioned_configs.items()):
+            if name == config.name:
+                status = pool.provisioned_status(name, qualifier, service.clock.micros) or {}
+                items.append({"FunctionArn": f"{config.arn}:{qualifier}", **status})
+        return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": items})
+    _, config, qualifier = _provisioned_target(self)
+    answer = pool.provisioned_status(config.name, qualifier, service.clock.micros)
+    if answer is None:
+        raise _config_not_found()
+    return 200, {}, json.dumps(answer)
+
+
+def _response_delete_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
+    """DeleteProvisionedConcurrencyConfig: the environments become on-demand ones."""
+    service, config, qualifier = _provisioned_target(self)
+    if (config.name, qualifier) not in service.runtime.pool.provisioned_configs:
+        raise _config_not_found()
+    service.runtime.provision(config, qualifier, 0)
+    return 204, {"status": "204"}, ""
+
+
+def _response_list_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
+    return _response_get_provisioned(self)
+
+
+# ---------------------------------------------------------------------------------------------
 # The patch table, verification, apply/remove
 # ---------------------------------------------------------------------------------------------
 
@@ -522,6 +1111,8 @@ class _Patch:
 
 
 def _patch_table() -> list[_Patch]:
+    import moto.cloudformation.parsing as cfn_parsing
+    import moto.awslambda.urls as lambda_urls
     import moto.events.notifications as events_notifications
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda.responses import LambdaResponse
@@ -566,6 +1157,41 @@ def _patch_table() -> list[_Patch]:
         _Patch(SQSBackend, "purge_queue", None, ("self", "queue_name"), "SQS counters"),
         _Patch(SQSBackend, "is_message_valid_based_on_retention_period", _retention_ok,
                ("self", "queue_name", "message"), "SQS retention check"),
+        _Patch(LambdaBackend, "create_event_source_mapping", None, ("self", "spec"), "SQS pollers"),
+        _Patch(LambdaBackend, "update_event_source_mapping", None, ("self", "uuid", "spec"), "SQS pollers"),
+        _Patch(LambdaBackend, "delete_event_source_mapping", None, ("self", "uuid"), "SQS pollers"),
+        _Patch(LambdaResponse, "put_function_event_invoke_config", _response_put_eic, ("self",),
+               "event invoke config per qualifier"),
+        _Patch(LambdaResponse, "update_function_event_invoke_config", _response_update_eic, ("self",),
+               "event invoke config per qualifier"),
+        _Patch(LambdaResponse, "get_function_event_invoke_config", _response_get_eic, ("self",),
+               "event invoke config per qualifier"),
+        _Patch(LambdaResponse, "delete_function_event_invoke_config", _response_delete_eic, ("self",),
+               "event invoke config per qualifier"),
+        _Patch(LambdaResponse, "list_function_event_invoke_configs", _response_list_eic, ("self",),
+               "event invoke config per qualifier"),
+        _Patch(LambdaFunction, "__init__", None, ("self", "account_id", "spec", "region", "version"),
+               "DeadLetterConfig"),
+        _Patch(LambdaFunction, "get_configuration", None, ("self", "on_create"), "DeadLetterConfig"),
+        _Patch(LambdaFunction, "update_configuration", None, ("self", "config_updates"), "DeadLetterConfig"),
+        _Patch(LambdaFunction, "create_from_cloudformation_json", classmethod(_function_from_cloudformation),
+               ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+               "CloudFormation AWS::Lambda::Function properties"),
+        _Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
+               "CloudFormation AWS::Lambda::EventInvokeConfig"),
+        _Patch(LambdaBackend, "put_function_concurrency", _put_function_concurrency,
+               ("self", "function_name", "reserved_concurrency"), "100 unreserved, always"),
+        _Patch(lambda_urls, "url_paths", None, "urls", "account settings, provisioned concurrency routes"),
+        _Patch(LambdaResponse, "get_account_settings", _response_get_account_settings, "absent",
+               "GetAccountSettings"),
+        _Patch(LambdaResponse, "put_provisioned_concurrency_config", _response_put_provisioned, "absent",
+               "provisioned concurrency"),
+        _Patch(LambdaResponse, "get_provisioned_concurrency_config", _response_get_provisioned, "absent",
+               "provisioned concurrency"),
+        _Patch(LambdaResponse, "delete_provisioned_concurrency_config", _response_delete_provisioned, "absent",
+               "provisioned concurrency"),
+        _Patch(LambdaResponse, "list_provisioned_concurrency_configs", _response_list_provisioned, "absent",
+               "provisioned concurrency"),
     ]
 
 
@@ -574,6 +1200,14 @@ _WRAPPERS: dict[str, Callable[[Any], Any]] = {
     "SQSBackend.receive_message": _wrap_receive,
     "SQSBackend.change_message_visibility": _wrap_backend_mutation,
     "SQSBackend.purge_queue": _wrap_backend_mutation,
+    "LambdaBackend.create_event_source_mapping": _wrap_esm_create,
+    "LambdaBackend.update_event_source_mapping": _wrap_esm_update,
+    "LambdaBackend.delete_event_source_mapping": _wrap_esm_delete,
+    "LambdaFunction.__init__": _wrap_function_init,
+    "LambdaFunction.get_configuration": _wrap_get_configuration,
+    "LambdaFunction.update_configuration": _wrap_update_configuration,
+    "parsing.resource_class_from_type": _wrap_resource_class_from_type,
+    "urls.url_paths": _wrap_lambda_urls,
 }
 
 _applied: list[_Patch] = []
@@ -602,10 +1236,15 @@ def verify() -> list[str]:
             source = inspect.getsource(patch.owner.__init__)
             if not re.search(rf"self\.{patch.name}\s*[:=]", source) or current is not _MISSING:
                 problems.append(f"{label} is no longer an attribute set in __init__")
+        elif patch.expect == "urls":
+            if not isinstance(current, dict) or any(url in current for url in _EXTRA_LAMBDA_URLS):
+                problems.append(f"{label} is no longer a dict of routes without the simulator's")
         elif patch.expect == "property":
             if not isinstance(current, property):
                 problems.append(f"{label} is no longer a property")
         else:
+            if isinstance(current, (classmethod, staticmethod)):
+                current = current.__func__
             if current is _MISSING or not callable(current):
                 problems.append(f"{label} is missing")
                 continue
@@ -643,7 +1282,8 @@ def apply(service: LambdaService) -> None:
 
 def remove() -> None:
     """Put moto back exactly as it was."""
-    global _service, _original_send_to_targets
+    global _service, _original_send_to_targets, _mappings_listener, _message_listener
+    _mappings_listener = _message_listener = None
     while _applied:
         patch = _applied.pop()
         if patch.original is _MISSING:

@@ -68,6 +68,7 @@ class FunctionConfig:
     last_modified: str
     region: str
     account_id: str
+    vpc: bool = False  # VpcConfig with subnets (cold-start model: no cost since 2019)
 
     @property
     def fingerprint(self) -> tuple[Any, ...]:

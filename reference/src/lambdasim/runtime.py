@@ -9,6 +9,11 @@ Timeouts follow AWS: a handler that sleeps past its deadline is stopped at the d
 sleep raises `InvocationTimeout`, a BaseException that `except Exception` does not catch), the
 caller gets `Sandbox.Timedout`, and the execution environment is reset.
 https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+
+A cold start's INIT duration is the modelled platform part (`rules/cold_start.py`: runtime,
+memory, package size, VPC; illustrative constants) plus the virtual time the module's init
+spends; an on-demand INIT over 10 s is retried at the invocation under the function's timeout.
+Environments come from `EnvironmentPool.acquire`, which applies the concurrency rules.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,10 +33,13 @@ from .clock import MICROS_PER_SECOND, VirtualClock, from_micros, seconds_to_micr
 from .context import LambdaContext
 from .environments import EnvironmentPool, ExecutionEnvironment
 from .functions import CodeLoader, FunctionConfig, HandlerMapping
+from .rules import cold_start
 from .rules import invoke as inv
+from .rules import pricing
 from .rules import runtime as rt
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
+_NO_CAPTURE = nullcontext()
 
 
 class InvocationTimeout(BaseException):
@@ -55,6 +63,7 @@ class InvocationRequest:
     trace_id: str
     client_context: dict[str, Any] | None = None
     source: str = "api"
+    log_type: str | None = None  # Invoke's LogType ("Tail": the caller wants LogResult)
 
     def event(self) -> Any:
         """The event the handler receives: the JSON payload, or `{}` when there is none."""
@@ -80,6 +89,10 @@ class InvocationRecord:
     function_error: str | None = None
     error_type: str | None = None
     timed_out: bool = False
+    # The configuration it ran with, for logs and metering (telemetry/).
+    memory_mb: int | None = None
+    architecture: str | None = None
+    log_stream: str | None = None
 
     @property
     def total_us(self) -> int:
@@ -173,6 +186,10 @@ class Runtime:
         self.mappings: dict[str, HandlerMapping] = {}
         self.credentials = credentials
         self._frames: list[InvocationFrame] = []
+        # Captures what function code writes (telemetry.capture.OutputCapture) when logs are on.
+        self.output: Any = None
+        # The platform part of a cold start's INIT duration (illustrative constants).
+        self.init_model = cold_start.InitDurationModel()
 
     # -- ids ----------------------------------------------------------------------------------
     def new_request_id(self) -> str:
@@ -199,6 +216,13 @@ class Runtime:
             raise ValueError(f"duration of {function_name} must be >= 0 ms, got {ms}")
         return round(ms * 1000)
 
+    def platform_init_us(self, config: FunctionConfig) -> int:
+        """The modelled platform part of a new environment's INIT, from the function's
+        runtime, memory, package size and VPC setting (rules/cold_start.py)."""
+        return cold_start.platform_init_us(
+            self.init_model, runtime=config.runtime, memory_mb=config.memory_mb,
+            package_bytes=config.code_size, package_type=config.package_type, vpc=config.vpc)
+
     # -- running ------------------------------------------------------------------------------
     def execute(self, request: InvocationRequest) -> InvocationRecord:
         """Run one invocation starting at the clock's current time and return its record.
@@ -212,10 +236,9 @@ class Runtime:
         handler_name = mapping.handler or config.handler or ""
         module_name = handler_name.rsplit(".", 1)[0].replace("/", ".")
         code_key = (handler_name, mapping.code_dir)
-        env = self.pool.find_warm(config, code_key, start_us)
-        cold = env is None
-        if env is None:
-            env = self._new_environment(config, code_key, start_us)
+        # Raises errors.Throttled when no environment can be had (concurrency rules).
+        env, cold = self.pool.acquire(
+            config, code_key, start_us, lambda: self._new_environment(config, code_key, start_us))
         env.running = True
         init_us = 0
         try:
@@ -229,12 +252,24 @@ class Runtime:
                     rt.UNHANDLED, "lambdasim.UnsupportedRuntime", retire=True)
             environ = self._environment_variables(config, env, handler_name, mapping, request)
             with _lambda_environ(environ, env.environ_changes):
+                suppressed_us = 0
                 if env.code is None:
-                    frame = InvocationFrame(self.clock, start_us, None)
+                    # The modelled platform part of INIT (rules/cold_start.py) comes first; the
+                    # module's own init then runs on the virtual clock after it. The frame's
+                    # deadline is a backstop: the 10 s init limit plus the retry's timeout.
+                    limit_us = cold_start.ON_DEMAND_INIT_LIMIT_S * MICROS_PER_SECOND
+                    timeout_us = config.timeout_s * MICROS_PER_SECOND
+                    frame = InvocationFrame(self.clock, start_us, start_us + limit_us + timeout_us)
+                    frame.elapsed_us = self.platform_init_us(config)
+                    self.clock.set(frame.now_us)
                     self._frames.append(frame)
+                    init_timed_out = False
                     try:
-                        with self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
+                        with self._output(request, "init"), \
+                                self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
                             env.code = self.loader.load(handler_name, mapping.code_dir)
+                    except InvocationTimeout:
+                        init_timed_out = True
                     except rt.FaultError as fault:
                         return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(
                             rt.error_payload(fault.message, fault.error_type, fault.stack_trace, None)))
@@ -248,12 +283,27 @@ class Runtime:
                         self._frames.pop()
                         self.clock.set(start_us)
                     init_us = frame.elapsed_us
+                    if init_us > limit_us:
+                        # lambda-runtime-environment.html: an on-demand INIT that does not finish
+                        # in 10 s is retried at the first invocation, under the function's
+                        # timeout. Modelled without running the module twice: INIT reports
+                        # 10 s and the retry, as long as the first try, counts as invocation time.
+                        init_us, suppressed_us = limit_us, init_us
+                    if init_timed_out or suppressed_us >= timeout_us:
+                        return self._finish(
+                            request, env, cold, start_us, init_us, timeout_us,
+                            rt.dumps_error(rt.timeout_payload(request.request_id, config.timeout_s)),
+                            rt.UNHANDLED, rt.SANDBOX_TIMEDOUT, retire=True, timed_out=True)
                     env.init_duration_ms = init_us / 1000
                     env.state = "ready"
-                return self._invoke_handler(request, env, cold, start_us, init_us, mapping)
+                return self._invoke_handler(request, env, cold, start_us, init_us, mapping, suppressed_us)
         finally:
             env.running = False
             self.clock.set(start_us)
+
+    def _output(self, request: InvocationRequest, phase: str) -> Any:
+        """Capture the code's stdout, stderr and logging for the logs (a no-op when off)."""
+        return self.output.capture(request.request_id, phase) if self.output is not None else _NO_CAPTURE
 
     def _runnable(self, config: FunctionConfig, mapping: HandlerMapping) -> bool:
         runtime_ok = config.runtime is None or config.runtime.startswith("python")
@@ -269,12 +319,15 @@ class Runtime:
         start_us: int,
         init_us: int,
         mapping: HandlerMapping,
+        suppressed_us: int = 0,
     ) -> InvocationRecord:
         config = request.config
         assert env.code is not None
-        handler_start = start_us + init_us
+        # `suppressed_us`: an INIT retried at the invocation (see execute) runs first, inside
+        # the invocation's duration and timeout.
+        handler_start = start_us + init_us + suppressed_us
         timeout_us = config.timeout_s * MICROS_PER_SECOND
-        deadline = handler_start + timeout_us
+        deadline = start_us + init_us + timeout_us
         self.clock.set(handler_start)
         try:
             event = request.event()
@@ -301,7 +354,8 @@ class Runtime:
         error_type: str | None = None
         retire = False
         try:
-            with self.loader.activate(mapping.code_dir, env.private_modules, env.code.module_name, env.code):
+            with self._output(request, "invoke"), \
+                    self.loader.activate(mapping.code_dir, env.private_modules, env.code.module_name, env.code):
                 result = env.code.handler(event, context)
         except InvocationTimeout:
             frame.timed_out = True
@@ -313,7 +367,7 @@ class Runtime:
             error_type = type(exc).__name__
         finally:
             self._frames.pop()
-        duration_us = frame.elapsed_us + self.base_duration_us(config.name, event)
+        duration_us = suppressed_us + frame.elapsed_us + self.base_duration_us(config.name, event)
         if frame.timed_out or duration_us > timeout_us:
             payload = rt.dumps_error(rt.timeout_payload(request.request_id, config.timeout_s))
             return self._finish(request, env, cold, start_us, init_us, timeout_us, payload,
@@ -370,6 +424,7 @@ class Runtime:
         if retire:
             self.pool.retire(env)
         duration_ms = duration_us / 1000
+        init_ms = (init_us / 1000) if cold and init_us is not None else None
         return InvocationRecord(
             request_id=request.request_id,
             function_name=request.config.name,
@@ -379,13 +434,17 @@ class Runtime:
             environment_id=env.id,
             cold_start=cold,
             start_us=start_us,
-            init_duration_ms=(init_us / 1000) if cold and init_us is not None else None,
+            init_duration_ms=init_ms,
             duration_ms=duration_ms,
-            billed_duration_ms=inv.billed_duration_ms(duration_ms),
+            # The INIT of an on-demand cold start is billed too, since Aug 1 2025 (rules/pricing.py).
+            billed_duration_ms=pricing.billed_duration_ms(duration_ms, init_ms),
             payload=payload,
             function_error=function_error,
             error_type=error_type,
             timed_out=timed_out,
+            memory_mb=request.config.memory_mb,
+            architecture=request.config.architectures[0] if request.config.architectures else None,
+            log_stream=env.log_stream_name,
         )
 
     def _new_environment(self, config: FunctionConfig, code_key: tuple[Any, ...], at_us: int) -> ExecutionEnvironment:
@@ -402,6 +461,60 @@ class Runtime:
             busy_until_us=at_us,
         )
         self.pool.add(env)
+        return env
+
+    # -- provisioned concurrency ----------------------------------------------------------------
+    def provision(self, config: FunctionConfig, qualifier: str, requested: int) -> Any:
+        """Put (or with 0, remove) a provisioned concurrency configuration for a version or
+        alias of the function: `requested` environments are initialised now, ahead of
+        invocations. Raises `environments.ConfigurationRejected` as AWS's 400."""
+        return self.pool.configure_provisioned(
+            config, qualifier, requested, self.clock.micros,
+            lambda at_us: self.prepare_environment(config, at_us))
+
+    def prepare_environment(self, config: FunctionConfig, at_us: int) -> ExecutionEnvironment:
+        """Create an environment and run its INIT at `at_us`, ahead of any invocation.
+
+        Provisioned concurrency (provisioned-concurrency.html): the environment is ready once
+        its INIT is over (`busy_until_us`), and invocations it serves are not cold. INIT may
+        take up to max(130 s, timeout) here (lambda-runtime-environment.html); an environment
+        whose INIT fails or runs out of time is retired.
+        """
+        mapping = self.mappings.get(config.name, HandlerMapping())
+        handler_name = mapping.handler or config.handler or ""
+        module_name = handler_name.rsplit(".", 1)[0].replace("/", ".")
+        code_key = (handler_name, mapping.code_dir)
+        env = self._new_environment(config, code_key, at_us)
+        if not self._runnable(config, mapping):
+            self.pool.retire(env, "init-failed", at_us)
+            return env
+        request = InvocationRequest(
+            request_id="", config=config, invoked_arn=config.arn, payload=b"",
+            invocation_type="Provisioned", received_us=at_us, trace_id=self.new_trace_id(at_us),
+            source="provisioned-concurrency")
+        environ = self._environment_variables(config, env, handler_name, mapping, request)
+        limit_us = cold_start.provisioned_init_limit_s(config.timeout_s) * MICROS_PER_SECOND
+        frame = InvocationFrame(self.clock, at_us, at_us + limit_us)
+        frame.elapsed_us = self.platform_init_us(config)
+        saved = self.clock.micros
+        self.clock.set(frame.now_us)
+        self._frames.append(frame)
+        failed = False
+        try:
+            with _lambda_environ(environ, env.environ_changes):
+                with self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
+                    env.code = self.loader.load(handler_name, mapping.code_dir)
+        except (InvocationTimeout, SystemExit, Exception):  # rt.FaultError is an Exception
+            failed = True
+        finally:
+            self._frames.pop()
+            self.clock.set(saved)
+        env.init_duration_ms = frame.elapsed_us / 1000
+        env.busy_until_us = env.last_used_us = at_us + frame.elapsed_us
+        if failed or env.code is None:
+            self.pool.retire(env, "init-failed", env.busy_until_us)
+        else:
+            env.state = "ready"
         return env
 
     def _environment_variables(

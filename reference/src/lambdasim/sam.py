@@ -35,8 +35,8 @@ takes the steps `sam build` + `sam deploy` take, offline:
    simulator through the public API like any others.
 
 What moto's CloudFormation does not implement (for instance `AWS::SQS::QueuePolicy`,
-`AWS::SNS::Subscription`, `AWS::Lambda::Alias`, `AWS::Lambda::EventInvokeConfig`) is not
-created; `Stack.not_created` lists it and `deploy` warns with `SamDeployWarning`, except for
+`AWS::SNS::Subscription`, `AWS::Lambda::Alias`) is not created (`AWS::Lambda::EventInvokeConfig`
+is added by `lambdasim._moto_patches`); `Stack.not_created` lists it and `deploy` warns with `SamDeployWarning`, except for
 resource policies, which nothing in moto enforces for service-to-service deliveries.
 """
 

@@ -9,6 +9,9 @@ behaves as on AWS (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 - DryRun: checks the function and the request (204); nothing runs.
 - Unknown function: 404 ResourceNotFoundException (moto's error). Oversized payload: 413
   RequestEntityTooLargeException. A payload that is not JSON: 400 InvalidRequestContentException.
+- No execution environment to be had (concurrency rules, `environments.EnvironmentPool.acquire`):
+  `execute` raises `errors.Throttled` and records it in `throttles`; the synchronous API answers
+  429 TooManyRequestsException with AWS's body (Reason, Type, message).
 
 Time: a synchronous call made by the code driving the simulation moves the clock by the
 invocation's duration (the caller waited for it, and whatever was due meanwhile runs); a call
@@ -27,7 +30,10 @@ from typing import Any
 
 from .async_queue import AsyncEvent, AsyncInvocationQueue
 from .clock import Scheduler, VirtualClock
+from .environments import ThrottleRecord
+from .errors import Throttled
 from .functions import FunctionConfig
+from .rules import concurrency as cc
 from .rules import invoke as inv
 from .runtime import InvocationRecord, InvocationRequest, Runtime
 
@@ -42,13 +48,18 @@ class ApiResponse:
 
 
 class RequestRejected(Exception):
-    """The Invoke request fails before anything runs (AWS answers with an HTTP error)."""
+    """The Invoke request fails before anything runs (AWS answers with an HTTP error).
 
-    def __init__(self, status: int, code: str, message: str):
+    `body`, when given, is the whole JSON error body AWS sends (e.g. the 429's Reason and
+    Type); otherwise the body is built from `code` and `message`.
+    """
+
+    def __init__(self, status: int, code: str, message: str, body: dict[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.body = body
 
 
 class LambdaService:
@@ -62,13 +73,20 @@ class LambdaService:
         runtime: Runtime,
         advance: Callable[[int], None],
         history: list[InvocationRecord],
+        throttles: list[ThrottleRecord] | None = None,
     ):
         self.clock = clock
         self.scheduler = scheduler
         self.runtime = runtime
         self._advance = advance
         self.history = history
+        # Requests refused for lack of concurrency: not invocations (Simulator.throttles).
+        self.throttles: list[ThrottleRecord] = throttles if throttles is not None else []
         self.async_queue = AsyncInvocationQueue(scheduler, self.execute)
+        # Called with (request, record) after every invocation that ran (telemetry: logs,
+        # metrics); `log_tail(request_id, default)` gives Invoke's LogResult when logs are on.
+        self.listeners: list[Callable[[InvocationRequest, InvocationRecord], None]] = []
+        self.log_tail: Callable[[str, Any], str | None] | None = None
 
     # -- the API ----------------------------------------------------------------------------
     def invoke_api(
@@ -77,8 +95,12 @@ class LambdaService:
         body: bytes,
         invocation_type: str,
         client_context_b64: str | None = None,
+        log_type: str | None = None,
     ) -> ApiResponse:
         """Answer one Invoke call. Raises `RequestRejected`.
+
+        `log_type="Tail"` on a synchronous call adds `X-Amz-Log-Result`: the last 4 KB of the
+        invocation's log, base64 (API_Invoke.html), when the simulator writes logs.
 
         `resolve` finds the function version and the ARN the caller used (it raises moto's
         ResourceNotFoundException). The payload is checked first, as the service's front end
@@ -99,13 +121,25 @@ class LambdaService:
             return ApiResponse(inv.STATUS_CODE["DryRun"], {}, b"")
         request = self.new_request(config, invoked_arn, body, invocation_type, source="api")
         request.client_context = client_context
+        request.log_type = log_type
         if invocation_type == "Event":
             self.async_queue.enqueue(request)
             return ApiResponse(inv.STATUS_CODE["Event"], {}, b"")
-        record = self.run_sync(request)
+        try:
+            record = self.run_sync(request)
+        except Throttled as throttled:
+            # invocation-retries.html: a throttled synchronous call fails with 429 and Lambda
+            # does not retry it (rules/concurrency.py has the body).
+            raise RequestRejected(
+                cc.THROTTLE_STATUS, cc.THROTTLE_CODE, throttled.message, cc.throttle_body(throttled.reason)
+            ) from None
         headers = {"X-Amz-Executed-Version": record.version, "Content-Type": "application/json"}
         if record.function_error:
             headers["X-Amz-Function-Error"] = record.function_error
+        if log_type == "Tail" and self.log_tail is not None:
+            log_result = self.log_tail(record.request_id, None)
+            if log_result is not None:
+                headers["X-Amz-Log-Result"] = log_result
         return ApiResponse(inv.STATUS_CODE["RequestResponse"], headers, record.payload)
 
     @staticmethod
@@ -143,9 +177,22 @@ class LambdaService:
         )
 
     def execute(self, request: InvocationRequest) -> InvocationRecord:
-        """Run an invocation at the clock's current time and record it (time does not move)."""
-        record = self.runtime.execute(request)
+        """Run an invocation at the clock's current time and record it (time does not move).
+
+        Raises `errors.Throttled` when no execution environment can be had; the refusal is
+        kept in `throttles`, not in `history` (throttles are not invocations).
+        """
+        try:
+            record = self.runtime.execute(request)
+        except Throttled as throttled:
+            self.throttles.append(ThrottleRecord(
+                at_us=self.clock.micros, function_name=request.config.name, version=request.config.version,
+                invocation_type=request.invocation_type, source=request.source, reason=throttled.reason,
+                limit=getattr(throttled, "limit", "account"), request_id=request.request_id))
+            raise
         self.history.append(record)
+        for listener in self.listeners:
+            listener(request, record)
         return record
 
     def run_sync(self, request: InvocationRequest) -> InvocationRecord:

@@ -30,13 +30,18 @@ from typing import TYPE_CHECKING, Any
 from . import _moto_patches
 from .async_queue import AsyncInvocationQueue
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
-from .environments import EnvironmentPool, ExecutionEnvironment
+from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
+from .rules import cold_start
+from .rules import concurrency as cc
 from .runtime import DurationSpec, InvocationRecord, Runtime
+from .pollers import PollerManager
 from .service import LambdaService
+from .telemetry import MeteringReport, Telemetry
 
 if TYPE_CHECKING:
+    from .pollers import SqsPoller
     from .sam import Stack
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -87,6 +92,20 @@ class Simulator:
         region: the AWS Region of the clients and functions.
         default_duration_ms: base duration of an invocation for functions without
             `set_duration`.
+        account_concurrency: the account's concurrency quota in the Region (AWS's default
+            1,000; gettingstarted-limits.html).
+        scaling_rate: (environments, seconds): how many new execution environments each
+            function may add per period (AWS: 1,000 every 10 s, scaling-behavior.html);
+            None for no limit. Smaller values make the rule testable at small scale.
+        idle_lifetime: seconds an idle environment lives before it is reclaimed: a number, a
+            (low, high) range drawn per environment from the seed, or None (never). AWS
+            documents no figure; the default (5-15 min) is illustrative.
+        init_model: the platform part of the INIT duration of a cold start
+            (`rules.cold_start.InitDurationModel`; illustrative constants).
+        logs: write each invocation's log (START/END/REPORT and the function's output) to
+            CloudWatch Logs; with False, function output goes to the process's stdout and no
+            EMF metrics are extracted (`lambdasim.telemetry`).
+        metrics: put the AWS/Lambda metrics and EMF metrics into CloudWatch.
     """
 
     def __init__(
@@ -96,6 +115,12 @@ class Simulator:
         start: datetime | str = DEFAULT_START,
         region: str = DEFAULT_REGION,
         default_duration_ms: float = DEFAULT_DURATION_MS,
+        account_concurrency: int = cc.DEFAULT_ACCOUNT_CONCURRENCY,
+        scaling_rate: tuple[int, float] | None = (cc.SCALING_RATE_ENVIRONMENTS, cc.SCALING_RATE_WINDOW_S),
+        idle_lifetime: float | tuple[float, float] | None = cold_start.DEFAULT_IDLE_LIFETIME_S,
+        init_model: cold_start.InitDurationModel | None = None,
+        logs: bool = True,
+        metrics: bool = True,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -108,7 +133,15 @@ class Simulator:
         self._start_us = to_micros(start)
         self._clock = VirtualClock(start)
         self._scheduler = Scheduler(self._clock)
-        self._pool = EnvironmentPool()
+        self._pool = EnvironmentPool(
+            limits=cc.ConcurrencyLimits(account_concurrency),
+            scaling=cc.ScalingRate(*scaling_rate) if scaling_rate is not None else None,
+            idle_lifetime=cold_start.IdleLifetime(idle_lifetime),
+            rng=Random(f"{seed}/environments"),
+        )
+        self._pool.reserved_source = _moto_patches.reserved_concurrency
+        # Requests refused for lack of concurrency (not invocations): time, function, reason.
+        self.throttles: list[ThrottleRecord] = []
         self._loader = CodeLoader()
         self.invocations: list[InvocationRecord] = []
         self._runtime = Runtime(
@@ -126,11 +159,20 @@ class Simulator:
             runtime=self._runtime,
             advance=self._advance_caller,
             history=self.invocations,
+            throttles=self.throttles,
         )
+        if init_model is not None:
+            self._runtime.init_model = init_model
+        # Throttle backoff jitter (opt-in) and S3 destination object names come from the seed.
+        self._service.async_queue.rng = Random(f"{seed}/async")
+        self._telemetry = Telemetry(
+            clock=self._clock, scheduler=self._scheduler, runtime=self._runtime, service=self._service,
+            account_id=self.account_id, region=region, logs=logs, metrics=metrics)
         self._running = False
         self._undo: list[Callable[[], None]] = []
         self._clients: dict[str, Any] = {}
         self._role_arn: str | None = None
+        self._pollers = PollerManager(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -149,6 +191,10 @@ class Simulator:
             self._patch_process()
             _moto_patches.apply(self._service)
             self._undo.append(_moto_patches.remove)
+            self._telemetry.start()  # logs, metrics (lambdasim.telemetry)
+            self._undo.append(self._telemetry.stop)
+            self._pollers.start()  # SQS event source mappings (lambdasim.pollers)
+            self._undo.append(self._pollers.stop)
         except BaseException:
             self._unwind()
             raise
@@ -455,13 +501,85 @@ class Simulator:
 
     # -- observing ------------------------------------------------------------------------------
     def environments(self, function_name: str) -> list[ExecutionEnvironment]:
-        """The live execution environments of a function."""
-        return self._pool.environments(_function_name(function_name))
+        """The live execution environments of a function (idle ones past their lifetime are
+        reclaimed first)."""
+        name = _function_name(function_name)
+        self._pool.reclaim_idle(self._clock.micros, name)
+        return self._pool.environments(name)
+
+    def retired_environments(self, function_name: str | None = None) -> list[ExecutionEnvironment]:
+        """Environments that are gone (`retired_reason`: "idle", "init-failed", or None for a
+        crash, timeout, failed init or update; `retired_at_us`), oldest retirement first."""
+        self._pool.reclaim_idle(self._clock.micros)
+        name = _function_name(function_name) if function_name is not None else None
+        gone = [e for e in self._pool.retired if name is None or e.function_name == name]
+        return sorted(gone, key=lambda e: e.retired_at_us or 0)
+
+    def concurrency(self, function_name: str | None = None) -> int:
+        """Concurrency now: execution environments busy with an invocation at this instant
+        (of one function, or of the account). What the ConcurrentExecutions metric samples."""
+        name = _function_name(function_name) if function_name is not None else None
+        return self._pool.busy(self._clock.micros, name)
+
+    @property
+    def concurrency_limits(self) -> cc.ConcurrencyLimits:
+        """The account pool (`account_limit`, `unreserved_pool(reserved)`, `check(...)`)."""
+        return self._pool.limits
+
+    @property
+    def init_model(self) -> cold_start.InitDurationModel:
+        """The platform part of a cold start's INIT duration (assignable)."""
+        return self._runtime.init_model
+
+    @init_model.setter
+    def init_model(self, model: cold_start.InitDurationModel) -> None:
+        self._runtime.init_model = model
+
+    def set_provisioned_concurrency(self, function_name: str, qualifier: str, executions: int) -> None:
+        """Provisioned concurrency for a published version or alias, as
+        `put_provisioned_concurrency_config` sets it (the API works too); 0 removes it.
+
+        `executions` environments run their INIT now, ahead of invocations, and count against
+        the function's reserved concurrency or the unreserved pool. Raises ValueError
+        (`environments.ConfigurationRejected`) where AWS answers 400.
+        """
+        self._require_running()
+        config, _ = _moto_patches.resolve_function(self.account_id, self.region, function_name, qualifier)
+        self._runtime.provision(config, qualifier, executions)
+
+    @property
+    def telemetry(self) -> Telemetry:
+        """Logs and metrics of the simulation (`lambdasim.telemetry`): `flush()`,
+        `set_max_memory_used(...)`, counters."""
+        return self._telemetry
+
+    def metering(self) -> MeteringReport:
+        """Requests, GB-seconds and cost of every invocation so far, per function and in total,
+        at the published us-east-1 prices (`lambdasim.rules.pricing`; free tier not applied).
+        `print(sim.metering())` shows a table."""
+        return self._telemetry.metering(self.invocations, self._memory_and_architecture)
+
+    def _memory_and_architecture(self, function_name: str) -> tuple[int, str]:
+        config = self.client("lambda").get_function_configuration(FunctionName=function_name)
+        return int(config.get("MemorySize", 128)), (config.get("Architectures") or ["x86_64"])[0]
 
     @property
     def async_queue(self) -> AsyncInvocationQueue:
-        """Lambda's internal queue of asynchronous invocations (`pending`, `completed`)."""
+        """Lambda's internal queue of asynchronous invocations: `received`, `pending`,
+        `completed` events with their attempts, throttles, condition and deliveries (retries,
+        event age, destinations and DLQ as on AWS; see `lambdasim.async_queue`)."""
         return self._service.async_queue
+
+    @property
+    def pollers(self) -> dict[str, SqsPoller]:
+        """The pollers of the SQS event source mappings, by mapping UUID (deleted ones too):
+        `state`, `stats` (polls, batches, invocations, deleted, retried, filtered, throttled),
+        `batches` (each with its records, invocation and settlement), `scaling`."""
+        return dict(self._pollers.current())
+
+    def poller(self, uuid: str) -> SqsPoller:
+        """The poller of one SQS event source mapping (KeyError for an unknown UUID)."""
+        return self._pollers.current()[uuid]
 
 
 def _function_name(name_or_arn: str) -> str:

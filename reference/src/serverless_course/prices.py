@@ -2,16 +2,19 @@
 
 US East (N. Virginia), on demand, first pricing tier. Free tiers are left out: the figures are
 the cost at the margin. Prices change: check them against the live pages before you rely on them.
+
+Lambda's prices are defined once, in the simulator's billing rules (`lambdasim.rules.pricing`,
+which `sim.metering()` uses too); this module presents them with their sources for the lessons.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAMBDA_PRICING_PAGE = "https://aws.amazon.com/lambda/pricing/"
-LAMBDA_PRICING_WHITEPAPER = (
-    "https://docs.aws.amazon.com/whitepapers/latest/how-aws-pricing-works/lambda.html"
-)
+from lambdasim.rules import pricing as _lambda
+
+LAMBDA_PRICING_PAGE = _lambda.PRICING_PAGE
+LAMBDA_PRICING_WHITEPAPER = _lambda.PRICING_WHITEPAPER
 SQS_PRICING_PAGE = "https://aws.amazon.com/sqs/pricing/"
 
 
@@ -24,17 +27,24 @@ class Price:
 
 
 LAMBDA_REQUEST = Price(
-    usd=0.20 / 1_000_000,
+    usd=_lambda.REQUEST_USD,
     per="request",
     source=LAMBDA_PRICING_PAGE,
     note=f"$0.20 per 1M requests; the same in {LAMBDA_PRICING_WHITEPAPER}",
 )
 
 LAMBDA_GB_SECOND_X86 = Price(
-    usd=0.0000166667,
+    usd=_lambda.GB_SECOND_USD_X86_64,
     per="GB-second",
     source=LAMBDA_PRICING_PAGE,
     note="x86, first tier; the whitepaper rounds it to $0.00001667; arm64 is cheaper",
+)
+
+LAMBDA_GB_SECOND_ARM64 = Price(
+    usd=_lambda.GB_SECOND_USD_ARM64,
+    per="GB-second",
+    source=LAMBDA_PRICING_PAGE,
+    note="arm64, first tier; taken from third-party transcriptions of the pricing page: check it",
 )
 
 SQS_STANDARD_REQUEST = Price(

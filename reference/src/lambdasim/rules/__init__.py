@@ -8,4 +8,8 @@ constants.
 - `invoke`: the Invoke API (payload limits, status codes, request errors).
 - `runtime`: the Python runtime (handler loading errors, error payloads, response marshalling,
   timeouts, reserved environment variables).
+- `async_invoke`: asynchronous invocation (retry schedule, throttle backoff, event age, the
+  invocation record and what each destination and the dead-letter queue receive).
+- `sqs_scaling`: how an SQS event source mapping scales its concurrent batches (5 at first, +300
+  per minute, 1,250 or MaximumConcurrency, back-off on errors and throttles, throttle retries).
 """

@@ -9,7 +9,6 @@ https://aws.amazon.com/about-aws/whats-new/2025/10/aws-lambda-payload-size-256-k
 
 from __future__ import annotations
 
-import math
 from typing import Final, Literal
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
@@ -67,5 +66,9 @@ def billed_duration_ms(duration_ms: float) -> int:
     """Lambda bills duration rounded up to the nearest 1 ms (since Dec 2020).
 
     https://aws.amazon.com/blogs/aws/new-for-aws-lambda-1ms-billing-granularity-adds-cost-savings/
+    The billing rules live in `rules.pricing` (with the INIT of a cold start, billed since
+    Aug 1 2025: `pricing.billed_duration_ms(duration_ms, init_duration_ms)`).
     """
-    return max(1, math.ceil(round(duration_ms, 6)))
+    from .pricing import billed_duration_ms as billed
+
+    return billed(duration_ms)

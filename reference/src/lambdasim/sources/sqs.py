@@ -20,9 +20,15 @@ Public API:
   synchronously against SQS (moto in the course): receive, invoke, settle, delete.
 - `drain_queue(sqs, queue_url, handler, advance_clock=..., ...)`: poll until the queue is empty,
   moving the clock past the visibility timeout whenever every message left is in flight.
+- `receive_batch(sqs, queue_url, batch_size)`: ReceiveMessage, 10 per call, until full or drained.
+- `delete_messages(sqs, queue_url, records, message_ids)`: DeleteMessageBatch, 10 per call.
+- `compile_filters(filter_criteria)` and `record_matches(record, filters)`: a mapping's
+  FilterCriteria as Lambda applies them to SQS records (non-matching messages are deleted).
+- `mapping_config_problem(batch_size, window_s, fifo=...)`: what CreateEventSourceMapping rejects.
 
-The full simulator (virtual clock, concurrency, batching windows) builds on these functions; they
-play one poller and leave time to the caller.
+The full simulator (virtual clock, concurrency, batching windows) builds on these functions
+(`lambdasim.pollers.sqs`); `poll_once` and `drain_queue` play one poller and leave time to the
+caller.
 """
 
 from __future__ import annotations
@@ -360,6 +366,108 @@ def _deleted_ahead_of_failures(
 
 
 # ---------------------------------------------------------------------------------------------
+# The mapping's configuration (services-sqs-parameters.html) and filter criteria
+# (invocation-eventfiltering.html, with-sqs-filtering.html)
+# ---------------------------------------------------------------------------------------------
+
+# What CreateEventSourceMapping / UpdateEventSourceMapping answer (InvalidParameterValueException)
+# for a BatchSize above 10 without a batching window (services-sqs-parameters.html: "when you
+# set BatchSize to a value greater than 10, you must set MaximumBatchingWindowInSeconds to at
+# least 1"; the message as AWS returns it, e.g. serverless/serverless issue #8989).
+WINDOW_REQUIRED_MESSAGE = (
+    "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
+)
+
+
+def mapping_config_problem(batch_size: int | None, window_s: int | None, *, fifo: bool) -> str | None:
+    """Why Lambda rejects this SQS mapping configuration, or None (BatchSize defaults to 10)."""
+    if not fifo and (batch_size or 10) > MAX_MESSAGES_PER_CALL and not window_s:
+        return WINDOW_REQUIRED_MESSAGE
+    return None
+
+
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """One filter of a mapping's FilterCriteria, compiled.
+
+    `body_format` is "json" when the pattern's `body` is an object (it filters the properties of
+    a JSON body), "string" when it is a list of rules for the body as a plain string, and None
+    when the pattern has no `body` key.
+    """
+
+    pattern: dict[str, Any]
+    body_format: str | None
+    matcher: Any
+
+
+def compile_filters(filter_criteria: Mapping[str, Any] | None) -> tuple[RecordFilter, ...]:
+    """The filters of a mapping's `FilterCriteria` (`{"Filters": [{"Pattern": "..."}]}`).
+
+    Patterns use EventBridge's syntax (invocation-eventfiltering.html, "Filter rule syntax");
+    matching is done by moto's EventBridge `EventPattern`, a maintained implementation of that
+    syntax. Raises ValueError for a pattern that is not a JSON object of rules.
+    """
+    from moto.events.models import EventPattern
+
+    filters = []
+    for entry in (filter_criteria or {}).get("Filters") or []:
+        raw = entry.get("Pattern") or ""
+        try:
+            matcher = EventPattern.load(raw)
+        except Exception as error:  # moto's InvalidEventPatternException
+            raise ValueError(f"invalid filter pattern {raw!r}: {error}") from None
+        pattern = matcher.get_pattern()
+        if not isinstance(pattern, dict):
+            raise ValueError(f"invalid filter pattern {raw!r}: not a JSON object")
+        body = pattern.get("body")
+        body_format = None if "body" not in pattern else ("json" if isinstance(body, dict) else "string")
+        filters.append(RecordFilter(pattern, body_format, matcher))
+    return tuple(filters)
+
+
+def record_matches(record: Mapping[str, Any], filters: Sequence[RecordFilter]) -> bool:
+    """True if Lambda sends this record to the function: no filters, or any filter matches.
+
+    The body rule for SQS (invocation-eventfiltering.html, "Properly filtering Amazon SQS
+    messages"): Lambda compares the format of the message body with the format of the pattern's
+    `body`. A JSON body with a JSON pattern, or a plain-string body with a plain-string pattern,
+    is filtered; a mismatch drops the message; a pattern without `body` skips the check and
+    filters the record's other properties only. Filters are ORed. Note: the newest
+    with-sqs-filtering.html says SQS mappings support filtering on `body` only; patterns on other
+    record keys (`attributes`, `messageAttributes`) are matched here as the general page describes.
+    """
+    if not filters:
+        return True
+    parsed: Any = _NOT_JSON
+    parsed_once = False
+    for record_filter in filters:
+        candidate: Mapping[str, Any] = record
+        if record_filter.body_format is not None:
+            if not parsed_once:
+                parsed, parsed_once = _json_body(record.get("body")), True
+            is_json = parsed is not _NOT_JSON
+            if (record_filter.body_format == "json") != is_json:
+                continue  # format mismatch: this filter cannot match
+            if is_json:
+                candidate = {**record, "body": parsed}
+        if record_filter.matcher.matches_event(candidate):
+            return True
+    return False
+
+
+def _json_body(body: Any) -> Any:
+    if not isinstance(body, str):
+        return _NOT_JSON
+    try:
+        return json.loads(body)
+    except ValueError:
+        return _NOT_JSON
+
+
+# ---------------------------------------------------------------------------------------------
 # Playing the poller against SQS (moto in the course)
 # ---------------------------------------------------------------------------------------------
 
@@ -482,7 +590,17 @@ def _check_batch_size(batch_size: int, *, fifo: bool) -> None:
 
 
 def _receive_batch(sqs: Any, queue_url: str, batch_size: int) -> list[dict[str, Any]]:
+    return receive_batch(sqs, queue_url, batch_size)[0]
+
+
+def receive_batch(sqs: Any, queue_url: str, batch_size: int) -> tuple[list[dict[str, Any]], int]:
+    """Receive up to `batch_size` visible messages, at most 10 per ReceiveMessage call.
+
+    Stops at the first call that returns fewer than it asked for (nothing more is visible).
+    Returns the messages and the number of ReceiveMessage calls made.
+    """
     messages: list[dict[str, Any]] = []
+    calls = 0
     while len(messages) < batch_size:
         wanted = min(MAX_MESSAGES_PER_CALL, batch_size - len(messages))
         received = sqs.receive_message(
@@ -494,25 +612,39 @@ def _receive_batch(sqs: Any, queue_url: str, batch_size: int) -> list[dict[str, 
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        calls += 1
         messages.extend(received)
         if len(received) < wanted:
             break
-    return messages
+    return messages, calls
 
 
 def _delete(
     sqs: Any, queue_url: str, records: Sequence[Mapping[str, Any]], message_ids: Sequence[str]
 ) -> None:
+    failed = delete_messages(sqs, queue_url, records, message_ids)
+    if failed:
+        raise RuntimeError(f"DeleteMessageBatch failed: {failed}")
+
+
+def delete_messages(
+    sqs: Any, queue_url: str, records: Sequence[Mapping[str, Any]], message_ids: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Delete the records' messages named in `message_ids`, 10 per DeleteMessageBatch call.
+
+    Returns the `Failed` entries SQS reported (empty when every delete succeeded).
+    """
     to_delete = set(message_ids)
     receipts = [r["receiptHandle"] for r in records if r["messageId"] in to_delete]
+    failed: list[dict[str, Any]] = []
     for start in range(0, len(receipts), MAX_MESSAGES_PER_CALL):
         chunk = receipts[start : start + MAX_MESSAGES_PER_CALL]
         answer = sqs.delete_message_batch(
             QueueUrl=queue_url,
             Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)],
         )
-        if answer.get("Failed"):
-            raise RuntimeError(f"DeleteMessageBatch failed: {answer['Failed']}")
+        failed.extend(answer.get("Failed", []))
+    return failed
 
 
 def _queue_holds_messages(sqs: Any, queue_url: str) -> bool:

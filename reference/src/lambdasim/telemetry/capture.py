@@ -1,0 +1,209 @@
+"""What handler code writes, per invocation: stdout, stderr and Python `logging`.
+
+On AWS the runtime's stdout and stderr go to the function's log stream, one log event per line,
+and the Python runtime (awslambdaric `bootstrap.py`, `_setup_logging`) puts a handler on the
+root logger that writes each record as ONE event (multi-line messages stay one event) in the
+format ``[LEVEL]\\t2026-01-01T00:00:00.000Z\\t<request id>\\t<message>``; the request id is
+empty during INIT. The root logger keeps Python's default level (WARNING) unless the function
+sets one, as on AWS, and because a handler is already there, `logging.basicConfig()` in function
+code does nothing, as on AWS.
+
+How it is captured here: while an invocation's INIT or handler runs (`OutputCapture.capture`),
+`sys.stdout`/`sys.stderr` are process-wide proxy streams and the root logger has the Lambda
+handler; lines are stamped with the virtual clock when they complete. The proxies are
+singletons that outlive the invocation: a library that kept a reference to `sys.stdout` at
+INIT (Powertools Logger's StreamHandler does) keeps writing through them into whichever
+invocation runs later, and outside invocations they pass everything to the real stream.
+Output of code that kept a stream from before any capture (a Logger built at import time in a
+test process) is not captured. Nested synchronous invocations capture into their own lines.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import from_micros
+
+# Timestamp format of Lambda's text log lines: 2026-01-01T00:00:00.000Z (awslambdaric uses
+# "%Y-%m-%dT%H:%M:%S" + ".%(msecs)03dZ").
+
+
+def iso_millis(us: int) -> str:
+    """`2026-01-01T00:00:00.123Z` for a virtual time in microseconds."""
+    t = from_micros(us)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class CapturedLine:
+    """One log event written by function code: when (virtual us), what, and in which phase."""
+
+    at_us: int
+    text: str
+    phase: str  # "init" or "invoke"
+
+
+@dataclass
+class _Frame:
+    capture: OutputCapture
+    request_id: str
+    phase: str
+    lines: list[CapturedLine]
+    partial: dict[str, str] = field(default_factory=dict)
+
+    def write(self, stream: str, text: str) -> None:
+        if "\n" not in text:
+            self.partial[stream] = self.partial.get(stream, "") + text
+            return
+        now = self.capture.clock.micros
+        pieces = (self.partial.pop(stream, "") + text).split("\n")
+        rest = pieces.pop()
+        self.lines.extend(CapturedLine(now, piece, self.phase) for piece in pieces)
+        if rest:
+            self.partial[stream] = rest
+
+    def event(self, text: str) -> None:
+        self.lines.append(CapturedLine(self.capture.clock.micros, text, self.phase))
+
+    def close(self) -> None:
+        now = self.capture.clock.micros
+        for stream in ("stdout", "stderr"):
+            rest = self.partial.pop(stream, "")
+            if rest:
+                self.lines.append(CapturedLine(now, rest, self.phase))
+
+
+_ACTIVE: list[_Frame] = []  # the invocations whose code runs now (nested sync calls stack up)
+
+
+class _LambdaStream(io.TextIOBase):
+    """`sys.stdout` / `sys.stderr` while function code runs (a process-wide singleton each)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self._name = name
+        self._outside: Any = None  # the stream to use outside invocations, while installed
+
+    def _target(self) -> Any:
+        current = getattr(sys, self._name)
+        if current is not self:
+            return current
+        return self._outside if self._outside is not None else getattr(sys, f"__{self._name}__")
+
+    def write(self, text: str) -> int:
+        if _ACTIVE:
+            _ACTIVE[-1].write(self._name, text)
+            return len(text)
+        return self._target().write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if not _ACTIVE:
+            target = self._target()
+            if target is not None:
+                target.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def fileno(self) -> int:
+        return self._target().fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
+STDOUT = _LambdaStream("stdout")
+STDERR = _LambdaStream("stderr")
+
+
+class _LambdaLogHandler(logging.Handler):
+    """The Python runtime's root-logger handler (awslambdaric LambdaLoggerHandler, text format)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not _ACTIVE:
+            return
+        frame = _ACTIVE[-1]
+        try:
+            message = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        request_id = frame.request_id if frame.phase == "invoke" else ""
+        ts = iso_millis(frame.capture.clock.micros)
+        frame.event(f"[{record.levelname}]\t{ts}\t{request_id}\t{message}")
+
+
+ROOT_HANDLER = _LambdaLogHandler()
+
+
+class OutputCapture:
+    """Collects each invocation's output lines until the telemetry picks them up (`pop`)."""
+
+    def __init__(self, clock: Any):
+        self.clock = clock
+        self._lines: dict[str, list[CapturedLine]] = {}
+        self._init_status: dict[str, str] = {}
+
+    @contextmanager
+    def capture(self, request_id: str, phase: str) -> Iterator[None]:
+        """Capture what the code writes while the block runs (phase "init" or "invoke").
+
+        An exception out of an INIT block marks the invocation's INIT as failed ("timeout" for
+        the runtime's InvocationTimeout, "error" otherwise) and propagates unchanged.
+        """
+        lines = self._lines.setdefault(request_id, [])
+        frame = _Frame(self, request_id, phase, lines)
+        outermost = not _ACTIVE
+        saved_out, saved_err = sys.stdout, sys.stderr
+        root = logging.getLogger()
+        if outermost:
+            if saved_out is not STDOUT:
+                STDOUT._outside = saved_out
+                sys.stdout = STDOUT
+            if saved_err is not STDERR:
+                STDERR._outside = saved_err
+                sys.stderr = STDERR
+            if ROOT_HANDLER not in root.handlers:
+                root.addHandler(ROOT_HANDLER)
+        _ACTIVE.append(frame)
+        try:
+            yield
+        except BaseException as exc:
+            if phase == "init":
+                self._init_status[request_id] = "timeout" if type(exc).__name__ == "InvocationTimeout" else "error"
+            raise
+        finally:
+            frame.close()
+            _ACTIVE.pop()
+            if outermost:
+                root.removeHandler(ROOT_HANDLER)
+                if sys.stdout is STDOUT:
+                    sys.stdout = saved_out
+                if sys.stderr is STDERR:
+                    sys.stderr = saved_err
+                STDOUT._outside = STDERR._outside = None
+
+    def pop(self, request_id: str) -> tuple[list[CapturedLine], str | None]:
+        """The invocation's captured lines and its INIT failure status (None: no failure)."""
+        return self._lines.pop(request_id, []), self._init_status.pop(request_id, None)
