@@ -1,0 +1,95 @@
+"""Build the simulator page's fidelity table from the conformance tests themselves.
+
+Every conformance test of `lambdasim` names, in its docstring, the AWS documentation page whose
+rule it pins. This hook reads those docstrings (without importing the tests) and replaces the
+marker `<!-- fidelity-table -->` with one row per test: the rule, the AWS page, the test. The
+table therefore cannot drift from the tests: a new test appears, a removed one disappears.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+MARKER = "<!-- fidelity-table -->"
+TEST_FOLDER = Path("tests/lambdasim")
+
+_FULL_URL = re.compile(r"https://docs\.aws\.amazon\.com/[^\s)\]:,;]+\.html")
+_PAGE_NAME = re.compile(r"\b([A-Za-z][\w-]*\.html)\b")
+
+# Docstrings often cite a page by its file name; these prefixes say which guide it is in.
+_GUIDES = [
+    ("sam-", "https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/"),
+    ("API_CreateStack", "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/"),
+    ("API_ReceiveMessage", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"),
+    ("API_SendMessage", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"),
+    ("API_DeleteMessage", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/"),
+    ("API_", "https://docs.aws.amazon.com/lambda/latest/api/"),
+    ("parameters-section-structure", "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"),
+    ("aws-resource-", "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"),
+    ("eb-", "https://docs.aws.amazon.com/eventbridge/latest/userguide/"),
+    ("sqs-", "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"),
+    ("feature-retry-behavior", "https://docs.aws.amazon.com/sdkref/latest/guide/"),
+    ("CloudWatch_Embedded_Metric_Format", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/"),
+    ("", "https://docs.aws.amazon.com/lambda/latest/dg/"),
+]
+
+_AREAS = {
+    "test_invoke.py": "Invoke API",
+    "test_runtime.py": "Python runtime",
+    "test_powertools.py": "Powertools",
+    "test_clock.py": "Virtual clock",
+    "test_async.py": "Asynchronous invocation",
+    "test_concurrency.py": "Concurrency",
+    "test_cold_start.py": "Cold starts",
+    "test_sqs_poller.py": "SQS event source mapping",
+    "test_telemetry.py": "Logs, metrics, metering",
+    "test_faults.py": "Fault injection",
+    "test_sam.py": "SAM deploy",
+    "test_moto_patches.py": "moto patches",
+}
+
+
+def aws_pages(docstring: str) -> list[str]:
+    """The AWS documentation URLs a docstring cites, full or by page file name."""
+    urls = _FULL_URL.findall(docstring)
+    cited = {url.rsplit("/", 1)[1] for url in urls}
+    for name in _PAGE_NAME.findall(docstring):
+        if name not in cited and name != "Errors.html":
+            prefix = next(base for start, base in _GUIDES if name.startswith(start))
+            urls.append(prefix + name)
+            cited.add(name)
+    return urls
+
+
+def fidelity_rows(project_root: Path) -> list[tuple[str, str, list[str], str]]:
+    rows = []
+    for test_file in sorted((project_root / TEST_FOLDER).glob("test_*.py")):
+        tree = ast.parse(test_file.read_text())
+        for node in tree.body:
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+                continue
+            docstring = ast.get_docstring(node) or ""
+            pages = aws_pages(docstring)
+            if pages:
+                rule = " ".join(docstring.split("\n\n")[0].split())
+                area = _AREAS.get(test_file.name, test_file.stem.removeprefix("test_"))
+                rows.append((area, rule, pages, f"{test_file.name}::{node.name}"))
+    return rows
+
+
+def fidelity_table(project_root: Path) -> str:
+    lines = ["| Area | Rule | AWS page | Test |", "|---|---|---|---|"]
+    for area, rule, pages, test in fidelity_rows(project_root):
+        links = "<br>".join(f"[{url.rsplit('/', 1)[1].removesuffix('.html')}]({url})" for url in pages)
+        rule = rule.replace("|", "\\|")
+        lines.append(f"| {area} | {rule} | {links} | `{test}` |")
+    return "\n".join(lines)
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if MARKER not in markdown:
+        return markdown
+    project_root = Path(config["config_file_path"]).parent
+    return markdown.replace(MARKER, fidelity_table(project_root))
