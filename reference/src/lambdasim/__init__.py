@@ -13,11 +13,18 @@ from .clock import ScheduledCall
 from .context import LambdaContext
 from .environments import ExecutionEnvironment, ThrottleRecord
 from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning, Throttled
+from .faults import AWSError, ConditionalCheckFailed, FaultInjector, PartialFailure, ServerError, Throttle
 from .functions import placeholder_zip
 from .runtime import InvocationRecord
 from .simulator import Simulator, active_simulator
 
 __all__ = [
+    "AWSError",
+    "ConditionalCheckFailed",
+    "FaultInjector",
+    "PartialFailure",
+    "ServerError",
+    "Throttle",
     "ExecutionEnvironment",
     "InvocationRecord",
     "LambdaContext",

@@ -31,6 +31,7 @@ from . import _moto_patches
 from .async_queue import AsyncInvocationQueue
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
+from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .rules import cold_start
@@ -173,6 +174,9 @@ class Simulator:
         self._clients: dict[str, Any] = {}
         self._role_arn: str | None = None
         self._pollers = PollerManager(self)
+        # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
+        # active for the whole simulation, so it also counts every API call (faults.calls).
+        self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -195,6 +199,8 @@ class Simulator:
             self._undo.append(self._telemetry.stop)
             self._pollers.start()  # SQS event source mappings (lambdasim.pollers)
             self._undo.append(self._pollers.stop)
+            self.faults.start()
+            self._undo.append(self.faults.stop)
         except BaseException:
             self._unwind()
             raise
