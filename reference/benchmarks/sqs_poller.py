@@ -1,18 +1,20 @@
 """How fast the simulator plays an SQS event source mapping, against the raw moto calls.
 
-    .venv/bin/python reference/benchmarks/sqs_poller.py [messages ...]
+    .venv/bin/python reference/benchmarks/sqs_poller.py [messages ...]   (default: 1000 10000)
 
 For N messages already in a queue: SQS -> function (BatchSize 10) -> DynamoDB (one item per
 message, BatchWriteItem). "simulator" is `sim.run_until_idle()` (pollers, invocations,
 settlement); "raw" makes the same ReceiveMessage / BatchWriteItem / DeleteMessageBatch calls
 directly with boto3 against moto inside the same simulator (same patched, fast SQS), and
 "bare moto" the same calls under plain `mock_aws` without the simulator (1,000 messages at
-most: unpatched moto rescans the queue on every call). Wall-clock times, best of 3.
+most, one run: unpatched moto rescans the queue on every call). Wall-clock times, best of 3.
+Peak memory: the peak of the Python heap (tracemalloc) during one extra simulated run.
 """
 
 from __future__ import annotations
 
 import sys
+import tracemalloc
 from pathlib import Path
 
 import boto3
@@ -94,6 +96,15 @@ def raw_bare_moto(n: int) -> float:
         return _Wall.now() - start
 
 
+def peak_heap_mb(n: int) -> float:
+    tracemalloc.start()
+    try:
+        simulated(n)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def main(sizes: list[int], repeat: int = 3) -> None:
     simulated(100)  # warm up: imports, botocore models
     for n in sizes:
@@ -105,7 +116,8 @@ def main(sizes: list[int], repeat: int = 3) -> None:
         print(f"{n} messages: simulator {sim_s:.3f} s ({n / sim_s:,.0f} msg/s, {sim_s / n * 1000:.2f} ms/msg) {info}")
         print(f"  raw calls, same simulator: {raw_s:.3f} s ({raw_s / n * 1000:.2f} ms/msg); ratio {sim_s / raw_s:.2f}")
         print(f"  raw calls, bare mock_aws:  {bare_s:.3f} s ({bare_s / n * 1000:.2f} ms/msg); ratio {sim_s / bare_s:.2f}")
+        print(f"  peak Python heap of a simulated run: {peak_heap_mb(n):.0f} MiB")
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1000])
+    main([int(a) for a in sys.argv[1:]] or [1000, 10000])
