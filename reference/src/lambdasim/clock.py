@@ -80,6 +80,7 @@ class VirtualClock:
         # their timers would never fire while a simulation is open in a notebook.
         self._freezer = freeze_time(self.now.replace(tzinfo=None), real_asyncio=True)
         self._factory = self._freezer.start()
+        _teach_pydantic_fake_datetimes()
 
     def unfreeze(self) -> None:
         """Give the process its real clock back."""
@@ -216,3 +217,23 @@ class Scheduler:
                 return False
             self.run_until(nxt)
         return True
+
+
+def _teach_pydantic_fake_datetimes() -> None:
+    """Let pydantic v2 build models that are first imported while the clock is frozen.
+
+    freezegun swaps `datetime.datetime` and `datetime.date` for subclasses; a module imported
+    during the simulation (a handler importing Powertools' parser models at init) annotates its
+    fields with those, and pydantic, which knows the real classes only, refuses to build the
+    model. Validating them as the real types is what the handler's code means.
+    """
+    try:
+        from pydantic_core import core_schema
+    except ImportError:  # pragma: no cover - pydantic is optional for the simulator
+        return
+    from freezegun.api import FakeDate, FakeDatetime
+
+    FakeDatetime.__get_pydantic_core_schema__ = classmethod(  # type: ignore[attr-defined]
+        lambda cls, source, handler: core_schema.datetime_schema())
+    FakeDate.__get_pydantic_core_schema__ = classmethod(  # type: ignore[attr-defined]
+        lambda cls, source, handler: core_schema.date_schema())
