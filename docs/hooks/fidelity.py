@@ -44,6 +44,8 @@ _AREAS = {
     "test_concurrency.py": "Concurrency",
     "test_cold_start.py": "Cold starts",
     "test_sqs_poller.py": "SQS event source mapping",
+    "test_stream_pollers.py": "Kinesis / DynamoDB Streams event source mappings",
+    "test_push_routes.py": "EventBridge, S3, SNS to Lambda",
     "test_telemetry.py": "Logs, metrics, metering",
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",

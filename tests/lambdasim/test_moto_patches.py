@@ -36,7 +36,7 @@ def test_moto_is_the_pinned_version_and_every_patch_target_matches():
     attribute exists with the parameters the patch expects."""
     assert moto.__version__ == "5.2.5" == patches.EXPECTED_MOTO_VERSION
     assert patches.verify() == []
-    assert len(patches.patched_attributes()) == 42
+    assert len(patches.patched_attributes()) == 45
 
 
 def test_verify_reports_a_changed_signature_and_apply_refuses(monkeypatch):
@@ -126,8 +126,8 @@ def test_moto_event_source_mapping_hooks_do_not_invoke(call):
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"] == "1"
     sim.run_until_idle()
-    # Only the simulator's own SQS poller runs (lambdasim.pollers); stream mappings are not played.
-    assert [r.source for r in sim.invocations] == ["sqs"]
+    # Only the simulator's own pollers run (lambdasim.pollers), each once, after the calls.
+    assert sorted(r.source for r in sim.invocations) == ["dynamodb", "kinesis", "sqs"]
     streams = boto3.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=ddb_stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=ddb_stream_arn, ShardId=shard,
@@ -311,19 +311,22 @@ def test_sqs_stays_fast_as_the_queue_deepens():
                 sqs.send_message(QueueUrl=url, MessageBody="m")
             return (_Wall.perf_counter() - t0) / n * 1000
 
-        shallow = min(send_ms(), send_ms())
+        # Minimums of several samples: wall-clock figures on a shared machine only ever go up.
+        shallow = min(send_ms(12) for _ in range(5))
         for _ in range(100):
             sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "m"} for i in range(10)])
         sim.run_for(1)  # the clock moves: the cached counters are recomputed once
-        deep = min(send_ms(), send_ms())
-        t0 = _Wall.perf_counter()
+        deep = min(send_ms(12) for _ in range(5))
+        batch_times = []
         for _ in range(10):
+            t0 = _Wall.perf_counter()
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
             sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
-        batch_ms = (_Wall.perf_counter() - t0) / 10 * 1000
+            batch_times.append((_Wall.perf_counter() - t0) * 1000)
+        batch_ms = min(batch_times)
         count = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        assert count["Attributes"]["ApproximateNumberOfMessages"] == str(60 + 1000 + 60 - 100)
+        assert count["Attributes"]["ApproximateNumberOfMessages"] == str(12 * 5 + 1000 + 12 * 5 - 100)
     assert deep < 2.5 * shallow, (shallow, deep)
     assert batch_ms < 40, batch_ms
 

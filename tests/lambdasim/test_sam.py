@@ -299,7 +299,7 @@ def test_eventbridge_rule_event_targets_the_function_on_the_custom_bus(orders, s
     # writer expects a bare order, so it reports the EventBridge envelope as a failed item.)
     writers = [r for r in sim.invocations if r.function_name == orders.function_name("OrderWriterFunction")]
     assert writers and {r.source for r in writers} == {"sqs"}
-    (poller,) = sim.pollers.values()
+    (poller,) = [p for p in sim.pollers.values() if p.__class__.__name__ == "SqsPoller"]
     (body,) = {record["body"] for batch in poller.batches for record in batch.records}
     assert json.loads(body)["detail"] == {"orderId": "o-9"}
 

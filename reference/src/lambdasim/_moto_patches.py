@@ -59,6 +59,16 @@ What is patched and why (details in /work/shared/moto-notes.md):
    now always checks it against the simulator's account pool, with AWS's message. moto has no
    GetAccountSettings nor provisioned concurrency API (404): routes and handlers are added, the
    simulator answers them (`rules/concurrency.py`, `EnvironmentPool`).
+10. Streams, EventBridge, SNS and S3 to Lambda (issue 5). `Stream.put_record` (Kinesis) and
+   `StreamShard.add` (DynamoDB Streams) tell the simulator's stream pollers that records
+   arrived (`set_stream_listener`); creating a stream mapping fixes its LATEST position
+   (`stream_mapping_start`; moto also drops StartingPositionTimestamp from its answers).
+   EventBridge Lambda targets go to the simulator's `eventbridge.EventBridgeTargets` (retry
+   policy, target DLQ, duplicates) with the event's `account` filled in. `Subscription.publish`
+   for `lambda` subscriptions sends AWS's SNS event (moto sends a fixed sample with a fake
+   topic, attributes and a 1970 timestamp); `LambdaFunction.invoke` completes S3 notification
+   events (userIdentity, requestParameters, responseElements, ownerIdentity, sequencer, key
+   encoding).
 """
 
 from __future__ import annotations
@@ -245,12 +255,107 @@ def _backend_invoke(
 
 
 def _function_invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
-    """Replaces LambdaFunction.invoke: SNS, S3 and Logs pushes, asynchronous on AWS."""
+    """Replaces LambdaFunction.invoke: S3 and Logs pushes, asynchronous on AWS. (SNS comes
+    through `_sns_publish`.)"""
     service = _require_service()
     config = function_config(self)
     payload = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-    service.enqueue_async(config, config.arn, payload, source="moto")
+    source = "moto"
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        event = None
+    if isinstance(event, dict) and event.get("Records") and event["Records"][0].get("eventSource") == "aws:s3":
+        payload, source = json.dumps(_aws_s3_event(event, config.account_id)).encode("utf-8"), "s3"
+    service.enqueue_async(config, config.arn, payload, source=source)
     return b""
+
+
+def _aws_s3_event(event: dict[str, Any], account_id: str) -> dict[str, Any]:
+    """moto's S3 notification with the fields AWS sends and moto leaves out
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html):
+    userIdentity, requestParameters, responseElements, the bucket's ownerIdentity and the
+    object's sequencer. Identities and request ids are fixed stand-ins (moto has no callers);
+    the sequencer grows with the virtual time, as AWS's orders events of one key."""
+    import hashlib
+
+    records = []
+    for record in event["Records"]:
+        record = json.loads(json.dumps(record))
+        s3 = record.get("s3", {})
+        key = s3.get("object", {}).get("key", "")
+        digest = hashlib.sha256(f"{record.get('eventTime')}/{key}".encode()).hexdigest().upper()
+        principal = f"AWS:AIDA{account_id}EXAMPLE"
+        out = {
+            "eventVersion": record.get("eventVersion", "2.1"),
+            "eventSource": "aws:s3",
+            "awsRegion": record.get("awsRegion"),
+            "eventTime": record.get("eventTime"),
+            "eventName": record.get("eventName"),
+            "userIdentity": {"principalId": principal},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": digest[:16], "x-amz-id-2": digest[16:64]},
+            "s3": s3,
+        }
+        bucket = s3.setdefault("bucket", {})
+        bucket.setdefault("ownerIdentity", {"principalId": f"A{account_id}"})
+        obj = s3.setdefault("object", {})
+        if "key" in obj:  # URL-encoded as AWS does ("a b/c" -> "a+b/c"); moto also encodes "/"
+            from urllib.parse import quote_plus, unquote_plus
+
+            obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
+        obj.setdefault("sequencer", f"{int(_now_ms() * 1000):016X}")
+        if "glacierEventData" in record:
+            out["glacierEventData"] = record["glacierEventData"]
+        records.append(out)
+    return {"Records": records}
+
+
+def _sns_publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                 message_attributes: dict[str, Any] | None = None, group_id: str | None = None,
+                 deduplication_id: str | None = None, message_structure: str | None = None) -> None:
+    """Replaces Subscription.publish for `lambda` subscriptions: moto sends a fixed sample
+    event (topic `arn:aws:sns:EXAMPLE`, made-up attributes, 1970 timestamp); AWS sends the real
+    topic, subscription, message id, attributes and time (with-sns.html), asynchronously."""
+    assert _original_sns_publish is not None
+    if self.protocol != "lambda":
+        return _original_sns_publish(self, message, message_id, subject, message_attributes, group_id,
+                                     deduplication_id, message_structure)
+    if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(message_attributes, message):
+        return None
+    if message_structure == "json":
+        message = self._parse_message_structure(message, self.protocol)
+    region = self.topic.arn.split(":")[3]
+    base = f"https://sns.{region}.amazonaws.com"
+    attributes = {
+        name: {"Type": value.get("Type", value.get("DataType", "String")),
+               "Value": value.get("Value", value.get("StringValue", value.get("BinaryValue", "")))}
+        for name, value in (message_attributes or {}).items()
+    }
+    when = datetime.fromtimestamp(_now_ms() / 1000, tz=timezone.utc)
+    event = {"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": self.arn,
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": self.topic.arn,
+            "Subject": subject,
+            "Message": message,
+            "Timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertUrl": f"{base}/SimpleNotificationService-0000000000000000000000.pem",
+            "UnsubscribeUrl": f"{base}/?Action=Unsubscribe&SubscriptionArn={self.arn}",
+            "MessageAttributes": attributes,
+        },
+    }]}
+    _deliver_to_lambda(self.account_id, self.endpoint, json.dumps(event).encode("utf-8"), "sns")
+    return None
+
+
+_original_sns_publish: Callable[..., None] | None = None
 
 
 def _docker_invoke(self: Any, event: str | None = None) -> tuple[str, bool, str]:
@@ -313,14 +418,29 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
         finally:
             self.targets = saved
     for target in lambda_targets:
-        payload = _target_input(target, original_event, transform_input)
-        _deliver_to_lambda(self.account_id, target["Arn"], payload, "eventbridge")
+        payload = _target_input(target, original_event, transform_input, self.account_id)
+        if _eventbridge_targets is not None:
+            # Retry policy, target DLQ, duplicates (lambdasim.eventbridge).
+            _eventbridge_targets.deliver(self.account_id, self.arn, target,
+                                         _aws_event(original_event, self.account_id), payload)
+        else:
+            _deliver_to_lambda(self.account_id, target["Arn"], payload, "eventbridge")
     return None
 
 
-def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
+_eventbridge_targets: Any = None
+
+
+def set_eventbridge_targets(targets: Any) -> None:
+    """The simulator's `eventbridge.EventBridgeTargets` (None: deliver at once, no retry policy)."""
+    global _eventbridge_targets
+    _eventbridge_targets = targets
+
+
+def _aws_event(event: dict[str, Any], account_id: str | None = None) -> dict[str, Any]:
     # The event as EventBridge delivers it, fields in the order of AWS's samples
     # (https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html).
+    # moto leaves out `account` (the bus owner's account on AWS): the rule's account fills it.
     when = event.get("time")
     if isinstance(when, (int, float)):
         when = datetime.fromtimestamp(when, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -329,7 +449,7 @@ def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
         "id": event.get("id"),
         "detail-type": event.get("detail-type"),
         "source": event.get("source"),
-        "account": event.get("account"),
+        "account": event.get("account") or account_id,
         "time": when,
         "region": event.get("region"),
         "resources": event.get("resources", []),
@@ -337,8 +457,9 @@ def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> bytes:
-    aws_event = _aws_event(event)
+def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool,
+                  account_id: str | None = None) -> bytes:
+    aws_event = _aws_event(event, account_id)
     if transform_input and "Input" in target:
         return str(target["Input"]).encode("utf-8")
     if transform_input and "InputPath" in target:
@@ -606,16 +727,98 @@ def _check_sqs_mapping(source_arn: Any, batch_size: Any, window_s: Any) -> None:
         raise InvalidParameterValueException(problem)
 
 
+def _check_stream_mapping(source_arn: Any, spec: dict[str, Any]) -> None:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    from .sources.streams import mapping_config_problem
+
+    service = source_arn.split(":")[2] if isinstance(source_arn, str) and source_arn.count(":") >= 5 else ""
+    if service not in ("kinesis", "dynamodb"):
+        return
+    problem = mapping_config_problem(spec, service=service)
+    if problem:
+        raise InvalidParameterValueException(problem)
+
+
 def _mappings_changed() -> None:
     if _mappings_listener is not None:
         _mappings_listener()
+
+
+_stream_listener: Callable[[str], None] | None = None
+_STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
+
+
+def set_stream_listener(records_added: Callable[[str], None] | None) -> None:
+    """`records_added(stream_arn)` runs after every write to a Kinesis stream or DynamoDB stream."""
+    global _stream_listener
+    _stream_listener = records_added
+
+
+def _wrap_kinesis_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_record(self: Any, partition_key: str, explicit_hash_key: str, data: str) -> Any:
+        result = original(self, partition_key, explicit_hash_key, data)
+        if _stream_listener is not None:
+            _stream_listener(self.arn)
+        return result
+
+    put_record.__wrapped__ = original  # type: ignore[attr-defined]
+    return put_record
+
+
+def _wrap_ddb_stream_add(original: Callable[..., Any]) -> Callable[..., Any]:
+    def add(self: Any, old: Any, new: Any) -> None:
+        original(self, old, new)
+        if _stream_listener is not None:
+            _stream_listener(f"{self.table.table_arn}/stream/{self.table.latest_stream_label}")
+
+    add.__wrapped__ = original  # type: ignore[attr-defined]
+    return add
+
+
+def _capture_stream_start(esm: Any) -> None:
+    """Where a stream mapping starts reading, fixed at its creation as on AWS: for LATEST the
+    last sequence number of each shard now, for AT_TIMESTAMP the timestamp (moto does not
+    return StartingPositionTimestamp)."""
+    arn = esm.event_source_arn
+    service = arn.split(":")[2]
+    start: dict[str, Any] = {"timestamp": esm.starting_position_timestamp, "latest": {}}
+    if esm.starting_position == "LATEST":
+        if service == "kinesis":
+            from moto.kinesis.models import kinesis_backends
+
+            stream = kinesis_backends[esm.account_id][esm.region].describe_stream(stream_arn=arn, stream_name=None)
+            start["latest"] = {s.shard_id: s.get_max_sequence_number() for s in stream.shards.values()}
+        elif service == "dynamodb":
+            from moto.dynamodb.models import dynamodb_backends
+
+            table = dynamodb_backends[esm.account_id][esm.region].get_table(arn.split(":", 5)[5].split("/")[1])
+            shard = table.stream_shard
+            if shard is not None and shard.items:
+                start["latest"] = {shard.id: shard.starting_sequence_number + len(shard.items) - 1}
+    setattr(esm, _STREAM_START_ATTR, start)
+
+
+def stream_mapping_start(uuid: str) -> dict[str, Any]:
+    """What `_capture_stream_start` kept for a mapping ({} if nothing)."""
+    from moto.awslambda.models import lambda_backends
+
+    for account in lambda_backends.values():
+        for backend in account.values():
+            esm = backend._event_source_mappings.get(uuid)
+            if esm is not None:
+                return getattr(esm, _STREAM_START_ATTR, {})
+    return {}
 
 
 def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
         _check_sqs_mapping(spec.get("EventSourceArn"), spec.get("BatchSize"),
                            spec.get("MaximumBatchingWindowInSeconds"))
+        _check_stream_mapping(spec.get("EventSourceArn"), spec)
         esm = original(self, spec)
+        if esm.event_source_arn.split(":")[2] in ("kinesis", "dynamodb"):
+            _capture_stream_start(esm)
         _mappings_changed()
         return esm
 
@@ -629,6 +832,7 @@ def _wrap_esm_update(original: Callable[..., Any]) -> Callable[..., Any]:
         if esm is not None:
             _check_sqs_mapping(esm.event_source_arn, spec.get("BatchSize", esm.batch_size),
                                spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window))
+            _check_stream_mapping(esm.event_source_arn, spec)
         result = original(self, uuid, spec)
         _mappings_changed()
         return result
@@ -1117,9 +1321,10 @@ def _patch_table() -> list[_Patch]:
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.awslambda.responses import LambdaResponse
     from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.table import StreamShard, Table
     from moto.events.models import EventBus, Rule
     from moto.kinesis.models import Stream
+    from moto.sns.models import Subscription
     from moto.sqs.models import Queue, SQSBackend
     from moto.utilities.aws_headers import amz_crc32
 
@@ -1137,6 +1342,9 @@ def _patch_table() -> list[_Patch]:
         _Patch(Queue, "lambda_event_source_mappings", _NO_MAPPINGS, "instance", "SQS ESM hook"),
         _Patch(Table, "lambda_event_source_mappings", _NO_MAPPINGS, "instance", "DynamoDB stream ESM hook"),
         _Patch(Stream, "lambda_event_source_mappings", _NO_MAPPINGS, "instance", "Kinesis ESM hook"),
+        _Patch(Subscription, "publish", _sns_publish,
+               ("self", "message", "message_id", "subject", "message_attributes", "group_id", "deduplication_id",
+                "message_structure"), "SNS to Lambda: AWS's event"),
         _Patch(Rule, "send_to_targets", _send_to_targets,
                ("self", "original_event", "transform_input"), "EventBridge Lambda targets"),
         _Patch(EventBus, "physical_resource_id", property(_event_bus_physical_id), "absent",
@@ -1160,6 +1368,9 @@ def _patch_table() -> list[_Patch]:
         _Patch(LambdaBackend, "create_event_source_mapping", None, ("self", "spec"), "SQS pollers"),
         _Patch(LambdaBackend, "update_event_source_mapping", None, ("self", "uuid", "spec"), "SQS pollers"),
         _Patch(LambdaBackend, "delete_event_source_mapping", None, ("self", "uuid"), "SQS pollers"),
+        _Patch(Stream, "put_record", None, ("self", "partition_key", "explicit_hash_key", "data"),
+               "Kinesis writes wake the stream pollers"),
+        _Patch(StreamShard, "add", None, ("self", "old", "new"), "DynamoDB stream writes wake the stream pollers"),
         _Patch(LambdaResponse, "put_function_event_invoke_config", _response_put_eic, ("self",),
                "event invoke config per qualifier"),
         _Patch(LambdaResponse, "update_function_event_invoke_config", _response_update_eic, ("self",),
@@ -1203,6 +1414,8 @@ _WRAPPERS: dict[str, Callable[[Any], Any]] = {
     "LambdaBackend.create_event_source_mapping": _wrap_esm_create,
     "LambdaBackend.update_event_source_mapping": _wrap_esm_update,
     "LambdaBackend.delete_event_source_mapping": _wrap_esm_delete,
+    "Stream.put_record": _wrap_kinesis_put,
+    "StreamShard.add": _wrap_ddb_stream_add,
     "LambdaFunction.__init__": _wrap_function_init,
     "LambdaFunction.get_configuration": _wrap_get_configuration,
     "LambdaFunction.update_configuration": _wrap_update_configuration,
@@ -1261,7 +1474,7 @@ def patched_attributes() -> list[str]:
 
 def apply(service: LambdaService) -> None:
     """Install every patch and route Lambda invocations to `service`."""
-    global _service, _original_send_to_targets
+    global _service, _original_send_to_targets, _original_sns_publish
     if _applied:
         raise SimulatorError("moto patches are already applied (another Simulator is running?)")
     problems = verify()
@@ -1275,6 +1488,8 @@ def apply(service: LambdaService) -> None:
             new = _WRAPPERS[f"{_owner_name(patch.owner)}.{patch.name}"](getattr(patch.owner, patch.name))
         if patch.name == "send_to_targets":
             _original_send_to_targets = getattr(patch.owner, patch.name)
+        if patch.name == "publish" and _owner_name(patch.owner) == "Subscription":
+            _original_sns_publish = getattr(patch.owner, patch.name)
         setattr(patch.owner, patch.name, new)
         _applied.append(patch)
     _service = service
@@ -1282,8 +1497,10 @@ def apply(service: LambdaService) -> None:
 
 def remove() -> None:
     """Put moto back exactly as it was."""
-    global _service, _original_send_to_targets, _mappings_listener, _message_listener
-    _mappings_listener = _message_listener = None
+    global _service, _original_send_to_targets, _original_sns_publish, _mappings_listener, _message_listener, \
+        _stream_listener
+    _mappings_listener = _message_listener = _stream_listener = None
+    set_eventbridge_targets(None)
     while _applied:
         patch = _applied.pop()
         if patch.original is _MISSING:
@@ -1292,3 +1509,4 @@ def remove() -> None:
             setattr(patch.owner, patch.name, patch.original)
     _service = None
     _original_send_to_targets = None
+    _original_sns_publish = None

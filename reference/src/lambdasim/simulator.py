@@ -37,12 +37,13 @@ from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .rules import cold_start
 from .rules import concurrency as cc
 from .runtime import DurationSpec, InvocationRecord, Runtime
+from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
 from .service import LambdaService
 from .telemetry import MeteringReport, Telemetry
 
 if TYPE_CHECKING:
-    from .pollers import SqsPoller
+    from .pollers import SqsPoller, StreamPoller
     from .sam import Stack
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -174,6 +175,8 @@ class Simulator:
         self._clients: dict[str, Any] = {}
         self._role_arn: str | None = None
         self._pollers = PollerManager(self)
+        # EventBridge Lambda targets: retry policy, target DLQ, seeded duplicates (eventbridge.py).
+        self.eventbridge = EventBridgeTargets(self, Random(f"{seed}/eventbridge"))
         # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
         # active for the whole simulation, so it also counts every API call (faults.calls).
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
@@ -197,8 +200,10 @@ class Simulator:
             self._undo.append(_moto_patches.remove)
             self._telemetry.start()  # logs, metrics (lambdasim.telemetry)
             self._undo.append(self._telemetry.stop)
-            self._pollers.start()  # SQS event source mappings (lambdasim.pollers)
+            self._pollers.start()  # event source mappings (lambdasim.pollers)
             self._undo.append(self._pollers.stop)
+            _moto_patches.set_eventbridge_targets(self.eventbridge)
+            self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
             self.faults.start()
             self._undo.append(self.faults.stop)
         except BaseException:
@@ -577,14 +582,14 @@ class Simulator:
         return self._service.async_queue
 
     @property
-    def pollers(self) -> dict[str, SqsPoller]:
-        """The pollers of the SQS event source mappings, by mapping UUID (deleted ones too):
-        `state`, `stats` (polls, batches, invocations, deleted, retried, filtered, throttled),
-        `batches` (each with its records, invocation and settlement), `scaling`."""
+    def pollers(self) -> dict[str, SqsPoller | StreamPoller]:
+        """The pollers of the event source mappings, by mapping UUID (deleted ones too): an
+        `SqsPoller` per SQS mapping (`state`, `stats`, `batches`, `scaling`) and a `StreamPoller`
+        per Kinesis or DynamoDB Streams mapping (`state`, `stats`, `batches`, `discards`)."""
         return dict(self._pollers.current())
 
-    def poller(self, uuid: str) -> SqsPoller:
-        """The poller of one SQS event source mapping (KeyError for an unknown UUID)."""
+    def poller(self, uuid: str) -> SqsPoller | StreamPoller:
+        """The poller of one event source mapping (KeyError for an unknown UUID)."""
         return self._pollers.current()[uuid]
 
 

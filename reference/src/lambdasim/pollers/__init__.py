@@ -12,7 +12,8 @@ create/update/delete, and the re-read runs at that virtual instant. (Re-reading 
 second instead costs ~0.6 ms of real time per virtual second, 2 s per simulated hour, for
 nothing while the mappings do not change.)
 
-Kinesis and DynamoDB stream mappings are listed but not played yet.
+Kinesis and DynamoDB Streams mappings get a `StreamPoller` each (`lambdasim.pollers.streams`);
+a write to a stream wakes its pollers (`_moto_patches.set_stream_listener`).
 """
 
 from __future__ import annotations
@@ -22,32 +23,38 @@ from typing import TYPE_CHECKING, Any
 from .. import _moto_patches
 from ..clock import ScheduledCall
 from .sqs import Batch, PollerStats, SqsPoller, _after_ms
+from .streams import Discard, StreamBatch, StreamPoller, StreamPollerStats
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-__all__ = ["Batch", "PollerManager", "PollerStats", "SqsPoller"]
+__all__ = ["Batch", "Discard", "PollerManager", "PollerStats", "SqsPoller", "StreamBatch", "StreamPoller",
+           "StreamPollerStats"]
 
 
 class PollerManager:
-    """Creates, reconfigures and stops one `SqsPoller` per SQS event source mapping."""
+    """Creates, reconfigures and stops one poller per event source mapping (`SqsPoller` for SQS,
+    `StreamPoller` for Kinesis and DynamoDB Streams)."""
 
     def __init__(self, sim: Simulator):
         self._sim = sim
-        self.pollers: dict[str, SqsPoller] = {}  # by mapping UUID, deleted ones included
+        self.pollers: dict[str, Any] = {}  # by mapping UUID, deleted ones included
         self._by_queue: dict[str, list[SqsPoller]] = {}
+        self._by_stream: dict[str, list[StreamPoller]] = {}
         self._discovery: ScheduledCall | None = None
 
     def start(self) -> None:
         _moto_patches.set_poller_listeners(self._mappings_changed, self._message_added)
+        _moto_patches.set_stream_listener(self._records_added)
 
     def stop(self) -> None:
         _moto_patches.set_poller_listeners(None, None)
+        _moto_patches.set_stream_listener(None)
         if self._discovery is not None:
             self._discovery.cancel()
             self._discovery = None
 
-    def current(self) -> dict[str, SqsPoller]:
+    def current(self) -> dict[str, Any]:
         """The pollers, after applying any mapping change not yet read (so a mapping created a
         moment ago already has its poller; it polls when the clock moves)."""
         if self._discovery is not None:
@@ -69,28 +76,38 @@ class PollerManager:
             for poller in pollers:
                 poller.message_added(at_us)
 
+    def _records_added(self, stream_arn: str) -> None:
+        for poller in self._by_stream.get(stream_arn, ()):
+            poller.records_added()
+
     # -- discovery ---------------------------------------------------------------------------------
     def _discover(self) -> None:
         self._discovery = None
         seen: set[str] = set()
         for config in self._list_mappings():
             arn = config.get("EventSourceArn", "")
-            if arn.split(":")[2:3] != ["sqs"]:
+            service = arn.split(":")[2:3]
+            if service not in (["sqs"], ["kinesis"], ["dynamodb"]):
                 continue
             uuid = config["UUID"]
             seen.add(uuid)
             poller = self.pollers.get(uuid)
             if poller is None or poller.state == "Deleted":
-                poller = SqsPoller(self._sim, uuid)
+                poller = SqsPoller(self._sim, uuid) if service == ["sqs"] else StreamPoller(self._sim, uuid, service[0])
                 self.pollers[uuid] = poller
             poller.configure(config)
         for uuid, poller in self.pollers.items():
             if uuid not in seen and poller.state != "Deleted":
                 poller.delete()
         self._by_queue = {}
+        self._by_stream = {}
         for poller in self.pollers.values():
-            if poller.state != "Deleted":
+            if poller.state == "Deleted":
+                continue
+            if isinstance(poller, SqsPoller):
                 self._by_queue.setdefault(poller.queue_arn, []).append(poller)
+            else:
+                self._by_stream.setdefault(poller.stream_arn, []).append(poller)
 
     def _list_mappings(self) -> list[dict[str, Any]]:
         lam = self._sim.client("lambda")

@@ -12,4 +12,6 @@ constants.
   invocation record and what each destination and the dead-letter queue receive).
 - `sqs_scaling`: how an SQS event source mapping scales its concurrent batches (5 at first, +300
   per minute, 1,250 or MaximumConcurrency, back-off on errors and throttles, throttle retries).
+- `eventbridge`: EventBridge Lambda targets (RetryPolicy defaults and limits, which Invoke
+  failures are retried, backoff, the target DLQ's message attributes).
 """

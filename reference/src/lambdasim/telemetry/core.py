@@ -92,6 +92,12 @@ class Telemetry:
         `(record) -> MB`. Without it a fixed Python baseline is used (a model, see logs.py)."""
         self._memory[function_name] = mb
 
+    def add_iterator_age(self, function_name: str, at_us: int, age_ms: float) -> None:
+        """AWS/Lambda IteratorAge of a stream mapping's invocation (monitoring-metrics-types.html:
+        the age of the last record in the batch when Lambda sent it to the function)."""
+        if self.metrics and self._running:
+            self._lambda_metrics.add("IteratorAge", function_dims(function_name), at_us, age_ms, "Milliseconds")
+
     # -- the listener -------------------------------------------------------------------------
     def _on_invocation(self, request: Any, record: Any) -> None:
         config = request.config

@@ -1,0 +1,77 @@
+"""Rules of EventBridge rule targets that are Lambda functions: retry policy and target DLQ.
+
+Pure functions and constants. Sources:
+
+- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html : a target
+  has a RetryPolicy, MaximumRetryAttempts 0-185 and MaximumEventAgeInSeconds 60-86,400, by
+  default 185 attempts and 24 hours, "with an exponential back off and jitter"; throttling and
+  5xx errors are retried; errors such as a deleted resource or missing permissions are not.
+  When the retries or the age run out the event is dropped, or sent to the target's dead-letter
+  queue (an SQS queue, eb-rule-dlq.html) if it has one.
+- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html : the dead-lettered
+  message is the event, with message attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
+  EXHAUSTED_RETRY_CONDITION (when a limit ran out) and RETRY_ATTEMPTS.
+- Delivery is at least once (eb-what-is / the EventBridge FAQ): a target may get an event twice.
+
+What EventBridge sees of a Lambda target (the model; see lambdasim/eventbridge.py): EventBridge
+invokes the function asynchronously, so its delivery succeeds as soon as Lambda's Invoke API
+accepts the event into the function's asynchronous queue (202). A function error, a timeout or a
+lack of concurrency happen later, inside Lambda, and are handled by Lambda's own async retries,
+event age and the function's destinations / DLQ (invocation-async-error-handling.html), never by
+the target's RetryPolicy. EventBridge retries only when the Invoke call itself fails with a
+throttle (429) or a 5xx; a missing function (404) or an oversized event (413) is not retried.
+
+Modelling choices: the backoff doubles from 1 s to at most 300 s, each delay drawn uniformly in
+[delay/2, delay] from a seeded generator (AWS documents "exponential back off and jitter", no
+numbers); the event's age is checked when a retry is due; ERROR_CODE is the Lambda API's error
+code and ERROR_MESSAGE its message.
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import Any, Final
+
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS: Final = 185
+DEFAULT_MAXIMUM_EVENT_AGE_S: Final = 86_400
+MAXIMUM_RETRY_ATTEMPTS_RANGE: Final = (0, 185)
+MAXIMUM_EVENT_AGE_RANGE_S: Final = (60, 86_400)
+BACKOFF_FIRST_S: Final = 1.0
+BACKOFF_MAX_S: Final = 300.0
+MAXIMUM_RETRY_ATTEMPTS: Final = "MaximumRetryAttempts"
+MAXIMUM_EVENT_AGE: Final = "MaximumEventAgeInSeconds"
+
+
+def retry_policy(target: dict[str, Any]) -> tuple[int, int]:
+    """(MaximumRetryAttempts, MaximumEventAgeInSeconds) of a target, with AWS's defaults."""
+    policy = target.get("RetryPolicy") or {}
+    attempts = policy.get("MaximumRetryAttempts")
+    age = policy.get("MaximumEventAgeInSeconds")
+    return (DEFAULT_MAXIMUM_RETRY_ATTEMPTS if attempts is None else int(attempts),
+            DEFAULT_MAXIMUM_EVENT_AGE_S if age is None else int(age))
+
+
+def retriable(status: int) -> bool:
+    """Throttles and server errors are retried; other failures (404, 403, 413 ...) are not."""
+    return status == 429 or status >= 500
+
+
+def backoff_s(retry: int, rng: Random | None = None) -> float:
+    """Delay before the `retry`-th retry (1-based): 1, 2, 4 ... 300 s, jittered when `rng` is given."""
+    delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (retry - 1))
+    return delay if rng is None else rng.uniform(delay / 2, delay)
+
+
+def dead_letter_attributes(*, rule_arn: str, target_arn: str, error_code: str, error_message: str,
+                           exhausted: str | None, retry_attempts: int) -> dict[str, dict[str, str]]:
+    """The SQS message attributes of a dead-lettered event (eb-rule-dlq.html)."""
+    attributes = {
+        "RULE_ARN": rule_arn,
+        "TARGET_ARN": target_arn,
+        "ERROR_CODE": error_code,
+        "ERROR_MESSAGE": error_message[:1024],
+    }
+    if exhausted:
+        attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+    attributes["RETRY_ATTEMPTS"] = str(retry_attempts)
+    return {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
