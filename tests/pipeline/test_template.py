@@ -1,0 +1,61 @@
+"""The orders pipeline's SAM template: cfn-lint clean, least privilege, AWS's SQS rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+
+from serverless_course.pipeline import TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    data, problems = decode(str(TEMPLATE))
+    assert not problems
+    return data
+
+
+def test_cfn_lint_passes() -> None:
+    lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(lint), str(TEMPLATE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_wildcard_actions(template: dict) -> None:
+    """Every explicit statement names its actions; SAM's policy templates are scoped to one
+    bus/table (EventBridgePutEventsPolicy, the SQS poller policy SAM adds)."""
+    text = json.dumps(template)
+    assert '"Action": "*"' not in text
+    for resource in template["Resources"].values():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    assert "*" not in action, action
+                assert statement["Resource"] != "*"
+
+
+def test_queue_follows_aws_rules(template: dict) -> None:
+    """Visibility timeout >= 6 x function timeout + batching window; maxReceiveCount >= 5
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html)."""
+    resources = template["Resources"]
+    timeout = template["Globals"]["Function"]["Timeout"]
+    sqs_event = resources["ProcessorFunction"]["Properties"]["Events"]["Orders"]["Properties"]
+    window = sqs_event.get("MaximumBatchingWindowInSeconds", 0)
+    queue = resources["OrdersQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout + window
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert sqs_event["BatchSize"] <= 10
+    dlq = resources["OrdersDeadLetterQueue"]["Properties"]
+    assert dlq["MessageRetentionPeriod"] > 4 * 24 * 3600  # longer than the source's default
+
+
+def test_rule_routes_only_order_placed(template: dict) -> None:
+    pattern = template["Resources"]["OrderPlacedRule"]["Properties"]["EventPattern"]
+    assert pattern == {"source": ["orders.api"], "detail-type": ["OrderPlaced"]}
