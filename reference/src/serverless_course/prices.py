@@ -16,6 +16,7 @@ from lambdasim.rules import pricing as _lambda
 LAMBDA_PRICING_PAGE = _lambda.PRICING_PAGE
 LAMBDA_PRICING_WHITEPAPER = _lambda.PRICING_WHITEPAPER
 SQS_PRICING_PAGE = "https://aws.amazon.com/sqs/pricing/"
+EVENTBRIDGE_PRICING_PAGE = "https://aws.amazon.com/eventbridge/pricing/"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ SQS_STANDARD_REQUEST = Price(
 
 # Each 64 KB chunk of a request's payload is billed as one request (same page, same caveat).
 SQS_BILLED_CHUNK_BYTES = 64 * 1024
+
+EVENTBRIDGE_CUSTOM_EVENT = Price(
+    usd=1.00 / 1_000_000,
+    per="event",
+    source=EVENTBRIDGE_PRICING_PAGE,
+    note=(
+        "$1.00 per 1M custom events published (each 64 KB chunk is one event); taken from "
+        "transcriptions of the pricing page, which could not be read directly: check it"
+    ),
+)
 
 ALL_PRICES = {
     "Lambda requests": LAMBDA_REQUEST,
