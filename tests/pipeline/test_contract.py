@@ -115,15 +115,3 @@ def test_sender_gives_up_after_max_attempts_and_reports() -> None:
     assert report["sent"] == 11
     assert report["failed"] == [{"index": 4, "error_code": "InternalFailure", "error_message": "try again"}]
     assert report["put_events_calls"] == 2 + 1 + 1
-
-
-def test_lab01_solution_is_the_pipelines_sender() -> None:
-    """Lab 01's reference solution is the sender the pipeline runs (kept as a copy because the
-    grader takes student files from a folder)."""
-    from pathlib import Path
-
-    import serverless_course.pipeline as pipeline_pkg
-
-    solution = (Path(pipeline_pkg.__file__).parents[1] / "solutions" / "lab01_put_events"
-                / "event_sender.py")
-    assert solution.read_text() == (pipeline_pkg.HERE / "event_sender.py").read_text()
