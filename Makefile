@@ -57,10 +57,11 @@ browser:
 
 # The project's tests, then nbval over every notebook: each must run and print what is committed.
 # (Two runs: the notebooks need no conftest, and labs/conftest.py is the graders' entry point.)
+# Both runs use the two cores with pytest-xdist (a notebook's cells stay on one worker).
 test: install browser
-	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. tests
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. -n 2 tests
 	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. --noconftest -p no:cacheprovider \
-		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+		-n 2 --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 
 clean:
 	rm -rf site .pytest_cache build
