@@ -155,3 +155,13 @@ def test_lesson_page_shows_notebook_outputs(browser, site_url: str) -> None:
         browser.execute_script("return arguments[0].naturalWidth", plot) > 0 for plot in plots
     ), "no plot image rendered in the lesson"
     browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01.png"))
+
+
+def test_pipeline_and_simulator_pages_show_diagrams(browser, site_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for page, text in [("01-event-pipeline/", "PutEvents"), ("simulator/", "Fidelity table")]:
+        open_page(browser, site_url + page, "article")
+        assert text in browser.find_element("css selector", "article").text
+        WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
+        browser.save_screenshot(str(SCREENSHOTS / (page.strip("/") + ".png")))
