@@ -1,0 +1,117 @@
+"""The chaos harness (module 3): the reference processor survives it, wrong processors do not.
+
+Each run drives seeded messages through the orders pipeline's processing path (SQS ->
+processor -> DynamoDB, deployed from the module 1 SAM template) with poison messages,
+duplicate deliveries, DynamoDB throttles, transient 500s and timeouts, then audits it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from serverless_course.chaos import ChaosMix, ChaosReport, run_chaos
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEEDS = (11, 22, 33)
+
+
+@pytest.fixture(scope="module")
+def reference_runs() -> list[ChaosReport]:
+    return [run_chaos(seed=seed, messages=300) for seed in SEEDS]
+
+
+def test_reference_processor_passes_the_audit(reference_runs: list[ChaosReport]) -> None:
+    """Every message applied exactly once or dead-lettered as poison, on three seeds.
+
+    Rules relied on: a record reported in ``batchItemFailures`` is retried alone and the rest of
+    the batch is deleted
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); a message
+    received ``maxReceiveCount`` times goes to the DLQ
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html);
+    delivery is at least once, so the effect must be idempotent
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
+    """
+    for report in reference_runs:
+        print(report.ledger())
+        assert report.ok, report.ledger()
+        assert (report.lost, report.duplicated, report.unexplained_dlq) == ([], [], [])
+        assert report.left_in_queue == 0
+        assert report.applied + sum(report.dead_lettered.values()) >= report.sent
+        assert all(reason.startswith("poison: ") for reason in report.dead_lettered)
+
+
+def test_the_chaos_is_real(reference_runs: list[ChaosReport]) -> None:
+    """Each kind of failure happened in the runs: throttles and 500s were injected, records
+    were retried by SQS, invocations timed out (the whole batch comes back after the visibility
+    timeout: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html), and
+    duplicate deliveries and poison messages were sent."""
+    for report in reference_runs:
+        assert report.faults["throttle"] > 0 and report.faults["transient"] > 0
+        assert report.retries > 0
+        assert report.deliveries > report.sent
+        assert sum(report.dead_lettered.values()) > 0
+    assert sum(r.timeouts for r in reference_runs) > 0
+
+
+def test_runs_are_deterministic() -> None:
+    """The same seed gives the same ledger (virtual clock, seeded faults; no real sleeps)."""
+    a, b = (run_chaos(seed=7, messages=60) for _ in range(2))
+    strip = lambda r: r.ledger().rsplit("virtual time", 1)[0]  # noqa: E731 (wall time differs)
+    assert strip(a) == strip(b)
+    assert a.virtual_s == b.virtual_s
+
+
+def test_no_idempotency_is_caught() -> None:
+    """A processor without idempotency applies duplicate deliveries and redelivered records
+    twice: the audit reports duplicated effects. Standard queues deliver at least once
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues-at-least-once-delivery.html)
+    and Lambda may process a message more than once: the code must be idempotent
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html)."""
+    report = run_chaos(FIXTURES / "no_idempotency.py", seed=5, messages=200)
+    assert not report.ok
+    assert len(report.duplicated) > 0
+
+
+def test_whole_batch_failure_is_caught() -> None:
+    """A processor that fails the whole batch on one bad record (no ``ReportBatchItemFailures``
+    response) makes the good records of the batch fail with it until ``maxReceiveCount``: valid
+    orders end in the DLQ with no reason of their own, and retries are amplified. Without a
+    partial batch response the whole batch is retried
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)."""
+    report = run_chaos(FIXTURES / "whole_batch.py", seed=5, messages=200)
+    reference = run_chaos(seed=5, messages=200)
+    assert not report.ok
+    assert len(report.unexplained_dlq) > 0
+    assert report.retries > 2 * reference.retries
+
+
+def test_swallowing_errors_is_caught() -> None:
+    """A processor that catches every error and returns success has its whole batch deleted:
+    poison messages never reach the DLQ and transiently failed records are never retried, so
+    they are lost. A successful return deletes the batch's messages
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)."""
+    report = run_chaos(FIXTURES / "swallow_errors.py", seed=5, messages=200)
+    assert not report.ok
+    assert len(report.lost) > 0
+    assert sum(report.dead_lettered.values()) == 0
+
+
+def test_lambda_throttles_lose_nothing() -> None:
+    """With reserved concurrency 1 the poller's invocations are throttled; the batch stays in
+    flight and is retried, then released to the queue, and nothing is lost
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html,
+    https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html)."""
+    report = run_chaos(seed=4, messages=100, faults=ChaosMix(reserved_concurrency=1))
+    assert report.lambda_throttles > 0
+    assert report.ok, report.ledger()
+
+
+def test_ledger_names_every_column() -> None:
+    """The ledger shows sent, applied, dead-lettered with reasons, lost, duplicated, retries."""
+    report = run_chaos(seed=3, messages=40, faults=ChaosMix(poison=0.2, duplicates=0.2))
+    text = report.ledger()
+    for column in ("sent", "applied", "dead-lettered", "poison: ", "lost", "duplicated",
+                   "retries", "audit"):
+        assert column in text
