@@ -7,7 +7,8 @@ poison, 5 % duplicate deliveries, 5 % of DynamoDB calls throttled once, 2 % of P
 failing with 500s on every attempt, 1 % of messages timing out once) through the module 1
 pipeline's SQS -> processor -> DynamoDB path, audited. Prints one line of ledger totals per
 seed, the totals, and the wall time (real seconds; the runs use the virtual clock and never
-sleep). Expected: 0 lost, 0 duplicated, 0 unexplained DLQ entries on every seed.
+sleep). Expected: 0 lost, 0 duplicated, 0 unexplained DLQ entries and 0 applied orders
+without an OrderAccepted event (`evt miss`) on every seed.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ def test_reference_processor_passes_the_audit(reference_runs: list[ChaosReport])
         print(report.ledger())
         assert report.ok, report.ledger()
         assert (report.lost, report.duplicated, report.unexplained_dlq) == ([], [], [])
+        assert report.events_missing == []
         assert report.left_in_queue == 0
         assert report.applied + sum(report.dead_lettered.values()) >= report.sent
         assert all(reason.startswith("poison: ") for reason in report.dead_lettered)
@@ -96,6 +97,27 @@ def test_swallowing_errors_is_caught() -> None:
     assert not report.ok
     assert len(report.lost) > 0
     assert sum(report.dead_lettered.values()) == 0
+
+
+def test_no_accepted_event_is_missing_after_timeouts() -> None:
+    """An invocation that times out mid-batch comes back whole after the visibility timeout
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html); the records
+    it had finished have COMPLETED idempotency records, so the retry returns their saved results
+    without running them again
+    (https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/). The reference
+    processor puts each order's ``OrderAccepted`` event inside the idempotent unit: every applied
+    order has its event. The old processor put the batch's events at the end of the handler: the
+    audit catches the events it lost (every order is still written exactly once)."""
+    reference = run_chaos(seed=1, messages=300)
+    assert reference.timeouts > 0
+    assert reference.ok, reference.ledger()
+    assert reference.events_missing == []
+    old = run_chaos(FIXTURES / "end_of_batch_events.py", seed=1, messages=300)
+    assert old.timeouts > 0
+    assert (old.lost, old.duplicated, old.unexplained_dlq) == ([], [], [])
+    assert len(old.events_missing) > 0
+    assert not old.ok
+    assert "FAIL" in old.ledger()
 
 
 def test_lambda_throttles_lose_nothing() -> None:

@@ -27,7 +27,8 @@ was written (an effect applied twice is two stream records, even when the item i
 DLQ is drained and each entry matched with the message it came from. Every valid message must be
 written exactly once and not be in the DLQ; every poison message must be in the DLQ (with the
 reason the harness injected) and never written. ``OrderAccepted`` events seen by a downstream
-queue are counted too (``events_missing``, ``events_duplicated``), reported, not audited.
+queue are counted too: every applied order must have at least one (``events_missing`` fails the
+audit); more than one is at-least-once delivery (``events_duplicated``), reported, not audited.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class ChaosReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.unexplained_dlq or self.left_in_queue)
+        return not (self.lost or self.duplicated or self.unexplained_dlq or self.left_in_queue
+                    or self.events_missing)
 
     def ledger(self) -> str:
         dlq = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.dead_lettered.items())) or "-"
