@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lambdasim.rules import async_invoke
 from lambdasim.rules.cold_start import InitDurationModel
 
 from . import handlers
@@ -31,8 +32,9 @@ class FunctionSetup:
     memory_mb: int = 128
     reserved: int | None = None
     fail_every: int = 0  # an event id divisible by this fails (0: never)
-    maximum_retry_attempts: int = 2  # asynchronous invocation (event invoke config)
-    maximum_event_age_s: int = 21_600
+    # Asynchronous invocation (event invoke config): AWS's defaults unless a scenario sets them.
+    maximum_retry_attempts: int = async_invoke.DEFAULT_MAXIMUM_RETRY_ATTEMPTS
+    maximum_event_age_s: int = async_invoke.DEFAULT_MAXIMUM_EVENT_AGE_S
 
 
 @dataclass
