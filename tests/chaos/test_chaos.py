@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from serverless_course.chaos import ChaosMix, ChaosReport, run_chaos
+from serverless_course.chaos import WRONG_PROCESSORS, ChaosMix, ChaosReport, run_chaos
 
-FIXTURES = Path(__file__).parent / "fixtures"
+WRONG = WRONG_PROCESSORS
 SEEDS = (11, 22, 33)
 
 
@@ -70,7 +70,7 @@ def test_no_idempotency_is_caught() -> None:
     (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues-at-least-once-delivery.html)
     and Lambda may process a message more than once: the code must be idempotent
     (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html)."""
-    report = run_chaos(FIXTURES / "no_idempotency.py", seed=5, messages=200)
+    report = run_chaos(WRONG / "no_idempotency.py", seed=5, messages=200)
     assert not report.ok
     assert len(report.duplicated) > 0
 
@@ -81,7 +81,7 @@ def test_whole_batch_failure_is_caught() -> None:
     orders end in the DLQ with no reason of their own, and retries are amplified. Without a
     partial batch response the whole batch is retried
     (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)."""
-    report = run_chaos(FIXTURES / "whole_batch.py", seed=5, messages=200)
+    report = run_chaos(WRONG / "whole_batch.py", seed=5, messages=200)
     reference = run_chaos(seed=5, messages=200)
     assert not report.ok
     assert len(report.unexplained_dlq) > 0
@@ -93,7 +93,7 @@ def test_swallowing_errors_is_caught() -> None:
     poison messages never reach the DLQ and transiently failed records are never retried, so
     they are lost. A successful return deletes the batch's messages
     (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)."""
-    report = run_chaos(FIXTURES / "swallow_errors.py", seed=5, messages=200)
+    report = run_chaos(WRONG / "swallow_errors.py", seed=5, messages=200)
     assert not report.ok
     assert len(report.lost) > 0
     assert sum(report.dead_lettered.values()) == 0
@@ -112,7 +112,7 @@ def test_no_accepted_event_is_missing_after_timeouts() -> None:
     assert reference.timeouts > 0
     assert reference.ok, reference.ledger()
     assert reference.events_missing == []
-    old = run_chaos(FIXTURES / "end_of_batch_events.py", seed=1, messages=300)
+    old = run_chaos(WRONG / "end_of_batch_events.py", seed=1, messages=300)
     assert old.timeouts > 0
     assert (old.lost, old.duplicated, old.unexplained_dlq) == ([], [], [])
     assert len(old.events_missing) > 0
