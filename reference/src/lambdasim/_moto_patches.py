@@ -69,6 +69,13 @@ What is patched and why (details in /work/shared/moto-notes.md):
    topic, attributes and a 1970 timestamp); `LambdaFunction.invoke` completes S3 notification
    events (userIdentity, requestParameters, responseElements, ownerIdentity, sequencer, key
    encoding).
+11. SQS dead-letter queue redrive. moto 5.2.5 has no StartMessageMoveTask,
+   ListMessageMoveTasks nor CancelMessageMoveTask (NotImplementedError): SQSResponse gets
+   them, answered by the simulator's `redrive.MessageMoveTasks`, which moves messages on the
+   virtual clock. moto moves a message to the DLQ without recording where it came from: the
+   receive now records its source queue (ReceiveMessage answers it as DeadLetterQueueSourceArn,
+   and a redrive without DestinationArn sends the message back there), and a message moved to a
+   FIFO DLQ takes its message ID as deduplication ID, as AWS documents.
 """
 
 from __future__ import annotations
@@ -563,8 +570,15 @@ def _visible_messages(self: Any) -> list[Any]:
 
 def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
     def add_message(self: Any, message: Any) -> None:
+        dead_lettered = _receiving_from is not None and self is _receiving_from.dead_letter_queue
+        if dead_lettered and self.fifo_queue:
+            # sqs-configure-dead-letter-queue-redrive.html: moved to a FIFO DLQ, a message's
+            # deduplication ID becomes its message ID.
+            message.deduplication_id = message.id
         original(self, message)
         appended = bool(self._messages) and self._messages[-1] is message
+        if dead_lettered and appended:
+            self.__dict__.setdefault(_DLQ_SOURCES_ATTR, {})[message.id] = _receiving_from.queue_arn
         if appended and _service is not None and _service.runtime.current_frame is not None:
             # Sent by handler code at its invocation's own time, which runs ahead of the rest of
             # the simulation: nobody may receive it before that time.
@@ -652,9 +666,12 @@ def _wrap_receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]
             # first (FIFO-queues-understanding-logic.html: a group's messages come in order).
             for message in [m for m in queue.pending_messages if m.visible]:
                 queue.pending_messages.discard(message)
+        global _receiving_from
+        _receiving_from = queue  # moto dead-letters messages inside the receive (add_message)
         try:
             result = original(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
         finally:
+            _receiving_from = None
             _invalidate(queue)
             _invalidate(dlq)
         if not result and wait_seconds_timeout and _service is not None:
@@ -1299,6 +1316,153 @@ def _response_list_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# 11. SQS dead-letter queue redrive: the message move task API (moto has none) and where a
+#     dead-lettered message came from (lambdasim/redrive.py, rules/sqs_redrive.py)
+# ---------------------------------------------------------------------------------------------
+
+_DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
+_receiving_from: Any = None  # the queue a ReceiveMessage reads, while moto runs it
+_message_moves: Any = None
+
+
+def set_message_moves(tasks: Any) -> None:
+    """The simulator's `redrive.MessageMoveTasks` (None: the move task API is unavailable)."""
+    global _message_moves
+    _message_moves = tasks
+
+
+def queue_by_arn(arn: Any) -> Any:
+    """moto's Queue for an SQS queue ARN, or None."""
+    from moto.sqs.models import sqs_backends
+
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None
+    return sqs_backends[parts[4]][parts[3]].queues.get(parts[5])
+
+
+def is_dead_letter_queue(queue: Any) -> bool:
+    """True if the redrive policy of some queue targets `queue` (ListDeadLetterSourceQueues)."""
+    from moto.sqs.models import sqs_backends
+
+    return bool(sqs_backends[queue.account_id][queue.region].list_dead_letter_source_queues(queue.name))
+
+
+def dead_letter_source(queue: Any, message: Any) -> str | None:
+    """The ARN of the queue whose redrive policy moved `message` into `queue` (None: it was sent
+    there directly). ReceiveMessage answers it as the DeadLetterQueueSourceArn attribute."""
+    sources: dict[str, str] = queue.__dict__.get(_DLQ_SOURCES_ATTR, {})
+    return sources.get(message.id)
+
+
+def movable_messages(queue: Any) -> list[Any]:
+    """The queue's visible messages, oldest first: what a move task started now would move."""
+    return _visible_messages(queue)
+
+
+def move_message(queue: Any, message: Any, destination: Any) -> str | None:
+    """Send `message` to `destination` as a new message (new id, sent now, never received; body
+    and attributes unchanged) and delete it from `queue`: the new message's id, or None if the
+    message is no longer there to move (deleted, or received meanwhile and in flight)."""
+    import copy
+
+    from moto.sqs.models import sqs_backends
+
+    if not any(m is message for m in queue._messages) or not message.visible or message.delayed:
+        return None
+    fifo = bool(destination.fifo_queue)
+    new = sqs_backends[destination.account_id][destination.region].send_message(
+        destination.name,
+        message.body,
+        message_attributes=copy.deepcopy(message.message_attributes) or None,
+        deduplication_id=message.deduplication_id if fifo else None,
+        group_id=message.group_id if fifo else None,
+        system_attributes=copy.deepcopy(message.system_attributes) or None,
+    )
+    queue._messages[:] = [m for m in queue._messages if m is not message]
+    queue.pending_messages.discard(message)
+    queue.__dict__.get(_DLQ_SOURCES_ATTR, {}).pop(message.id, None)
+    _invalidate(queue)
+    return str(new.id)
+
+
+def _require_message_moves() -> Any:
+    if _message_moves is None:
+        raise SimulatorNotRunning("an SQS message move task was called while no Simulator is running")
+    return _message_moves
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _move_task_call(call: Callable[[Any], Any]) -> Any:
+    # A request the simulator refuses becomes the SQS error AWS answers. moto serialises an
+    # SQSException with the status of botocore's error shape, which has none for
+    # ResourceNotFoundException (400); AWS answers it with 404.
+    from moto.core.exceptions import JsonRESTError
+    from moto.sqs.exceptions import SQSException
+
+    from .redrive import MoveRejected
+
+    try:
+        return call(_require_message_moves())
+    except MoveRejected as rejected:
+        code, status, message = rejected.error
+        if status == 400:
+            raise SQSException(code, message) from None
+        error = JsonRESTError(code, message)
+        error.code = status
+        raise error from None
+
+
+def _response_start_message_move_task(self: Any) -> Any:
+    """StartMessageMoveTask (API_StartMessageMoveTask.html), run by `redrive.MessageMoveTasks`."""
+    from moto.core.responses import ActionResult
+
+    handle = _move_task_call(lambda moves: moves.start(
+        self._get_param("SourceArn"), self._get_param("DestinationArn"),
+        _optional_int(self._get_param("MaxNumberOfMessagesPerSecond"))))
+    return ActionResult({"TaskHandle": handle})
+
+
+def _response_list_message_move_tasks(self: Any) -> Any:
+    """ListMessageMoveTasks (API_ListMessageMoveTasks.html)."""
+    from moto.core.responses import ActionResult
+
+    results = _move_task_call(lambda moves: moves.list(
+        self._get_param("SourceArn"), _optional_int(self._get_param("MaxResults"))))
+    return ActionResult({"Results": results})
+
+
+def _response_cancel_message_move_task(self: Any) -> Any:
+    """CancelMessageMoveTask (API_CancelMessageMoveTask.html)."""
+    from moto.core.responses import ActionResult
+
+    moved = _move_task_call(lambda moves: moves.cancel(self._get_param("TaskHandle")))
+    return ActionResult({"ApproximateNumberOfMessagesMoved": moved})
+
+
+def _wrap_receive_response(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    # moto answers a fixed list of message system attributes, without DeadLetterQueueSourceArn
+    # (API_ReceiveMessage.html lists it).
+    def receive_message(self: Any) -> Any:
+        answer = original(self)
+        requested = set(self._get_param("AttributeNames", []) + self._get_param("MessageSystemAttributeNames", []))
+        if not requested & {"All", "DeadLetterQueueSourceArn"}:
+            return answer
+        sources = self.sqs_backend.get_queue(self._get_queue_name()).__dict__.get(_DLQ_SOURCES_ATTR, {})
+        for message in (answer.result or {}).get("Messages", []):
+            source_arn = sources.get(message["MessageId"])
+            if source_arn:
+                message.setdefault("Attributes", {})["DeadLetterQueueSourceArn"] = source_arn
+        return answer
+
+    receive_message.__wrapped__ = original  # type: ignore[attr-defined]
+    return receive_message
+
+
+# ---------------------------------------------------------------------------------------------
 # The patch table, verification, apply/remove
 # ---------------------------------------------------------------------------------------------
 
@@ -1328,6 +1492,7 @@ def _patch_table() -> list[_Patch]:
     from moto.kinesis.models import Stream
     from moto.sns.models import Subscription
     from moto.sqs.models import Queue, SQSBackend
+    from moto.sqs.responses import SQSResponse
     from moto.utilities.aws_headers import amz_crc32
 
     backend_invoke = ("self", "function_name", "qualifier", "body", "headers", "response_headers")
@@ -1405,6 +1570,13 @@ def _patch_table() -> list[_Patch]:
                "provisioned concurrency"),
         _Patch(LambdaResponse, "list_provisioned_concurrency_configs", _response_list_provisioned, "absent",
                "provisioned concurrency"),
+        _Patch(SQSResponse, "start_message_move_task", _response_start_message_move_task, "absent",
+               "SQS DLQ redrive"),
+        _Patch(SQSResponse, "list_message_move_tasks", _response_list_message_move_tasks, "absent",
+               "SQS DLQ redrive"),
+        _Patch(SQSResponse, "cancel_message_move_task", _response_cancel_message_move_task, "absent",
+               "SQS DLQ redrive"),
+        _Patch(SQSResponse, "receive_message", None, ("self",), "DeadLetterQueueSourceArn"),
         # moto's EventBridge parses the same default InputPathsMap with jsonpath_ng on every
         # delivery to a target (~0.7 ms each, nine per delivery); parsed paths are immutable.
         _Patch(jsonpath_ext, "parse", None, ("path", "debug"), "speed: EventBridge target input paths"),
@@ -1427,6 +1599,7 @@ _WRAPPERS: dict[str, Callable[[Any], Any]] = {
     "LambdaFunction.update_configuration": _wrap_update_configuration,
     "parsing.resource_class_from_type": _wrap_resource_class_from_type,
     "urls.url_paths": _wrap_lambda_urls,
+    "SQSResponse.receive_message": _wrap_receive_response,
 }
 
 _applied: list[_Patch] = []
@@ -1507,6 +1680,7 @@ def remove() -> None:
         _stream_listener
     _mappings_listener = _message_listener = _stream_listener = None
     set_eventbridge_targets(None)
+    set_message_moves(None)
     while _applied:
         patch = _applied.pop()
         if patch.original is _MISSING:

@@ -39,6 +39,7 @@ from .rules import concurrency as cc
 from .runtime import DurationSpec, InvocationRecord, Runtime
 from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
+from .redrive import MessageMoveTasks
 from .service import LambdaService
 from .telemetry import MeteringReport, Telemetry
 
@@ -180,6 +181,8 @@ class Simulator:
         # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
         # active for the whole simulation, so it also counts every API call (faults.calls).
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
+        # SQS dead-letter queue redrive: StartMessageMoveTask and its tasks (redrive.py).
+        self.message_moves = MessageMoveTasks(self, Random(f"{seed}/redrive"))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -204,6 +207,8 @@ class Simulator:
             self._undo.append(self._pollers.stop)
             _moto_patches.set_eventbridge_targets(self.eventbridge)
             self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
+            _moto_patches.set_message_moves(self.message_moves)
+            self._undo.append(lambda: _moto_patches.set_message_moves(None))
             self.faults.start()
             self._undo.append(self.faults.stop)
         except BaseException:
@@ -327,12 +332,40 @@ class Simulator:
                 return uuid.UUID(int=uuid_rng.getrandbits(128), version=4)
             return real_uuid4()
 
+        simulator = self
+
+        class VirtualTokenWait(threading.Condition):
+            """botocore's adaptive retry mode (retries/bucket.py) waits for a send token with
+            Condition.wait, on real time, and refills from time.time(), the virtual clock, which
+            stands still meanwhile: the wait would never end. On the simulation's thread it is
+            a virtual sleep instead."""
+
+            def wait(self, timeout: float | None = None) -> bool:
+                if timeout is None or not simulator._running or threading.get_ident() != owner:
+                    return super().wait(timeout)
+                if simulator._runtime.current_frame is None and simulator._scheduler.dispatching:
+                    raise SimulatorError(
+                        "a client in adaptive retry mode cannot wait for a send token inside a "
+                        "scheduled call: no virtual time passes there")
+                sleep(max(timeout, 1e-6))  # virtual time is whole microseconds: never 0
+                return False
+
+        from botocore.retries import bucket
+
+        real_bucket_init = bucket.TokenBucket.__init__
+
+        def bucket_init(token_bucket: Any, *args: Any, **kwargs: Any) -> None:
+            real_bucket_init(token_bucket, *args, **kwargs)
+            token_bucket._new_fill_rate_condition = VirtualTokenWait(token_bucket._lock)
+
         time.sleep = sleep  # type: ignore[assignment]
         uuid.uuid4 = uuid4
+        bucket.TokenBucket.__init__ = bucket_init  # type: ignore[method-assign]
 
         def restore() -> None:
             time.sleep = real_sleep
             uuid.uuid4 = real_uuid4
+            bucket.TokenBucket.__init__ = real_bucket_init  # type: ignore[method-assign]
 
         self._undo.append(restore)
 

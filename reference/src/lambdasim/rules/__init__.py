@@ -14,4 +14,6 @@ constants.
   per minute, 1,250 or MaximumConcurrency, back-off on errors and throttles, throttle retries).
 - `eventbridge`: EventBridge Lambda targets (RetryPolicy defaults and limits, which Invoke
   failures are retried, backoff, the target DLQ's message attributes).
+- `sqs_redrive`: SQS dead-letter queue redrive (StartMessageMoveTask's rate limit, statuses, list
+  limits, the errors AWS answers, what is modelled where AWS is silent).
 """
