@@ -106,7 +106,7 @@ def test_deployed_roles_have_no_wildcard_actions(thousand: Run) -> None:
     assert actions["IngestFunctionRole"] == ["events:PutEvents"]
     assert actions["ProcessorFunctionRole"] == [
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        "events:PutEvents"]
+        "events:PutEvents", "sqs:SendMessage"]
     # Managed policies SAM attaches: logs for both; the SQS poller's three actions (named, but
     # on any queue) for the processor's event source mapping.
     basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"

@@ -112,14 +112,16 @@ def test_no_effect_is_applied_twice(runs: list[ChaosReport]) -> None:
 @pytest.mark.points(3)
 def test_every_dlq_entry_is_explained(runs: list[ChaosReport]) -> None:
     """On every graded seed, the DLQ holds only poison messages (not JSON, an order the contract
-    rejects, no event id), each with the reason the harness injected; no valid order ends there.
-    Only the records reported in batchItemFailures are retried, so a poison message must not
-    take its batch-mates to the DLQ with it
-    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html)."""
+    rejects, no event id), each with its reason attached (``ErrorType`` and ``ErrorMessage``
+    message attributes); no valid order ends there. Only the records reported in
+    batchItemFailures are retried, so a poison message must not take its batch-mates to the DLQ
+    with it (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html), and a
+    message the redrive policy moves after maxReceiveCount receives carries no reason
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html)."""
     for report in runs:
         assert not report.unexplained_dlq, (
             f"seed {report.seed}: {len(report.unexplained_dlq)} DLQ entries that are not poison "
-            f"messages: {first(report.unexplained_dlq)}\n{report.ledger()}")
+            f"messages with their reason: {first(report.unexplained_dlq)}\n{report.ledger()}")
         assert sum(report.dead_lettered.values()) > 0, (
             f"seed {report.seed}: no poison message reached the DLQ\n{report.ledger()}")
 

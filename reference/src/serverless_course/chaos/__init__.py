@@ -4,7 +4,8 @@ that every message was applied exactly once or dead-lettered with its reason.
 
 ``run_chaos(seed=..., messages=..., faults=ChaosMix(...), processor=None) -> ChaosReport``.
 ``WRONG_PROCESSORS`` is the folder of deliberately wrong processors (``whole_batch.py``,
-``no_idempotency.py``, ``swallow_errors.py``, ``end_of_batch_events.py``) that the audit catches.
+``no_idempotency.py``, ``swallow_errors.py``, ``end_of_batch_events.py``, ``delivery_key.py``)
+that the audit catches.
 """
 
 from pathlib import Path

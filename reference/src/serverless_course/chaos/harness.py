@@ -25,8 +25,10 @@ What is injected (all from the seed, on the virtual clock, nothing sleeps for re
 The audit: the orders table's stream (enabled by the harness) counts how many times each order
 was written (an effect applied twice is two stream records, even when the item is the same); the
 DLQ is drained and each entry matched with the message it came from. Every valid message must be
-written exactly once and not be in the DLQ; every poison message must be in the DLQ (with the
-reason the harness injected) and never written. ``OrderAccepted`` events seen by a downstream
+written exactly once and not be in the DLQ; every poison message must be in the DLQ with its
+reason attached (the ``ErrorType`` and ``ErrorMessage`` message attributes, set by the processor
+that dead-letters it) and never written. An entry without a reason (moved by the queue's redrive
+policy after ``maxReceiveCount`` receives) or of a valid message is unexplained. ``OrderAccepted`` events seen by a downstream
 queue are counted too: every applied order must have at least one (``events_missing`` fails the
 audit); more than one is at-least-once delivery (``events_duplicated``), reported, not audited.
 """
@@ -80,10 +82,10 @@ class ChaosReport:
     sent: int  #: distinct messages
     deliveries: int  #: messages put on the queue (duplicates included)
     applied: int  #: valid messages written exactly once
-    dead_lettered: Counter  #: DLQ entries by reason
+    dead_lettered: Counter  #: poison DLQ entries by the reason attached (``ErrorType``)
     lost: list[str]  #: order ids neither applied nor dead-lettered (or poison that was applied)
     duplicated: list[str]  #: order ids written more than once
-    unexplained_dlq: list[str]  #: DLQ entries of valid messages or of unknown bodies
+    unexplained_dlq: list[str]  #: DLQ entries of valid messages, without a reason, or unknown
     left_in_queue: int
     retries: int  #: records failed and left for SQS to redeliver (the poller's ``retried``)
     timeouts: int  #: invocations that timed out
@@ -120,7 +122,7 @@ class ChaosReport:
             ("faults injected (HTTP attempts)", faults),
             ("Lambda throttles (batch invoke attempts)", self.lambda_throttles),
             ("OrderAccepted missing / duplicated", f"{len(self.events_missing)} / {len(self.events_duplicated)}"),
-            ("virtual time / wall time", f"{self.virtual_s:.0f} s / {self.wall_s:.2f} s"),
+            ("virtual time / wall time", f"{self.virtual_s:.0f} s / {self.wall_s:.2f} s (wall)"),
             ("audit", "PASS" if self.ok else "FAIL"),
         ]
         width = max(len(r[0]) for r in rows)
@@ -170,8 +172,8 @@ def make_messages(count: int, seed: int, mix: ChaosMix, when: datetime) -> list[
 
 def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       AttributeNames=["All"]).get("Messages"):
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                                       MessageAttributeNames=["All"]).get("Messages"):
         found += batch
         sqs.delete_message_batch(QueueUrl=url, Entries=[
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
@@ -293,8 +295,11 @@ def _run(processor: str | Path | None, seed: int, messages: int,
             unexplained.append(f"unknown body: {entry['Body'][:60]}")
             continue
         dlq_ids[m.order_id] += 1
-        if m.poison:
-            dead[f"poison: {m.poison}"] += 1
+        reason = entry.get("MessageAttributes", {}).get("ErrorType", {}).get("StringValue")
+        if m.poison and reason:
+            dead[reason] += 1
+        elif m.poison:
+            unexplained.append(f"{m.order_id} (poison, no reason attached)")
         else:
             unexplained.append(m.order_id)
     lost, duplicated, applied = [], [], 0

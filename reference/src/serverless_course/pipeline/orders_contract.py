@@ -18,7 +18,7 @@ Two levels, as on AWS:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -131,6 +131,22 @@ def event_id_for(order_id: str) -> str:
 
 def order_total(order: Order) -> Decimal:
     return sum((item.unit_price * item.quantity for item in order.items), Decimal("0"))
+
+
+def order_accepted_entry(placed: OrderPlacedDetail, bus_name: str) -> dict[str, str]:
+    """The ``PutEvents`` entry announcing that ``placed``'s order is stored. Its event id is
+    derived from the order id, so every retry announces the same event."""
+    order = placed.data
+    detail = OrderAcceptedDetail(
+        metadata=Metadata(event_id=event_id_for(f"accepted:{order.order_id}"),
+                          correlation_id=placed.metadata.correlation_id,
+                          schema_version=SCHEMA_VERSION,
+                          occurred_at=datetime.now(timezone.utc)),
+        data=OrderAcceptedData(order_id=order.order_id, customer_id=order.customer_id,
+                               currency=order.currency, total=order_total(order)),
+    )
+    return {"EventBusName": bus_name, "Source": SOURCE_PROCESSOR, "DetailType": ORDER_ACCEPTED,
+            "Detail": detail.model_dump_json()}
 
 
 def field_errors(exc: Any) -> list[dict[str, str]]:

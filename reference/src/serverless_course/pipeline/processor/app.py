@@ -5,14 +5,14 @@ event id (Powertools idempotency, DynamoDB persistence), write the order with a 
 put (``attribute_not_exists``) and put its ``OrderAccepted`` event on the bus. The write and the
 event are one idempotent unit: the idempotency record is COMPLETED only after both succeeded.
 Failed records are reported in ``batchItemFailures`` (``ReportBatchItemFailures`` on the
-mapping), so only they are retried.
+mapping), so only they are retried. A record that can never succeed (not JSON, an event that
+breaks the contract, no event id) is not retried: it is sent to the dead-letter queue with its
+reason in message attributes, and the queue's redrive policy stays the backstop for the rest.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -25,7 +25,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyKeyError
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 import orders_contract as contract
 from event_sender import send_events
@@ -35,7 +37,9 @@ metrics = Metrics(namespace="Orders")
 processor = BatchProcessor(event_type=EventType.SQS)
 table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
 events = boto3.client("events")
+sqs = boto3.client("sqs")
 BUS_NAME = os.environ["EVENT_BUS_NAME"]
+DEAD_LETTER_QUEUE_URL = os.environ["DEAD_LETTER_QUEUE_URL"]
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 # --8<-- [start:idempotency]
 config = IdempotencyConfig(
@@ -91,19 +95,7 @@ def accept_order(detail: dict[str, Any]) -> dict[str, Any]:
             return {"order_id": order.order_id, "status": "already stored"}
         # Written by an earlier attempt of this event that did not complete: send the event.
         logger.info("order stored by an earlier attempt", extra={"order_id": order.order_id})
-    accepted = {
-        "metadata": {
-            "event_id": contract.event_id_for(f"accepted:{order.order_id}"),
-            "correlation_id": placed.metadata.correlation_id,
-            "schema_version": contract.SCHEMA_VERSION,
-            "occurred_at": datetime.now(timezone.utc).isoformat(),
-        },
-        "data": {"order_id": order.order_id, "customer_id": order.customer_id,
-                 "currency": order.currency, "total": str(contract.order_total(order))},
-    }
-    report = send_events(events, [{"EventBusName": BUS_NAME, "Source": contract.SOURCE_PROCESSOR,
-                                   "DetailType": contract.ORDER_ACCEPTED,
-                                   "Detail": json.dumps(accepted)}])
+    report = send_events(events, [contract.order_accepted_entry(placed, BUS_NAME)])
     if report["failed"]:  # raise: the idempotency record is deleted and SQS retries the record
         metrics.add_metric(name="AcceptedEventsNotSent", unit=MetricUnit.Count, value=1)
         raise RuntimeError(f"OrderAccepted not sent for {order.order_id}: {report['failed'][0]}")
@@ -112,12 +104,45 @@ def accept_order(detail: dict[str, Any]) -> dict[str, Any]:
 # --8<-- [end:accept]
 
 
+# --8<-- [start:poison]
+# Errors that no retry can fix: the body is not JSON or breaks the contract (pydantic), or the
+# event has no id to be idempotent on. Anything else (throttles, 5xx, timeouts) may pass on a
+# retry and is reported in batchItemFailures.
+PERMANENT_ERRORS = (ValidationError, IdempotencyKeyError)
+REASON_LIMIT = 1024  # characters of the error kept in the message attribute
+
+
+def dead_letter(record: SQSRecord, error: Exception) -> None:
+    """Send a poison record to the DLQ now, body unchanged and the reason attached, instead of
+    failing it maxReceiveCount times (each a wasted invocation, each holding up no one else but
+    the record, and reaching the DLQ with no reason). If this send fails, the error propagates:
+    the record is reported failed and retried, so it is never lost."""
+    sqs.send_message(
+        QueueUrl=DEAD_LETTER_QUEUE_URL,
+        MessageBody=record.body,
+        MessageAttributes={
+            "ErrorType": {"DataType": "String", "StringValue": type(error).__name__},
+            "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:REASON_LIMIT]},
+            "SourceMessageId": {"DataType": "String", "StringValue": record.message_id},
+            "ApproximateReceiveCount": {"DataType": "Number",
+                                        "StringValue": record.attributes.approximate_receive_count},
+        },
+    )
+    metrics.add_metric(name="RecordsDeadLettered", unit=MetricUnit.Count, value=1)
+    logger.error("poison record dead-lettered", extra={"message_id": record.message_id,
+                                                       "error_type": type(error).__name__})
+
+
 def record_handler(record: SQSRecord) -> None:
-    event = contract.BusEvent.model_validate_json(record.body)
-    detail = event.detail
-    logger.append_keys(correlation_id=detail.get("metadata", {}).get("correlation_id"),
-                       event_id=detail.get("metadata", {}).get("event_id"))
-    accept_order(detail=detail)
+    try:
+        event = contract.BusEvent.model_validate_json(record.body)
+        detail = event.detail
+        logger.append_keys(correlation_id=detail.get("metadata", {}).get("correlation_id"),
+                           event_id=detail.get("metadata", {}).get("event_id"))
+        accept_order(detail=detail)
+    except PERMANENT_ERRORS as error:
+        dead_letter(record, error)
+# --8<-- [end:poison]
 
 
 @metrics.log_metrics
