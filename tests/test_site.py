@@ -45,8 +45,11 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_site_builds_with_every_page(built_site: Path) -> None:
-    for page in ["index.html", "00-lambda-realities/index.html", f"{LESSON_URL}index.html",
-                 "labs/index.html", "instructors/index.html", "glossary/index.html"]:
+    lessons = sorted(p.relative_to(PROJECT_ROOT) for p in PROJECT_ROOT.glob("notebooks/*/*.ipynb"))
+    assert len(lessons) >= 11
+    for page in ["index.html", "00-lambda-realities/index.html", "01-event-pipeline/index.html",
+                 "03-error-handling/index.html", "labs/index.html", "instructors/index.html",
+                 "glossary/index.html"] + [f"{p.with_suffix('')}/index.html" for p in lessons]:
         assert (built_site / page).is_file(), f"{page} missing from the built site"
     lesson = (built_site / LESSON_URL / "index.html").read_text()
     assert "jp-OutputArea" in lesson, "the lesson page has no notebook output"
@@ -157,10 +160,11 @@ def test_lesson_page_shows_notebook_outputs(browser, site_url: str) -> None:
     browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01.png"))
 
 
-def test_pipeline_and_simulator_pages_show_diagrams(browser, site_url: str) -> None:
+def test_pipeline_error_handling_and_simulator_pages_show_diagrams(browser, site_url: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    for page, text in [("01-event-pipeline/", "PutEvents"), ("simulator/", "Fidelity table")]:
+    for page, text in [("01-event-pipeline/", "PutEvents"), ("03-error-handling/", "StartMessageMoveTask"),
+                       ("simulator/", "Fidelity table")]:
         open_page(browser, site_url + page, "article")
         assert text in browser.find_element("css selector", "article").text
         WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
