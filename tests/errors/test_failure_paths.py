@@ -187,8 +187,8 @@ def test_eventbridge_refused_invoke_is_retried_by_the_rule_then_sent_to_the_targ
     """eb-rule-retry-policy.html: when the target cannot be invoked (a retriable error: Lambda's
     Invoke API answering 429) EventBridge retries with exponential backoff and jitter up to the
     target's MaximumRetryAttempts (8 here); eb-rule-dlq.html: then the event goes to the target's
-    dead-letter queue with RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
-    EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS. The function never runs."""
+    dead-letter queue with RULE_ARN, TARGET_ARN, ERROR_CODE (THROTTLING, one of the page's codes),
+    ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS. The function never runs."""
     function = stack.function_name("RuleTargetFunction")
     sim.eventbridge.refuse(function)  # Lambda's Invoke API answers 429 TooManyRequestsException
     origin = sim.now
@@ -201,24 +201,23 @@ def test_eventbridge_refused_invoke_is_retried_by_the_rule_then_sent_to_the_targ
     dead = only(trace.read_queue(sim, stack.outputs["RuleDeadLetterQueueUrl"]))
     assert dead.body["detail"] == GOOD and dead.body["source"] == "course.orders"
     [rule] = sim.client("events").list_rules(EventBusName=stack.outputs["EventBusName"])["Rules"]
-    # ERROR_CODE / ERROR_MESSAGE: AWS documents EventBridge's own codes (a sample list); the
-    # simulator puts the Lambda API's error there (rules/eventbridge.py), so only their presence is pinned.
-    assert dead.attributes.pop("ERROR_CODE") and dead.attributes.pop("ERROR_MESSAGE")
+    assert dead.attributes.pop("ERROR_MESSAGE").startswith("TooManyRequestsException")
     assert dead.attributes == {
         "RULE_ARN": rule["Arn"], "TARGET_ARN": stack.functions["RuleTargetFunction"].arn,
-        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "8"}
+        "ERROR_CODE": "THROTTLING", "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": "8"}
     assert processed(sim, stack) == {}
     assert trace.read_queue(sim, stack.outputs["RuleTargetFailureQueueUrl"]) == []
 
 
 def test_eventbridge_target_that_no_longer_exists_is_dead_lettered_without_retry(sim, stack):
     """eb-rule-dlq.html: errors such as a target resource that no longer exists are not retried:
-    the event goes straight to the dead-letter queue."""
+    the event goes straight to the dead-letter queue, with ERROR_CODE NO_RESOURCE."""
     sim.client("lambda").delete_function(FunctionName=stack.function_name("RuleTargetFunction"))
     put_event(sim, stack, GOOD)
     assert sim.run_until_idle()
     dead = only(trace.read_queue(sim, stack.outputs["RuleDeadLetterQueueUrl"]))
-    assert dead.body["detail"] == GOOD and dead.attributes["ERROR_CODE"]
+    assert dead.body["detail"] == GOOD and dead.attributes["ERROR_CODE"] == "NO_RESOURCE"
     assert dead.attributes["RETRY_ATTEMPTS"] == "0" and "EXHAUSTED_RETRY_CONDITION" not in dead.attributes
     assert [d.retries for d in sim.eventbridge.deliveries] == [0]
 

@@ -81,8 +81,8 @@ def test_scenario_throttled_function_nothing_lost_without_a_trace(sim):
     no concurrency throttles inside Lambda (the Invoke API still accepts the event), so EventBridge
     counts it delivered and Lambda's async queue ends it in the function's DLQ; when Lambda's Invoke
     API itself refuses (429), EventBridge retries with backoff per RetryPolicy and then sends the event to
-    the target's dead-letter queue with RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
-    EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS."""
+    the target's dead-letter queue with RULE_ARN, TARGET_ARN, ERROR_CODE (THROTTLING, one of the
+    page's codes), ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION and RETRY_ATTEMPTS."""
     fn_dlq_url, fn_dlq = _queue(sim, "function-dlq")
     target_dlq_url, target_dlq = _queue(sim, "target-dlq")
     lam = sim.client("lambda")
@@ -105,9 +105,9 @@ def test_scenario_throttled_function_nothing_lost_without_a_trace(sim):
     lost = sqs.receive_message(QueueUrl=target_dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
     assert len(lost) == 2
     attributes = {k: v["StringValue"] for k, v in lost[0]["MessageAttributes"].items()}
-    assert attributes == {"RULE_ARN": rule_arn, "TARGET_ARN": arn, "ERROR_CODE": "TooManyRequestsException",
-                          "ERROR_MESSAGE": "Rate Exceeded.", "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
-                          "RETRY_ATTEMPTS": "4"}
+    assert attributes == {"RULE_ARN": rule_arn, "TARGET_ARN": arn, "ERROR_CODE": "THROTTLING",
+                          "ERROR_MESSAGE": "TooManyRequestsException: Rate Exceeded.",
+                          "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts", "RETRY_ATTEMPTS": "4"}
     assert json.loads(lost[0]["Body"])["source"] == "course.orders"
     in_function_dlq = sqs.receive_message(QueueUrl=fn_dlq_url, MaxNumberOfMessages=10)["Messages"]
     assert len(in_function_dlq) == 3 and sim.invocations == []
@@ -137,7 +137,7 @@ def test_retry_policy_defaults_and_event_age(sim):
 
 def test_missing_function_is_not_retried(sim):
     """eb-rule-retry-policy.html: errors such as a deleted target are not retried: the event goes to
-    the dead-letter queue at once."""
+    the dead-letter queue at once, with ERROR_CODE NO_RESOURCE (eb-rule-dlq.html)."""
     arn = _function(sim)
     url, dlq = _queue(sim, "target-dlq")
     _rule(sim, arn, DeadLetterConfig={"Arn": dlq})
@@ -146,7 +146,7 @@ def test_missing_function_is_not_retried(sim):
     [delivery] = sim.eventbridge.deliveries
     assert delivery.state == "dead-lettered" and delivery.retries == 0
     [message] = sim.client("sqs").receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
-    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "ResourceNotFoundException"
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_RESOURCE"
     assert "EXHAUSTED_RETRY_CONDITION" not in message["MessageAttributes"]
 
 

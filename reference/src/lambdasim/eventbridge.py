@@ -147,9 +147,10 @@ class EventBridgeTargets:
         if not dlq:
             d.state = "dropped"
             return
-        attributes = rules.dead_letter_attributes(rule_arn=d.rule_arn, target_arn=d.target_arn, error_code=last.code,
-                                                  error_message=last.message, exhausted=d.exhausted,
-                                                  retry_attempts=d.retries)
+        attributes = rules.dead_letter_attributes(rule_arn=d.rule_arn, target_arn=d.target_arn,
+                                                  error_code=rules.dead_letter_error_code(last.status),
+                                                  error_message=f"{last.code}: {last.message}",
+                                                  exhausted=d.exhausted, retry_attempts=d.retries)
         try:
             _, _, _, region, account, name = dlq.split(":", 5)
             sqs = self._sim.client("sqs") if region == self._sim.region else self._sim.client("sqs", region_name=region)

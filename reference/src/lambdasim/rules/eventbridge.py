@@ -10,7 +10,9 @@ Pure functions and constants. Sources:
   queue (an SQS queue, eb-rule-dlq.html) if it has one.
 - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html : the dead-lettered
   message is the event, with message attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE,
-  EXHAUSTED_RETRY_CONDITION (when a limit ran out) and RETRY_ATTEMPTS.
+  EXHAUSTED_RETRY_CONDITION (when a limit ran out) and RETRY_ATTEMPTS. ERROR_CODE is one of
+  EventBridge's own codes; the page lists examples (THROTTLING, NO_RESOURCE, NO_PERMISSIONS,
+  ERROR_FROM_TARGET, INTERNAL_ERROR, TIMEOUT, ...), without saying which failure gives which.
 - Delivery is at least once (eb-what-is / the EventBridge FAQ): a target may get an event twice.
 
 What EventBridge sees of a Lambda target (the model; see lambdasim/eventbridge.py): EventBridge
@@ -23,8 +25,10 @@ throttle (429) or a 5xx; a missing function (404) or an oversized event (413) is
 
 Modelling choices: the backoff doubles from 1 s to at most 300 s, each delay drawn uniformly in
 [delay/2, delay] from a seeded generator (AWS documents "exponential back off and jitter", no
-numbers); the event's age is checked when a retry is due; ERROR_CODE is the Lambda API's error
-code and ERROR_MESSAGE its message.
+numbers); the event's age is checked when a retry is due; ERROR_CODE maps the Invoke API's
+refusal onto the page's codes by their names (429 THROTTLING, 404 NO_RESOURCE, 403
+NO_PERMISSIONS, anything else ERROR_FROM_TARGET) and ERROR_MESSAGE is the Lambda API's error
+code and message.
 """
 
 from __future__ import annotations
@@ -60,6 +64,14 @@ def backoff_s(retry: int, rng: Random | None = None) -> float:
     """Delay before the `retry`-th retry (1-based): 1, 2, 4 ... 300 s, jittered when `rng` is given."""
     delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (retry - 1))
     return delay if rng is None else rng.uniform(delay / 2, delay)
+
+
+DEAD_LETTER_ERROR_CODES: Final = {429: "THROTTLING", 404: "NO_RESOURCE", 403: "NO_PERMISSIONS"}
+
+
+def dead_letter_error_code(status: int) -> str:
+    """EventBridge's ERROR_CODE for a Lambda target whose Invoke call failed with `status`."""
+    return DEAD_LETTER_ERROR_CODES.get(status, "ERROR_FROM_TARGET")
 
 
 def dead_letter_attributes(*, rule_arn: str, target_arn: str, error_code: str, error_message: str,
