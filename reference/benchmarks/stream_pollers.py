@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import freezegun.api
 
@@ -31,6 +32,25 @@ def wall() -> float:
     return _Wall.now()
 
 
+def read_shard(client: Any, iterator: str) -> None:
+    """GetRecords in pages of 100 until the shard has nothing more: the raw reads to compare with."""
+    while iterator:
+        answer = client.get_records(ShardIterator=iterator, Limit=100)
+        if not answer["Records"]:
+            break
+        iterator = answer["NextShardIterator"]
+
+
+def run_mapping(sim: Simulator, arn: str) -> tuple[float, int]:
+    """Map a recording function to the stream and run it dry: (wall seconds, records handled)."""
+    sim.create_function(FunctionName="c", Handler="handlers.record_all", code_dir=CODE)
+    sim.client("lambda").create_event_source_mapping(FunctionName="c", EventSourceArn=arn,
+                                                    StartingPosition="TRIM_HORIZON", BatchSize=100)
+    t0 = wall()
+    sim.run_until_idle()
+    return wall() - t0, sum(p.stats.succeeded for p in sim.pollers.values())
+
+
 def kinesis(n: int = 10_000, shards: int = 4) -> None:
     with Simulator(seed=1, logs=False, metrics=False) as sim:
         k = sim.client("kinesis")
@@ -41,20 +61,10 @@ def kinesis(n: int = 10_000, shards: int = 4) -> None:
                 {"Data": json.dumps({"i": i}).encode(), "PartitionKey": f"p{i}"} for i in range(start, min(n, start + 500))])
         t0 = wall()
         for shard in k.list_shards(StreamName="bench")["Shards"]:
-            it = k.get_shard_iterator(StreamName="bench", ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                answer = k.get_records(ShardIterator=it, Limit=100)
-                if not answer["Records"]:
-                    break
-                it = answer["NextShardIterator"]
+            read_shard(k, k.get_shard_iterator(StreamName="bench", ShardId=shard["ShardId"],
+                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
         raw = wall() - t0
-        sim.create_function(FunctionName="c", Handler="handlers.record_all", code_dir=CODE)
-        sim.client("lambda").create_event_source_mapping(FunctionName="c", EventSourceArn=arn,
-                                                        StartingPosition="TRIM_HORIZON", BatchSize=100)
-        t0 = wall()
-        sim.run_until_idle()
-        simulated = wall() - t0
-        done = sum(p.stats.succeeded for p in sim.pollers.values())
+        simulated, done = run_mapping(sim, arn)
     print(f"Kinesis {n} records / {shards} shards: simulator {simulated:.2f} s ({done / simulated:,.0f} records/s), "
           f"raw GetRecords {raw:.2f} s, ratio {simulated / raw:.1f}x")
 
@@ -74,20 +84,10 @@ def dynamodb(n: int = 5_000) -> None:
         streams = sim.client("dynamodbstreams")
         t0 = wall()
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            answer = streams.get_records(ShardIterator=it, Limit=100)
-            if not answer["Records"]:
-                break
-            it = answer["NextShardIterator"]
+        read_shard(streams, streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                                       ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
         raw = wall() - t0
-        sim.create_function(FunctionName="c", Handler="handlers.record_all", code_dir=CODE)
-        sim.client("lambda").create_event_source_mapping(FunctionName="c", EventSourceArn=arn,
-                                                        StartingPosition="TRIM_HORIZON", BatchSize=100)
-        t0 = wall()
-        sim.run_until_idle()
-        simulated = wall() - t0
-        done = sum(p.stats.succeeded for p in sim.pollers.values())
+        simulated, done = run_mapping(sim, arn)
     print(f"DynamoDB stream {n} writes (PutItem {writes:.2f} s): simulator {simulated:.2f} s "
           f"({done / simulated:,.0f} records/s), raw GetRecords {raw:.2f} s, ratio {simulated / raw:.1f}x")
 
