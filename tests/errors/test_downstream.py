@@ -23,17 +23,17 @@ import boto3
 import pybreaker
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from lambdasim import AWSError, ConditionalCheckFailed, ServerError, Simulator, Throttle
+from lambdasim import AWSError, ConditionalCheckFailed, NoAnswer, ServerError, Simulator, Throttle
 from lambdasim.errors import SimulatorError
 from serverless_course.downstream import (
     backoff_ceiling_s,
     budgeted_config,
     dependency_breaker,
+    is_dependency_failure,
     worst_case_s,
 )
-from serverless_course.downstream.unresponsive import Unresponsive
 
 TABLE = "orders"
 HANDLERS = "serverless_course.downstream.handlers"
@@ -136,10 +136,10 @@ def test_throttles_and_5xx_are_retried_validation_errors_are_not(sim: Simulator,
 def test_a_read_timeout_is_retried(sim: Simulator) -> None:
     """feature-retry-behavior.html: transient errors include timeouts; each attempt waits the
     client's read timeout (virtual time in the handler) before botocore retries it."""
-    with Unresponsive("dynamodb", "PutItem") as hung:
-        result = put_items(sim, config="budgeted", max_attempts=3)
+    sim.faults.add("dynamodb", "PutItem", NoAnswer())
+    result = put_items(sim, config="budgeted", max_attempts=3)
     assert result["calls"][0]["outcome"] == "ReadTimeoutError"
-    assert hung.attempts == 3
+    assert [i.kind for i in sim.faults.injected] == ["no answer"] * 3
 
 
 # ------------------------------------------------------------------ backoff, on the virtual clock
@@ -264,12 +264,12 @@ def test_default_timeouts_do_not_fit_a_10_s_function_and_the_budgeted_ones_do(si
     assert worst_case_s(Config(), "dynamodb") == 4 * 120 + (1 + 2 + 4)
     config = budgeted_config(10.0, max_attempts=3, reserve_s=1.0)
     assert worst_case_s(config, "dynamodb") == pytest.approx(9.0)
-    with Unresponsive("dynamodb", "PutItem"):
-        timed_out = sim.client("lambda").invoke(FunctionName="put-items-10s",
-                                                Payload=json.dumps({"config": "default"}))
-        assert timed_out["FunctionError"] == "Unhandled"
-        assert sim.invocations[-1].timed_out
-        budgeted = put_items(sim, "put-items-10s", config="budgeted", max_attempts=3)
+    sim.faults.add("dynamodb", "PutItem", NoAnswer())
+    timed_out = sim.client("lambda").invoke(FunctionName="put-items-10s",
+                                            Payload=json.dumps({"config": "default"}))
+    assert timed_out["FunctionError"] == "Unhandled"
+    assert sim.invocations[-1].timed_out
+    budgeted = put_items(sim, "put-items-10s", config="budgeted", max_attempts=3)
     assert budgeted["calls"][0]["outcome"] == "ReadTimeoutError"
     assert budgeted["left_s"] >= 1.0
 
@@ -327,6 +327,27 @@ def test_the_breaker_ignores_errors_about_the_request_itself() -> None:
         with pytest.raises(ClientError):
             breaker.call(conditional)
     assert breaker.current_state == "closed"
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutItem")
+
+
+@pytest.mark.parametrize(("error", "failing"), [
+    (_client_error("ProvisionedThroughputExceededException", 400), True),
+    (_client_error("ThrottlingException", 400), True),
+    (_client_error("InternalServerError", 500), True),
+    (_client_error("ServiceUnavailable", 503), True),
+    (ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"), True),
+    (EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"), True),
+    (_client_error("ConditionalCheckFailedException", 400), False),
+    (_client_error("ValidationException", 400), False),
+    (KeyError("order_id"), False),
+])
+def test_dependency_failures_are_what_standard_mode_retries(error: BaseException, failing: bool) -> None:
+    """feature-retry-behavior.html: standard mode retries throttling errors and transient errors
+    (5xx, connection errors, timeouts); the breaker counts exactly those."""
+    assert is_dependency_failure(error) is failing
 
 
 def sqs_event(count: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import botocore.awsrequest
 import botocore.endpoint
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 
 from lambdasim import faults as faults_module
@@ -29,6 +29,7 @@ from lambdasim.faults import (
     AWSError,
     ConditionalCheckFailed,
     FaultInjector,
+    NoAnswer,
     PartialFailure,
     ServerError,
     Throttle,
@@ -161,6 +162,32 @@ def test_throttle_on_first_attempt_only_is_retried_and_succeeds(aws, backoff):
     assert ddb.scan(TableName="orders")["Count"] == 1
     assert faults.calls("dynamodb", "PutItem") == 1 and faults.attempts("dynamodb", "PutItem") == 2
     assert [(r.call, r.attempt) for r in faults.injected] == [(1, 1)]
+
+
+def test_no_answer_waits_the_read_timeout_and_is_retried_as_a_timeout(aws, backoff, monkeypatch):
+    """botocore Config reference
+    (https://botocore.amazonaws.com/v1/documentation/api/latest/reference/config.html):
+    ``read_timeout`` is how long the client waits for an answer (60 s by default), then raises
+    ``ReadTimeoutError``; "Retry behavior"
+    (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html): timeouts are
+    retried like transient errors. A dependency that never answers costs every attempt its full
+    read timeout, and nothing is written; when it answers again, the retry succeeds."""
+    waits: list[float] = []
+    monkeypatch.setattr(faults_module, "time", types.SimpleNamespace(sleep=waits.append))
+    ddb = SESSION.client("dynamodb", config=Config(read_timeout=2.5,
+                                                   retries={"mode": "standard", "total_max_attempts": 3}))
+    make_table(ddb)
+    with FaultInjector(seed=1) as faults:
+        faults.add("dynamodb", "PutItem", NoAnswer(), on_calls=[1])
+        with pytest.raises(ReadTimeoutError):
+            ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}})
+        assert waits == [2.5, 2.5, 2.5] and len(backoff) == 2
+        assert [(r.kind, r.attempt, r.status) for r in faults.injected] == [("no answer", a, 0) for a in (1, 2, 3)]
+        assert ddb.scan(TableName="orders")["Count"] == 0
+        faults.add("dynamodb", "PutItem", NoAnswer(), on_calls=[2], attempts=1)  # recovers
+        response = ddb.put_item(TableName="orders", Item={"pk": {"S": "b"}})
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1 and waits[3:] == [2.5]
+    assert ddb.scan(TableName="orders")["Count"] == 1
 
 
 def test_dynamodb_throttling_exception(aws):

@@ -13,7 +13,7 @@ from .clock import ScheduledCall
 from .context import LambdaContext
 from .environments import ExecutionEnvironment, ThrottleRecord
 from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning, Throttled
-from .faults import AWSError, ConditionalCheckFailed, FaultInjector, PartialFailure, ServerError, Throttle
+from .faults import AWSError, ConditionalCheckFailed, FaultInjector, NoAnswer, PartialFailure, ServerError, Throttle
 from .functions import placeholder_zip
 from .runtime import InvocationRecord
 from .simulator import Simulator, active_simulator
@@ -22,6 +22,7 @@ __all__ = [
     "AWSError",
     "ConditionalCheckFailed",
     "FaultInjector",
+    "NoAnswer",
     "PartialFailure",
     "ServerError",
     "Throttle",

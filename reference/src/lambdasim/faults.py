@@ -12,6 +12,7 @@ is not. It works with or without moto (it never imports moto) and needs no simul
     with FaultInjector(seed=7) as faults:
         faults.add("events", "PutEvents", PartialFailure(rate=0.2))
         faults.add("dynamodb", "PutItem", Throttle(), on_calls=[3], attempts=1)
+        faults.add("dynamodb", "GetItem", NoAnswer(), on_calls=[1])  # hangs: read timeout
         ...  # ordinary boto3 code, including clients created inside handlers
         faults.injected                      # what was injected, in order
         faults.calls("events", "PutEvents")  # API calls made, faulted or not
@@ -41,6 +42,8 @@ events (see "Extensibility guide" in the boto3 documentation):
   on a retry exactly as for AWS, and ``attempts=1`` can fail only the first attempt. This is
   why ``before-call`` is *not* used for errors: a response returned there replaces the whole
   call, retries included, which is not how AWS throttling behaves.
+  A ``NoAnswer`` fault raises botocore's ``ReadTimeoutError`` there instead, after sleeping the
+  client's read timeout: what a dependency that accepts the connection and never answers does.
 * ``after-call`` merges the injected entry failures back into the service's response, in request
   order (``FailedEntryCount``, ``Entries[i].ErrorCode``, ``UnprocessedItems`` ...).
 
@@ -76,6 +79,7 @@ import json
 import random
 import struct
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -86,6 +90,7 @@ import botocore.handlers
 import botocore.session
 from botocore import xform_name
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
 __all__ = [
     "FAULTED_HOST",
@@ -95,6 +100,7 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "Injection",
+    "NoAnswer",
     "PartialFailure",
     "Rule",
     "ServerError",
@@ -402,6 +408,15 @@ class PartialFailure(Fault):
         return chosen
 
 
+@dataclass(frozen=True)
+class NoAnswer(Fault):
+    """The service accepts the request and never answers. The attempt waits the calling client's
+    ``read_timeout`` (botocore's ``Config``, 60 s by default) with ``time.sleep``, which a
+    simulation makes virtual (inside a handler the wait spends the invocation's time and ends at
+    the function's timeout), then botocore raises ``ReadTimeoutError``, which every retry mode
+    retries. Recorded as kind ``"no answer"``, one per attempt."""
+
+
 # --------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------
@@ -421,8 +436,9 @@ class FailedEntry:
 class Injection:
     """A record of one injected fault.
 
-    ``kind`` is ``"error"`` (one per faulted HTTP attempt, ``attempt`` counts from 1) or
-    ``"partial"`` (one per call, ``status`` 200, ``failed`` lists the failed entries).
+    ``kind`` is ``"error"`` (one per faulted HTTP attempt, ``attempt`` counts from 1),
+    ``"no answer"`` (one per attempt that waited its read timeout, ``status`` 0) or ``"partial"``
+    (one per call, ``status`` 200, ``failed`` lists the failed entries).
     ``call`` is the call's number among the calls of that operation (as ``calls()`` counts).
     ``time`` is the injector's ``clock()`` when one was given.
     """
@@ -784,10 +800,18 @@ def _on_before_send(request: Any, event_name: str, **_: Any) -> Any:
         for injector in call.numbers:
             injector._attempts[(call.service, call.operation)] += 1
     rule, spec, injector = call.rule, call.error, call.injector
-    if rule is None or spec is None or injector is None:
+    if rule is None or injector is None or (spec is None and not isinstance(rule.fault, NoAnswer)):
         return None
     if rule.attempts is not None and call.attempt > rule.attempts:
         return None
+    if spec is None:  # NoAnswer: raised before moto's own before-send handler can answer
+        read_timeout = request.context["client_config"].read_timeout
+        with _DISPATCH.lock:
+            injector._record(call, kind="no answer", code=None, status=0,
+                             message=f"no answer within the read timeout ({read_timeout:g} s)",
+                             attempt=call.attempt)
+        time.sleep(read_timeout)
+        raise ReadTimeoutError(endpoint_url=request.url)
     with _DISPATCH.lock:
         request_id = injector._request_id()
         injector._record(call, kind="error", code=spec.code, status=spec.status, message=spec.message,
@@ -965,8 +989,8 @@ class FaultInjector:
         rule has faulted fewer than ``times`` calls. The first rule (in order of adding) that
         selects a call applies to it.
 
-        For an error fault, ``attempts`` is how many HTTP attempts of a selected call fail
-        before AWS recovers: ``None`` (default) fails every attempt, so the caller gets the
+        For an error fault or ``NoAnswer``, ``attempts`` is how many HTTP attempts of a selected
+        call fail before AWS recovers: ``None`` (default) fails every attempt, so the caller gets the
         error once botocore's retries are spent; ``1`` fails only the first attempt, which
         botocore retries (if retryable) and which then succeeds.
         """
@@ -1101,6 +1125,8 @@ class FaultInjector:
             fault = rule.fault
             if isinstance(fault, _ErrorFault):
                 call.error = fault._resolve(call.service, call.model, call.params)
+            elif isinstance(fault, NoAnswer):
+                pass  # answered (not at all) per attempt at before-send
             elif isinstance(fault, PartialFailure):
                 adapter = _ADAPTERS[key]
                 entries = adapter.entries(call.params)

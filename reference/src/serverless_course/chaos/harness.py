@@ -18,9 +18,10 @@ What is injected (all from the seed, on the virtual clock, nothing sleeps for re
   error escapes botocore and the record must be retried by SQS.
 * **Lambda throttles** (``reserved_concurrency``): the processor's reserved concurrency is set,
   and the poller's invocations are refused and retried while the visibility timeout lasts.
-* **timeouts**: for chosen messages, the first write of the order hangs past the function's
-  timeout (a virtual ``time.sleep`` in the call), the invocation times out and the whole batch
-  comes back after the visibility timeout.
+* **timeouts**: for chosen messages, the table never answers the first write of the order
+  (``lambdasim.NoAnswer``: the client waits its 60 s read timeout, past the function's timeout,
+  on the virtual clock), the invocation times out and the whole batch comes back after the
+  visibility timeout.
 
 The audit: the orders table's stream (enabled by the harness) counts how many times each order
 was written (an effect applied twice is two stream records, even when the item is the same); the
@@ -217,7 +218,7 @@ def run_chaos(processor: str | Path | None = None, seed: int = 0, messages: int 
 def _run(processor: str | Path | None, seed: int, messages: int,
          faults: ChaosMix | None) -> ChaosReport:
     from lambdasim import Simulator
-    from lambdasim.faults import ServerError, Throttle
+    from lambdasim.faults import NoAnswer, ServerError, Throttle
 
     mix = faults or ChaosMix()
     wall = time.perf_counter()
@@ -246,20 +247,18 @@ def _run(processor: str | Path | None, seed: int, messages: int,
         rng = random.Random(f"chaos-timeouts-{seed}")
         hang = {m.order_id for m in msgs if not m.poison and rng.random() < mix.timeouts}
         hung: set[str] = set()
-        timeout_s = 10.0
 
-        def hangs(params: Any) -> bool:
-            # The first write of a chosen order hangs past the function's timeout (virtual time).
-            if params.get("TableName") != orders_table:
-                return False
+        def first_write_of_a_hanging_order(params: Any) -> bool:
             order_id = params.get("Item", {}).get("order_id", {}).get("S")
-            if order_id in hang and order_id not in hung:
-                hung.add(order_id)
-                time.sleep(timeout_s + 1)
-            return False
+            if params.get("TableName") != orders_table or order_id not in hang or order_id in hung:
+                return False
+            hung.add(order_id)
+            return True
 
         f = sim.faults
-        f.add("dynamodb", "PutItem", ServerError(), when=hangs, label="timeout")
+        # The table never answers that write: the client waits its read timeout (60 s), past the
+        # function's 10 s timeout, so the invocation times out (virtual time, nothing sleeps).
+        f.add("dynamodb", "PutItem", NoAnswer(), when=first_write_of_a_hanging_order, label="timeout")
         if mix.transient_rate:
             f.add("dynamodb", "PutItem", ServerError(), rate=mix.transient_rate, label="transient")
         if mix.throttle_rate:
@@ -276,7 +275,7 @@ def _run(processor: str | Path | None, seed: int, messages: int,
                 {"Id": str(i), "MessageBody": m.body} for i, m in enumerate(chunk)])
         sim.run_until_idle(max_seconds=24 * 3600)
 
-        injected = Counter(i.label or i.code for i in f.injected if i.kind == "error")
+        injected = Counter(i.label or i.code for i in f.injected if i.kind in ("error", "no answer"))
         writes = _stream_writes(sim, orders_table)
         dlq = _drain(sqs, out["DeadLetterQueueUrl"])
         left = len(_drain(sqs, url))

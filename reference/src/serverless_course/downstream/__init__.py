@@ -5,10 +5,10 @@
   (``budget``); ``worst_case_s(config, service)`` checks any Config.
 - ``dependency_breaker(name, fail_max=..., reset_timeout=...)``: a ``pybreaker`` circuit breaker
   that counts only the dependency's own failures (``breaker``).
-- ``unresponsive.Unresponsive(service, operation)``: a dependency that never answers, for
-  lessons and tests (not imported here: handler code does not need it; import it before the
-  simulator starts, so that its botocore hook reaches every client).
 - ``handlers``: the lesson's Lambda handlers (``put_items``, ``orders_writer``).
+
+A dependency that never answers is ``lambdasim.NoAnswer``, a fault like any other:
+``sim.faults.add("dynamodb", "PutItem", NoAnswer())``.
 """
 
 from serverless_course.downstream.breaker import dependency_breaker, is_dependency_failure

@@ -20,32 +20,31 @@ clock, so ``reset_timeout`` elapses in virtual time (``tests/errors/test_downstr
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pybreaker
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import ClientError
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
 
 __all__ = ["dependency_breaker", "is_dependency_failure"]
 
-# Errors that say "the service cannot serve you now", as the SDK's standard retry mode classifies
-# them (throttling codes, 5xx, connection and timeout errors:
-# https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
-_THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-    "LimitExceededException", "RequestThrottled", "SlowDown", "EC2ThrottledException",
-})
+# "The service cannot serve you now", classified by botocore's own standard retry mode: throttling
+# error codes, 500/502/503/504 and connection or timeout errors
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+_STANDARD_MODE_CHECKERS = (ThrottledRetryableChecker(), TransientRetryableChecker())
 
 
 def is_dependency_failure(error: BaseException) -> bool:
     """True when ``error`` says the dependency is failing (throttled, 5xx, unreachable, timed
     out), False for an answer about the request itself (a validation error, a failed
     condition), which must not trip the breaker."""
-    if isinstance(error, (ConnectionError, HTTPClientError)):
-        return True
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return status >= 500 or error.response.get("Error", {}).get("Code") in _THROTTLING_CODES
-    return False
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        context = RetryContext(attempt_number=1, parsed_response=error.response,
+                               http_response=SimpleNamespace(status_code=status))
+    else:
+        context = RetryContext(attempt_number=1, caught_exception=error)
+    return any(checker.is_retryable(context) for checker in _STANDARD_MODE_CHECKERS)
 
 
 def dependency_breaker(name: str, *, fail_max: int = 5, reset_timeout: float = 30.0) -> pybreaker.CircuitBreaker:
