@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
+from lambdasim.sources.sqs import MIN_MAX_RECEIVE_COUNT, minimum_visibility_timeout_s
 from serverless_course.pipeline import TEMPLATE
 
 
@@ -48,8 +49,8 @@ def test_queue_follows_aws_rules(template: dict) -> None:
     sqs_event = resources["ProcessorFunction"]["Properties"]["Events"]["Orders"]["Properties"]
     window = sqs_event.get("MaximumBatchingWindowInSeconds", 0)
     queue = resources["OrdersQueue"]["Properties"]
-    assert queue["VisibilityTimeout"] >= 6 * timeout + window
-    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
+    assert queue["VisibilityTimeout"] >= minimum_visibility_timeout_s(timeout, window) == 61
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= MIN_MAX_RECEIVE_COUNT
     assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs_event["BatchSize"] <= 10
     dlq = resources["OrdersDeadLetterQueue"]["Properties"]

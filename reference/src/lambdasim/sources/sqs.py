@@ -386,6 +386,19 @@ def mapping_config_problem(batch_size: int | None, window_s: int | None, *, fifo
     return None
 
 
+# services-sqs-configure.html, sqs-configure-lambda-function-trigger.html: a queue behind Lambda
+# needs a visibility timeout of at least six times the function's timeout plus the batching
+# window (time for Lambda to retry a throttled batch), and a redrive policy with a
+# maxReceiveCount of at least 5.
+VISIBILITY_TIMEOUT_FACTOR = 6
+MIN_MAX_RECEIVE_COUNT = 5
+
+
+def minimum_visibility_timeout_s(function_timeout_s: float, batching_window_s: float = 0) -> float:
+    """The smallest visibility timeout AWS recommends for a queue that feeds this function."""
+    return VISIBILITY_TIMEOUT_FACTOR * function_timeout_s + batching_window_s
+
+
 _NOT_JSON = object()
 
 

@@ -17,6 +17,7 @@ from random import Random
 
 from lambdasim.rules.concurrency import minimum_unreserved, reserved_concurrency_error
 from lambdasim.rules.sqs_scaling import MAXIMUM_CONCURRENCY_MAX, MAXIMUM_CONCURRENCY_MIN
+from lambdasim.sources.sqs import MIN_MAX_RECEIVE_COUNT, minimum_visibility_timeout_s
 
 from . import arrivals
 from .model import CapacityModel, Function, Result
@@ -106,7 +107,8 @@ def build(forecast: Forecast, settings: Settings) -> CapacityModel:
                              seed=forecast.seed)
     if settings.route_through_queue:
         timeout_s = math.ceil(noisy_duration_ms(forecast, settings) / 1000)
-        m.add_queue("uploads", visibility_timeout_s=max(30, 6 * timeout_s), max_receive_count=5)
+        m.add_queue("uploads", visibility_timeout_s=max(30, minimum_visibility_timeout_s(timeout_s)),
+                    max_receive_count=MIN_MAX_RECEIVE_COUNT)
         m.add_mapping("uploads", "thumbnails", batch_size=settings.batch_size,
                       maximum_concurrency=settings.maximum_concurrency)
         m.send("uploads", uploads)
