@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 
 from lambdasim import faults as faults_module
+from lambdasim.sources.sqs import take_all
 from lambdasim.faults import (
     AWSError,
     ConditionalCheckFailed,
@@ -107,14 +108,8 @@ def bus_to_queue():
 
 
 def drain(sqs, queue_url) -> list[dict]:
-    bodies = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return bodies
-        for m in messages:
-            bodies.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    """The bodies of every message in the queue, which is left empty."""
+    return [json.loads(m["Body"]) for m in take_all(sqs, queue_url)]
 
 
 def order_entries(n: int, start: int = 0) -> list[dict]:

@@ -13,6 +13,7 @@ import boto3
 
 from lambdasim import Simulator
 from lambdasim.faults import FaultInjector, PartialFailure
+from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline
 from serverless_course.pipeline import apigw, traffic
 
@@ -29,15 +30,6 @@ class Run:
     accepted: list[dict[str, Any]]  # OrderAccepted events seen by a downstream consumer
     wall_s: float
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        found += batch
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-    return found
 
 
 def run_pipeline(count: int, seed: int, telemetry: bool = False, **kw: Any) -> Run:
@@ -73,10 +65,10 @@ def run_pipeline(count: int, seed: int, telemetry: bool = False, **kw: Any) -> R
         items = ddb.scan()["Items"]
         table = {i["order_id"]: i for i in items}
         assert len(table) == len(items)
-        dlq = drain(sqs, stack.outputs["DeadLetterQueueUrl"])
-        accepted = [json.loads(m["Body"]) for m in drain(sqs, consumer)]
+        dlq = take_all(sqs, stack.outputs["DeadLetterQueueUrl"])
+        accepted = [json.loads(m["Body"]) for m in take_all(sqs, consumer)]
         extra = {"invocations": Counter(i.function_name for i in sim.invocations),
-                 "elapsed_s": sim.elapsed, "queue_left": drain(sqs, stack.outputs["QueueUrl"])}
+                 "elapsed_s": sim.elapsed, "queue_left": take_all(sqs, stack.outputs["QueueUrl"])}
     return Run(stack, requests, responses, seen, calls, table, dlq, accepted,
                os.times().elapsed - start, extra)
 

@@ -15,11 +15,10 @@ from collections import Counter
 
 from lambdasim import Simulator
 from lambdasim.faults import ServerError
+from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline
 from serverless_course.chaos import ChaosMix
 from serverless_course.chaos.harness import make_messages
-
-from pipeline_run import drain
 
 
 def test_accepted_event_survives_a_failed_put_events() -> None:
@@ -48,8 +47,8 @@ def test_accepted_event_survives_a_failed_put_events() -> None:
         puts = sim.faults.call_counts[("dynamodb", "PutItem")]
         items = ddb.scan(TableName=out["OrdersTableName"])["Items"]
         accepted = Counter(json.loads(m["Body"])["detail"]["data"]["order_id"]
-                           for m in drain(sqs, consumer))
-        dlq = drain(sqs, out["DeadLetterQueueUrl"])
+                           for m in take_all(sqs, consumer))
+        dlq = take_all(sqs, out["DeadLetterQueueUrl"])
         processor = stack.function_name("ProcessorFunction")
         invocations = [r for r in sim.invocations if r.function_name == processor]
     order_ids = {m.order_id for m in messages}

@@ -632,6 +632,17 @@ def receive_batch(sqs: Any, queue_url: str, batch_size: int) -> tuple[list[dict[
     return messages, calls
 
 
+def take_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Receive and delete every visible message of a queue, with its system and message
+    attributes, 10 per call: how an audit, a test or a lesson reads a DLQ or a consumer queue."""
+    taken: list[dict[str, Any]] = []
+    while messages := receive_batch(sqs, queue_url, MAX_MESSAGES_PER_CALL)[0]:
+        taken += messages
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return taken
+
+
 def _delete(
     sqs: Any, queue_url: str, records: Sequence[Mapping[str, Any]], message_ids: Sequence[str]
 ) -> None:

@@ -48,6 +48,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline
 from serverless_course.pipeline import orders_contract as contract
 from serverless_course.pipeline import traffic
@@ -171,16 +172,6 @@ def make_messages(count: int, seed: int, mix: ChaosMix, when: datetime) -> list[
     return messages
 
 
-def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    found = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"]).get("Messages"):
-        found += batch
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
-    return found
-
-
 def _stream_writes(sim: Any, table_name: str) -> Counter:
     """Writes per order id, from the table's stream (INSERT and MODIFY records)."""
     ddb, streams = sim.client("dynamodb"), sim.client("dynamodbstreams")
@@ -277,10 +268,10 @@ def _run(processor: str | Path | None, seed: int, messages: int,
 
         injected = Counter(i.label or i.code for i in f.injected if i.kind in ("error", "no answer"))
         writes = _stream_writes(sim, orders_table)
-        dlq = _drain(sqs, out["DeadLetterQueueUrl"])
-        left = len(_drain(sqs, url))
+        dlq = take_all(sqs, out["DeadLetterQueueUrl"])
+        left = len(take_all(sqs, url))
         accepted = Counter(json.loads(m["Body"])["detail"]["data"]["order_id"]
-                           for m in _drain(sqs, consumer))
+                           for m in take_all(sqs, consumer))
         poller = next(iter(sim.pollers.values()))
         invocations = [r for r in sim.invocations if r.function_name == function]
         virtual_s = sim.elapsed

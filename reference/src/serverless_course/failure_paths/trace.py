@@ -15,6 +15,7 @@ from typing import Any
 
 from lambdasim import Simulator
 from lambdasim.clock import to_micros
+from lambdasim.sources.sqs import take_all
 
 LAMBDA = "Lambda"
 EVENTBRIDGE = "EventBridge"
@@ -84,18 +85,14 @@ def stream_attempts(sim: Simulator, mapping_uuid: str, since: datetime) -> list[
 
 def read_queue(sim: Simulator, queue_url: str) -> list[Message]:
     """Every message of a queue, with its message attributes (and deleted: read once)."""
-    sqs = sim.client("sqs")
     messages = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                       MessageAttributeNames=["All"]).get("Messages", []):
-        for m in batch:
-            attributes = {name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}
-            try:
-                body = json.loads(m["Body"])
-            except json.JSONDecodeError:
-                body = m["Body"]
-            messages.append(Message(body, attributes))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    for m in take_all(sim.client("sqs"), queue_url):
+        attributes = {name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}
+        try:
+            body = json.loads(m["Body"])
+        except json.JSONDecodeError:
+            body = m["Body"]
+        messages.append(Message(body, attributes))
     return messages
 
 
