@@ -185,6 +185,30 @@ def test_no_answer_waits_the_read_timeout_and_is_retried_as_a_timeout(aws, backo
     assert ddb.scan(TableName="orders")["Count"] == 1
 
 
+class _FunctionTimedOut(BaseException):
+    """What ends a handler at its deadline: not an Exception, so botocore's clean-up skips it."""
+
+
+def test_a_call_cut_off_mid_attempt_leaves_nothing_behind(aws, monkeypatch):
+    """A handler can be stopped inside an attempt (its function times out during the wait for
+    an answer). The cut-off call's fault must not apply to any later call: the next PutItem,
+    with no fault, is written."""
+    def cut_off(seconds: float) -> None:
+        raise _FunctionTimedOut
+
+    monkeypatch.setattr(faults_module, "time", types.SimpleNamespace(sleep=cut_off))
+    ddb = client("dynamodb")
+    make_table(ddb)
+    with FaultInjector(seed=1) as faults:
+        faults.add("dynamodb", "PutItem", NoAnswer(), on_calls=[1])
+        with pytest.raises(_FunctionTimedOut):
+            ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}})
+        ddb.put_item(TableName="orders", Item={"pk": {"S": "b"}})
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "c"}})
+    assert sorted(i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"]) == ["b", "c"]
+    assert len(faults.injected) == 1
+
+
 def test_dynamodb_throttling_exception(aws):
     """DynamoDB "Error handling with DynamoDB"
     (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html):

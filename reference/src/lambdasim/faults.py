@@ -713,21 +713,6 @@ class _Dispatcher:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.active: list[FaultInjector] = []
-        self.local = threading.local()
-
-    @property
-    def stack(self) -> list[_Call]:
-        stack = getattr(self.local, "stack", None)
-        if stack is None:
-            stack = self.local.stack = []
-        return stack
-
-    def discard(self, call: _Call) -> None:
-        stack = self.stack
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i] is call:
-                del stack[i:]
-                return
 
 
 _DISPATCH = _Dispatcher()
@@ -752,16 +737,16 @@ def _on_before_call(model: Any, params: dict, context: dict, **_: Any) -> Any:
     with _DISPATCH.lock:
         for injector in list(_DISPATCH.active):
             injector._plan(call)
+    # The call's state travels in its request context (the same dict reaches every attempt's
+    # prepared request), so each attempt finds its own call, however calls nest or end.
     context[_STATE_KEY] = call
     if not call.failed:  # no fault, or an error fault (injected per attempt at before-send)
-        _DISPATCH.stack.append(call)
         return None
     if len(call.failed) < call.total:  # partial failure: send only the surviving entries
         keep = set(range(call.total)) - {f.index for f in call.failed}
         body = json.loads(params["body"] or b"{}")
         _ADAPTERS[(call.service, call.operation)].keep(body, keep)
         params["body"] = json.dumps(body, separators=(",", ":")).encode()
-        _DISPATCH.stack.append(call)
         return None
     # Every entry fails: answer the call here with AWS's 200 batch response; nothing is sent.
     assert call.injector is not None
@@ -788,11 +773,9 @@ def _merge_partial(call: _Call, parsed: dict[str, Any]) -> None:
 
 
 def _on_before_send(request: Any, event_name: str, **_: Any) -> Any:
-    stack = _DISPATCH.stack
-    if not stack:
-        return None
-    call = stack[-1]
-    if call.send_event != event_name or call.last_request is request:
+    context = getattr(request, "context", None)
+    call = context.get(_STATE_KEY) if isinstance(context, dict) else None
+    if call is None or call.send_event != event_name or call.last_request is request:
         return None
     call.last_request = request
     call.attempt += 1
@@ -827,18 +810,10 @@ def _on_after_call(http_response: Any, parsed: Any, context: dict, **_: Any) -> 
     call = context.pop(_STATE_KEY, None)
     if call is None:
         return
-    _DISPATCH.discard(call)
     # Merge entry failures into the service's answer (an all-failed call was answered whole).
     if call.failed and len(call.failed) < call.total:
         if getattr(http_response, "status_code", 500) < 300 and isinstance(parsed, dict):
             _merge_partial(call, parsed)
-
-
-def _on_after_call_error(context: dict, **_: Any) -> None:
-    if isinstance(context, dict):
-        call = context.pop(_STATE_KEY, None)
-        if call is not None:
-            _DISPATCH.discard(call)
 
 
 # (event, handler, register first?). Order matters, and botocore calls the handlers of an event
@@ -856,7 +831,6 @@ _HANDLERS: tuple[tuple[str, Callable[..., Any], bool], ...] = (
     ("before-call", _on_before_call, False),
     ("before-send.*.*", _on_before_send, True),
     ("after-call.*.*", _on_after_call, True),
-    ("after-call-error", _on_after_call_error, False),
 )
 
 
