@@ -210,6 +210,18 @@ def test_client_context_reaches_the_context_object(basic, call):
     assert body["client_context_custom"] is None
 
 
+def test_client_context_reaches_synchronous_invocations_only(basic, lam, sim):
+    """API_Invoke.html, ClientContext: "Lambda passes the ClientContext object to your function for
+    synchronous invocations only": an Event invocation's handler sees no client_context."""
+    basic("ctx", "context_info")
+    cc = base64.b64encode(json.dumps({"custom": {"tenant": "t1"}}).encode()).decode()
+    assert lam.invoke(FunctionName="ctx", InvocationType="Event", ClientContext=cc)["StatusCode"] == 202
+    assert sim.run_until_idle()
+    [record] = sim.invocations
+    assert record.invocation_type == "Event"
+    assert record.result()["client_context_custom"] is None
+
+
 def test_invoke_works_through_any_boto3_client(basic, sim):
     """The simulator plays the service behind the public API: a client created before the
     function, or with explicit region/credentials, reaches the same handler."""

@@ -120,7 +120,9 @@ class LambdaService:
         if invocation_type == "DryRun":
             return ApiResponse(inv.STATUS_CODE["DryRun"], {}, b"")
         request = self.new_request(config, invoked_arn, body, invocation_type, source="api")
-        request.client_context = client_context
+        # API_Invoke.html: "Lambda passes the ClientContext object to your function for
+        # synchronous invocations only" (it is still checked above, for every type).
+        request.client_context = client_context if invocation_type == "RequestResponse" else None
         request.log_type = log_type
         if invocation_type == "Event":
             self.async_queue.enqueue(request)
