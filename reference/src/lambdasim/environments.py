@@ -300,10 +300,19 @@ class EnvironmentPool:
             if env.invocations > 0 and reason != "idle":
                 self._draining.setdefault(env.function_name, []).append(env)
         env.state = "retired"
+        if env.code is not None and env.code.release is not None:
+            env.code.release()
         if env.retired_reason is None:
             env.retired_reason = reason
         if env.retired_at_us is None:
             env.retired_at_us = at_us if at_us is not None else env.busy_until_us
+
+    def release_code(self) -> None:
+        """Let go of every live environment's code (worker processes end): the simulation stops."""
+        for envs in self._by_function.values():
+            for env in envs:
+                if env.code is not None and env.code.release is not None:
+                    env.code.release()
 
     def reclaim_idle(self, at_us: int, function_name: str | None = None) -> list[ExecutionEnvironment]:
         """Retire the environments idle past their lifetime by `at_us` (of one function, or all)."""

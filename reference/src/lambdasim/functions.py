@@ -92,11 +92,14 @@ class HandlerMapping:
 
     `handler` overrides the function's configured Handler (None: use the configuration, so
     `update_function_configuration(Handler=...)` takes effect as on AWS). `code_dir` is the
-    folder the handler module is found in (SAM's CodeUri); None means `sys.path`.
+    folder the handler module is found in (SAM's CodeUri); None means `sys.path`. With
+    `isolation` (a `lambdasim.isolation.Isolation`), each environment's code runs in a worker
+    process instead of in this one.
     """
 
     handler: str | None = None
     code_dir: Path | None = None
+    isolation: Any = None
 
 
 @dataclass(eq=False)
@@ -106,6 +109,7 @@ class LoadedCode:
     module_name: str
     module: ModuleType
     handler: Callable[..., Any]
+    release: Callable[[], None] | None = None  # called when the environment is retired
 
 
 _MISSING = object()

@@ -32,7 +32,7 @@ from typing import Any
 from .clock import MICROS_PER_SECOND, VirtualClock, from_micros, seconds_to_micros
 from .context import LambdaContext
 from .environments import EnvironmentPool, ExecutionEnvironment
-from .functions import CodeLoader, FunctionConfig, HandlerMapping
+from .functions import CodeLoader, FunctionConfig, HandlerMapping, LoadedCode
 from .rules import cold_start
 from .rules import invoke as inv
 from .rules import pricing
@@ -40,6 +40,14 @@ from .rules import runtime as rt
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent) + os.sep
 _NO_CAPTURE = nullcontext()
+
+
+class RemoteFunctionError(Exception):
+    """An exception raised by code running in a worker process: `payload` is its error document."""
+
+    def __init__(self, payload: dict[str, Any]):
+        super().__init__(payload.get("errorMessage"))
+        self.payload = payload
 
 
 class InvocationTimeout(BaseException):
@@ -267,9 +275,11 @@ class Runtime:
                     try:
                         with self._output(request, "init"), \
                                 self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
-                            env.code = self.loader.load(handler_name, mapping.code_dir)
+                            env.code = self._load(handler_name, mapping, environ)
                     except InvocationTimeout:
                         init_timed_out = True
+                    except RemoteFunctionError as remote:
+                        return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(remote.payload))
                     except rt.FaultError as fault:
                         return self._init_failed(request, env, cold, start_us, frame, rt.dumps_error(
                             rt.error_payload(fault.message, fault.error_type, fault.stack_trace, None)))
@@ -300,6 +310,12 @@ class Runtime:
         finally:
             env.running = False
             self.clock.set(start_us)
+
+    def _load(self, handler_name: str, mapping: HandlerMapping, environ: dict[str, str]) -> LoadedCode:
+        """The environment's code: loaded here, or in a worker process with `mapping.isolation`."""
+        if mapping.isolation is None:
+            return self.loader.load(handler_name, mapping.code_dir)
+        return _load_isolated(mapping.isolation, handler_name, mapping.code_dir, environ, self.clock)
 
     def _output(self, request: InvocationRequest, phase: str) -> Any:
         """Capture the code's stdout, stderr and logging for the logs (a no-op when off)."""
@@ -362,6 +378,9 @@ class Runtime:
         except SystemExit as exc:
             error = rt.dumps_error(rt.exit_error_payload(request.request_id, _exit_status(exc)))
             error_type, retire = rt.RUNTIME_EXIT_ERROR, True
+        except RemoteFunctionError as exc:
+            error = rt.dumps_error({**exc.payload, "requestId": request.request_id})
+            error_type = str(exc.payload.get("errorType"))
         except Exception as exc:
             error = rt.dumps_error(rt.exception_payload(exc, exc.__traceback__, request.request_id, (_PACKAGE_DIR,)))
             error_type = type(exc).__name__
@@ -503,7 +522,7 @@ class Runtime:
         try:
             with _lambda_environ(environ, env.environ_changes):
                 with self.loader.activate(mapping.code_dir, env.private_modules, module_name, None):
-                    env.code = self.loader.load(handler_name, mapping.code_dir)
+                    env.code = self._load(handler_name, mapping, environ)
         except (InvocationTimeout, SystemExit, Exception):  # rt.FaultError is an Exception
             failed = True
         finally:
@@ -540,6 +559,92 @@ class Runtime:
         )
         # Function variables cannot override reserved keys (AWS rejects them at configuration).
         return {**{k: str(v) for k, v in config.environment.items()}, **reserved}
+
+
+def _load_isolated(isolation: Any, handler_name: str, code_dir: Path | None, environ: dict[str, str],
+                   clock: VirtualClock) -> LoadedCode:
+    """Start a worker process for an environment and load its handler there (the INIT phase)."""
+    import sys
+    import time
+    from types import ModuleType
+
+    from . import isolation as iso
+
+    module_name, function = rt.split_handler(handler_name)
+    services = iso.Services(now_us=lambda: clock.micros, sleep=time.sleep)
+    worker = None
+    try:
+        worker = isolation.start(code_dir=code_dir, environ=environ, services=services,
+                                 fingerprint=isolation.fingerprint(code_dir, handler_name))
+        worker.load(module_name, function)
+    except iso.WorkerTimedOut:
+        raise InvocationTimeout() from None
+    except iso.FunctionRaised as exc:
+        payload = exc.payload
+        if str(payload.get("errorType", "")).startswith("Runtime."):
+            raise rt.FaultError(payload["errorType"], payload.get("errorMessage", ""), payload.get("stackTrace")) from None
+        raise RemoteFunctionError(payload) from None
+    except iso.FunctionExited as exc:
+        raise SystemExit(exc.status) from None
+    except iso.WorkerCrashed as exc:
+        raise rt.FaultError(rt.RUNTIME_EXIT_ERROR, f"Runtime exited without providing a reason: {exc}") from None
+    finally:
+        if worker is not None and worker.output:
+            sys.stdout.write(worker.output)
+    handler = IsolatedHandler(worker, function, environ)
+    return LoadedCode(module_name, ModuleType(module_name), handler, release=worker.close)
+
+
+class IsolatedHandler:
+    """A handler whose code runs in a worker process: called as the runtime calls a handler."""
+
+    def __init__(self, worker: Any, function: str, environ: dict[str, str]):
+        self.worker = worker
+        self.function = function
+        self.sent = dict(environ)  # the environment variables the worker has
+
+    def __call__(self, event: Any, context: LambdaContext) -> Any:
+        import sys
+
+        from . import isolation as iso
+
+        # The runtime shows the invocation's variables (a new trace id...) in os.environ.
+        changed = {k: v for k in self.sent if (v := os.environ.get(k)) is not None and v != self.sent[k]}
+        self.sent.update(changed)
+        try:
+            payload = self.worker.call(self.function, [event], context=_context_fields(context),
+                                       marshal=True, environ=changed)
+        except iso.WorkerTimedOut:
+            raise InvocationTimeout() from None
+        except iso.FunctionRaised as exc:
+            raise RemoteFunctionError(exc.payload) from None
+        except iso.FunctionExited as exc:
+            raise SystemExit(exc.status) from None
+        except iso.WorkerCrashed:
+            raise SystemExit(1) from None  # the process ended: Runtime.ExitError
+        finally:
+            if self.worker.output:
+                sys.stdout.write(self.worker.output)
+        return json.loads(payload)
+
+
+def _context_fields(context: LambdaContext) -> dict[str, Any]:
+    client = context.client_context
+    return {
+        "aws_request_id": context.aws_request_id, "function_name": context.function_name,
+        "function_version": context.function_version,
+        "invoked_function_arn": context.invoked_function_arn,
+        "memory_limit_in_mb": int(context.memory_limit_in_mb),
+        "log_group_name": context.log_group_name, "log_stream_name": context.log_stream_name,
+        "deadline_ms": context._deadline_ms,
+        "client_context": None if client is None else {
+            "custom": client.custom, "env": client.env,
+            "client": None if client.client is None else {
+                name: getattr(client.client, name) for name in client.client.__slots__}},
+        "identity": {"cognitoIdentityId": context.identity.cognito_identity_id,
+                     "cognitoIdentityPoolId": context.identity.cognito_identity_pool_id},
+        "tenant_id": context.tenant_id,
+    }  # fmt: skip
 
 
 def _exit_status(exc: SystemExit) -> int | str:

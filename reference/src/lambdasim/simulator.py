@@ -211,6 +211,7 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_message_moves(None))
             self.faults.start()
             self._undo.append(self.faults.stop)
+            self._undo.append(self._runtime.pool.release_code)
         except BaseException:
             self._unwind()
             raise
@@ -475,12 +476,16 @@ class Simulator:
         return dict(response)
 
     def map_handler(
-        self, function_name: str, handler: str | None = None, code_dir: str | os.PathLike[str] | None = None
+        self, function_name: str, handler: str | None = None, code_dir: str | os.PathLike[str] | None = None,
+        isolation: Any = None,
     ) -> None:
         """Map a function (created by any means) to local code.
 
         `handler` overrides the function's configured Handler (None keeps it, so later
-        configuration updates apply); `code_dir` is the folder to import it from.
+        configuration updates apply); `code_dir` is the folder to import it from. With
+        `isolation` (a `lambdasim.isolation.Isolation`) each execution environment's code runs
+        in a worker process of its own, as on AWS, instead of in this process: slower to start,
+        and the code cannot change what the simulation records (graders use it).
         """
         name = _function_name(function_name)
         folder = None
@@ -488,7 +493,7 @@ class Simulator:
             folder = Path(code_dir).resolve()
             if not folder.is_dir():
                 raise FileNotFoundError(f"code_dir {folder} is not a folder")
-        self._runtime.mappings[name] = HandlerMapping(handler=handler, code_dir=folder)
+        self._runtime.mappings[name] = HandlerMapping(handler=handler, code_dir=folder, isolation=isolation)
 
     def set_duration(self, function_name: str, duration: DurationSpec) -> None:
         """Set the base duration of a function's invocations, in milliseconds.
