@@ -4,6 +4,8 @@ Each test drives your `lambda_handler` through real (moto) SQS queues with a red
 played by the course's event source mapping (`lambdasim.sources.sqs`) with
 `ReportBatchItemFailures` turned on, and checks what happened: which messages were deleted,
 retried or dead-lettered, and which orders the warehouse shipped. Nothing reads your source.
+Your handler runs in a process of its own (as on AWS); its `warehouse.ship` calls are served
+by the grader's warehouse.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ import pytest
 from freezegun import freeze_time
 from moto import mock_aws
 
+from labgrader import require_work
+from lambdasim.isolation import SharedObject
 from lambdasim.sources.sqs import FunctionError, Returned, drain_queue, poll_once
-from serverless_course.realities.orders import order_body, order_id_of, poison_body, warehouse
+from serverless_course.realities.orders import (
+    Order,
+    order_body,
+    order_id_of,
+    poison_body,
+    warehouse,
+)
 
 REGION = "us-east-1"
 VISIBILITY_TIMEOUT = 30
@@ -48,8 +58,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def lambda_handler(submission: Any) -> Any:
-    module = submission.load("handler")
+def lambda_handler(submission: Any, aws: tuple[Any, Any]) -> Any:
+    shared = {"serverless_course.realities.orders.warehouse":
+              SharedObject(warehouse, frozenset({"ship"}), (Order,))}
+    module = submission.load("handler", shared=shared, aws=True, clock=aws[1])
     assert callable(getattr(module, "lambda_handler", None)), (
         "handler.py must define a function lambda_handler(event, context)"
     )
@@ -243,8 +255,14 @@ def test_several_failures_poison_and_transient(aws: Any, lambda_handler: Any) ->
 @pytest.mark.points(1)
 def test_a_batch_of_only_poison_messages_is_retried_whole(aws: Any, lambda_handler: Any) -> None:
     """Every message of the batch is poison: all of them return to the queue (none may be
-    reported as a success and deleted), nothing ships, and all end in the dead-letter queue."""
+    reported as a success and deleted), nothing ships, and all end in the dead-letter queue.
+    (A first batch of valid orders must ship: a handler that fails everything earns nothing.)"""
     queues = make_queues(aws)
+    valid, valid_ids = orders(seed=37, count=3, poison_at=set())
+    send(queues, valid)
+    poll_once(queues.sqs, queues.url, lambda_handler, report_batch_item_failures=True)
+    require_work(len(warehouse.shipments), len(valid_ids), "valid orders of a first batch shipped")
+    warehouse.reset()
     bodies, ids = orders(seed=31, count=4, poison_at={0, 1, 2, 3})
     send(queues, bodies)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from labgrader import require_work
 from lambdasim import Simulator
 from lambdasim.faults import FaultInjector, PartialFailure, Throttle
 from serverless_course import pipeline
@@ -63,10 +64,14 @@ def order_ids_of(params: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 def bench(submission: Any) -> Any:
-    submission.load("event_sender")  # a clear message if the file cannot be imported
+    files = {"event_sender.py": submission.path / "event_sender.py"}
+    if not files["event_sender.py"].is_file():
+        pytest.fail("event_sender.py is missing from the submission", pytrace=False)
+    # Imported once in the function's own code folder: a clear message if it cannot be.
+    submission.load("event_sender", code_dir=pipeline.code_folder(files))
     with Simulator(seed=11, logs=False, metrics=False) as sim:
-        stack = pipeline.deploy(sim, validate=False, replace={
-            "IngestFunction": {"event_sender.py": submission.path / "event_sender.py"}})
+        stack = pipeline.deploy(sim, validate=False, replace={"IngestFunction": files},
+                                isolation=submission.isolation)
         lam = sim.client("lambda")
         for uuid in stack.event_source_mappings.values():  # keep the events on the queue
             lam.update_event_source_mapping(UUID=uuid, Enabled=False)
@@ -101,7 +106,12 @@ def test_one_order_reaches_the_bus(bench: Bench) -> None:
 
 @pytest.mark.points(1)
 def test_invalid_requests_are_rejected_with_reasons(bench: Bench) -> None:
-    """Invalid requests get 400 with the failing fields, and nothing goes on the bus."""
+    """Invalid requests get 400 with the failing fields, and nothing goes on the bus (after a
+    valid request whose orders did reach it: a sender that sends nothing earns nothing)."""
+    good = orders("good", 3)
+    status, body = bench.post(good)
+    require_work(sum(bench.on_the_bus().values()), len(good), "valid orders of a first request on the bus")
+    bench.calls.clear()
     bad = orders("bad", 2)
     bad[1]["items"][0]["quantity"] = 0
     status, body = bench.post(bad)

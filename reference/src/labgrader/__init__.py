@@ -7,10 +7,13 @@
 * ``python -m labgrader grade LAB [--submission DIR] [--results-json FILE]``: grade one.
 
 Graded tests raise nothing of their own; ``Submission.load`` raises SubmissionError when the
-learner's file cannot be imported, and its message is the learner's feedback.
+learner's file cannot be imported, and its message is the learner's feedback. A test that
+checks an absence ("nothing lost") calls ``require_work`` first: doing nothing earns nothing.
 """
 
+from labgrader.guards import NothingDone, require_work
 from labgrader.lab import Lab, LabConfigError, find_lab
 from labgrader.submission import Submission, SubmissionError
 
-__all__ = ["Lab", "LabConfigError", "Submission", "SubmissionError", "find_lab"]
+__all__ = ["Lab", "LabConfigError", "NothingDone", "Submission", "SubmissionError", "find_lab",
+           "require_work"]

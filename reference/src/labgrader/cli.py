@@ -4,10 +4,20 @@
     python -m labgrader grade labs/00-x [--submission DIR] [--results-json FILE] [pytest args]
 
 Each submission is graded by its own ``python -m pytest`` process in its own process group,
-killed as a whole once the wall-clock limit is over: a learner's code can loop with the
-per-test alarm ignored, or kill its interpreter, and the class run still finishes. The pytest
-command is hermetic (``-c /dev/null``, ``--confcutdir`` at the lab, ``-p labgrader.plugin``):
-no ini file or conftest from the repository or from wherever it is started applies.
+killed as a whole once the wall-clock limit is over. The learner's code never runs in that
+process (``labgrader.submission``: worker processes), and this one, which writes the results,
+trusts only what the pytest process wrote to a private file, read after the pytest process and
+everything it started are gone:
+
+* the lab's tests are graded from a private copy, and the lab's own folder is checked after
+  each submission: one whose code changed it scores 0, and the folder is put back;
+* this process is a child subreaper (Linux): a process that a learner's code started in a new
+  session is adopted by it and killed when its grading ends;
+* the grading log is capped (``LOG_LIMIT``): output past it is counted, not kept.
+
+The pytest command is hermetic (``-c /dev/null``, ``--confcutdir`` at the lab, ``-p
+labgrader.plugin``): no ini file or conftest from the repository, from wherever it is started or
+from the submission applies.
 
 ``class`` takes every sub-folder of SUBMISSIONS (except hidden ones) as one student, named by
 the folder; it writes ``OUT/<student>/results.json`` (Gradescope's format), the pytest output
@@ -39,7 +49,9 @@ from labgrader.lab import Lab, LabConfigError
 from labgrader.results import failure_results, fmt, write_json
 
 DEFAULT_TIME_LIMIT = 120.0
-STATUSES = ("graded", "timed out", "crashed")
+GRADE_TIME_LIMIT = 600.0  # one submission with `grade` (the class command computes its own)
+STATUSES = ("graded", "timed out", "crashed", "tampered")
+LOG_LIMIT = 1024 * 1024  # bytes of a grading's output kept
 
 
 @dataclass(frozen=True)
@@ -51,12 +63,15 @@ class Outcome:
     points: float
     max_points: float
     reason: str = ""
+    flags: str = ""  # what the grader noticed, e.g. an attempt to open the reference solution
 
 
 def pytest_command(
-    lab: Lab, submission: Path | None, results_json: Path | None, *extra: str
+    lab: Lab, submission: Path | None, results_json: Path | None, *extra: str,
+    origin: Path | None = None,
 ) -> list[str]:
-    """The pytest command line grading ``submission`` (None: the lab's starter/)."""
+    """The pytest command line grading ``submission`` (None: the lab's starter/); ``origin``
+    is the lab folder that ``lab`` is a private copy of."""
     command = [
         sys.executable, "-m", "pytest", str(lab.tests_dir),
         # No ini file and no conftest above the lab: only the lab's own tests/ apply.
@@ -65,9 +80,11 @@ def pytest_command(
         "-p", "pytest_timeout", "-p", "labgrader.plugin", "-p", "no:cacheprovider",
     ]  # fmt: skip
     if submission is not None:
-        command += ["--submission", str(submission)]
+        command.append(f"--submission={submission}")  # one argument: never a path to pytest
     if results_json is not None:
-        command += ["--results-json", str(results_json)]
+        command.append(f"--results-json={results_json}")
+    if origin is not None:
+        command.append(f"--lab-origin={origin}")
     return [*command, *extra]
 
 
@@ -88,12 +105,21 @@ _running_lock = threading.Lock()
 def run_limited(
     command: Sequence[str], cwd: Path, time_limit: float, output: IO[bytes] | int | None
 ) -> int | None:
-    """Run ``command`` with a wall-clock limit; its exit code, or None if it was killed."""
+    """Run ``command`` with a wall-clock limit; its exit code, or None if it was killed.
+    Its output goes to ``output`` (a binary file, or None: this process's stdout), at most
+    LOG_LIMIT bytes of it."""
+    _become_subreaper()
     process = subprocess.Popen(
-        command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=output,
-        stderr=subprocess.STDOUT if output is not None else None,
+        command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so all it started can be killed
     )  # fmt: skip
+    if isinstance(output, int):
+        sink: Any = open(os.devnull, "wb")  # noqa: SIM115 - closed by the copier's end
+    else:
+        sink = output if output is not None else sys.stdout.buffer
+    copier = threading.Thread(target=_copy_capped, args=(process.stdout, sink), daemon=True)
+    copier.start()
     with _running_lock:
         _running.add(process)
     try:
@@ -106,6 +132,57 @@ def run_limited(
         process.wait()
         with _running_lock:
             _running.discard(process)
+        _kill_orphans()
+        copier.join(timeout=5)
+
+
+def _copy_capped(source: IO[bytes], sink: Any) -> None:
+    kept = cut = 0
+    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
+        room = LOG_LIMIT - kept
+        if room > 0:
+            sink.write(chunk[:room])
+            sink.flush()
+        kept += min(room, len(chunk)) if room > 0 else 0
+        cut += max(0, len(chunk) - max(room, 0))
+    if cut:
+        sink.write(f"\n[labgrader: {cut} more bytes of output were cut]\n".encode())
+        sink.flush()
+
+
+def _become_subreaper() -> None:
+    """Adopt the orphans of our children (prctl PR_SET_CHILD_SUBREAPER), so that a process a
+    learner's code started in a new session can still be found and killed. Linux only."""
+    global _subreaper
+    if _subreaper is None:
+        _subreaper = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            _subreaper = libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+
+
+_subreaper: bool | None = None
+
+
+def _kill_orphans() -> None:
+    """Kill the processes adopted by this one (not the gradings still running)."""
+    if not _subreaper:
+        return
+    me = os.getpid()
+    with _running_lock:
+        running = {p.pid for p in _running}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if ppid == me and pid not in running:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)  # reap it: it is our child now
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -133,6 +210,35 @@ def default_time_limit(lab: Lab, tests: int) -> float:
     return max(DEFAULT_TIME_LIMIT, tests * lab.timeout_seconds + 30)
 
 
+@dataclass
+class Graded:
+    """One pytest run over a submission: its results (None if it wrote none) and exit code."""
+
+    data: dict[str, Any] | None
+    code: int | None  # None: killed at the time limit
+    tampered: bool
+
+
+def grade_once(lab: Lab, submission: Path | None, time_limit: float, log: IO[bytes] | int | None,
+               *extra: str) -> Graded:
+    """Grade ``submission`` from a private copy of the lab; read its results once the pytest
+    process and all it started are gone; put the lab's folder back if the run changed it."""
+    before = _snapshot(lab.path)
+    with tempfile.TemporaryDirectory(prefix="labgrader-") as tmp:
+        private = Path(tmp)
+        copy = private / "lab" / lab.path.name
+        shutil.copytree(lab.path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        results = private / "results.json"
+        command = pytest_command(Lab.load(copy), submission, results,
+                                 "--basetemp", str(private / "t"), *extra, origin=lab.path)
+        code = run_limited(command, copy, time_limit, log)
+        data = _read_results(results)
+    tampered = _snapshot(lab.path) != before
+    if tampered:
+        _restore(lab.path, before)
+    return Graded(data, code, tampered)
+
+
 def grade_student(
     lab: Lab, folder: Path, out: Path, time_limit: float, max_points: float
 ) -> Outcome:
@@ -143,33 +249,58 @@ def grade_student(
     try:
         target.mkdir(parents=True, exist_ok=True)
         results.unlink(missing_ok=True)  # a stale file from an earlier run must not count
-        log_path = target / "grading.log"
-        basetemp = Path(tempfile.mkdtemp(prefix="labgrader-"))
-        try:
-            with log_path.open("wb") as log:
-                command = pytest_command(lab, folder, results, "--basetemp", str(basetemp / "t"))
-                code = run_limited(command, lab.path, time_limit, log)
-        finally:
-            shutil.rmtree(basetemp, ignore_errors=True)
-        data = _read_results(results)
-        if data is not None:
-            # Written at the end of the session: every test ran, even if the process then
-            # hung on exit or crashed.
-            return Outcome(student, "graded", float(data["score"]),
-                           float(data.get("max_score", max_points)))
-        if code is None:
-            status = "timed out"
-            reason = (f"killed after {fmt(time_limit)} s: grading this submission took too long "
-                      "(an infinite loop the per-test time limit could not stop?)")
-        else:
-            status = "crashed"
-            how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            reason = f"process {how} before writing results: {_tail(log_path)}"
+        with (target / "grading.log").open("wb") as log:
+            graded = grade_once(lab, folder, time_limit, log)
+        status, reason = _judge(graded, time_limit, target / "grading.log")
+        if status == "graded":
+            assert graded.data is not None
+            write_json(results, graded.data)
+            return Outcome(student, status, float(graded.data["score"]),
+                           float(graded.data.get("max_score", max_points)), flags=_flags(graded.data))
     except Exception as exc:  # noqa: BLE001 - one student's trouble must not stop the class
         status, reason = "crashed", f"the grader failed on this submission: {exc!r}"
     with contextlib.suppress(Exception):  # the gradebook still records the student
         write_json(results, failure_results(max_points, reason))
     return Outcome(student, status, 0.0, max_points, reason)
+
+
+def _judge(graded: Graded, time_limit: float, log: Path | None) -> tuple[str, str]:
+    """The status of a grading, and the reason when it earns nothing."""
+    if graded.tampered:
+        return "tampered", ("the submission's code changed the lab's own files during grading "
+                            "(they were put back): score 0")
+    if graded.data is not None:
+        # Written at the end of the session: every test ran, even if the process then hung
+        # on exit or crashed.
+        return "graded", ""
+    if graded.code is None:
+        return "timed out", (f"killed after {fmt(time_limit)} s: grading this submission took "
+                             "too long (an infinite loop the per-test time limit could not stop?)")
+    how = f"killed by signal {-graded.code}" if graded.code < 0 else f"exited with code {graded.code}"
+    tail = _tail(log) if log is not None else ""
+    return "crashed", f"the grading process {how} before writing results{': ' + tail if tail else ''}"
+
+
+def _flags(data: dict[str, Any]) -> str:
+    return "; ".join(line for line in str(data.get("output", "")).splitlines()
+                     if line.startswith("FLAGGED:"))
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+
+
+def _restore(folder: Path, snapshot: dict[str, bytes]) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and \
+                str(path.relative_to(folder)) not in snapshot:
+            path.unlink(missing_ok=True)
+    for name, data in snapshot.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file() or path.read_bytes() != data:
+            path.write_bytes(data)
 
 
 def grade_class(
@@ -206,9 +337,9 @@ def grade_class(
     outcomes.sort(key=lambda o: o.student)
     with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "points", "max_points", "status"])
+        writer.writerow(["student", "points", "max_points", "status", "flags"])
         for o in outcomes:
-            writer.writerow([o.student, fmt(o.points), fmt(o.max_points), o.status])
+            writer.writerow([o.student, fmt(o.points), fmt(o.max_points), o.status, o.flags])
     return outcomes
 
 
@@ -231,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     grade.add_argument("lab", type=Path, help="the lab folder (holding lab.toml)")
     grade.add_argument("--submission", type=Path, help="default: the lab's starter/ folder")
     grade.add_argument("--results-json", type=Path, help="write Gradescope's results.json here")
-    grade.add_argument("--time-limit", type=float, metavar="SECONDS", help=limit_help)
+    grade.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help=f"wall-clock limit for the submission (default: {GRADE_TIME_LIMIT:g})")
     args, extra = parser.parse_known_args(argv)
     if args.command == "class" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -266,21 +398,24 @@ def _grade(
     results = results_json.resolve() if results_json else None
     if results is not None:
         results.unlink(missing_ok=True)
-    try:
-        collected: tuple[float, int] = collect(lab)
-    except LabConfigError:  # the run below shows pytest's collection errors
-        collected = (0.0, 0)
-    if time_limit is None:
-        time_limit = default_time_limit(lab, collected[1])
+    limit = time_limit if time_limit is not None else GRADE_TIME_LIMIT
     folder = submission.resolve() if submission else None
-    code = run_limited(pytest_command(lab, folder, results, *extra), lab.path, time_limit, None)
-    if code is None:
-        print(f"labgrader: killed after {fmt(time_limit)} s", file=sys.stderr)
-    if results is not None and _read_results(results) is None:
-        reason = (f"killed after {fmt(time_limit)} s" if code is None
-                  else f"process exited with code {code} before writing results")
-        write_json(results, failure_results(collected[0], reason))
-    return 1 if code is None else code
+    graded = grade_once(lab, folder, limit, None, *extra)
+    status, reason = _judge(graded, limit, None)
+    if status != "graded":
+        print(f"labgrader: {reason}", file=sys.stderr)
+    if results is not None:
+        if status == "graded" and graded.data is not None:
+            write_json(results, graded.data)
+        else:
+            try:  # the lab's total, for the record
+                max_points = collect(lab)[0]
+            except LabConfigError:
+                max_points = 0.0
+            write_json(results, failure_results(max_points, reason))
+    if status == "graded" and graded.code is not None:
+        return graded.code
+    return 1
 
 
 def _read_results(path: Path) -> dict[str, Any] | None:

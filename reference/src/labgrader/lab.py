@@ -7,7 +7,8 @@ reference solution lives and how long one test may run::
     title = "Partial batch responses for SQS"
     student_files = ["handler.py"]
     solution = "reference/src/serverless_course/solutions/lab00_partial_batch"
-    timeout_seconds = 10   # optional
+    timeout_seconds = 10   # optional: one test's time limit
+    real_time_limit_seconds = 2   # optional: one call of the learner's code (a loop is killed)
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 LAB_FILE = "lab.toml"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Real time one call of the learner's code may use (their code does little: a loop is a bug).
+DEFAULT_REAL_TIME_LIMIT_SECONDS = 2.0
 
 
 class LabConfigError(Exception):
@@ -34,6 +37,7 @@ class Lab:
     student_files: tuple[str, ...]
     solution: str
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    real_time_limit_seconds: float = DEFAULT_REAL_TIME_LIMIT_SECONDS
 
     @property
     def starter_dir(self) -> Path:
@@ -91,10 +95,15 @@ def _load(path: Path) -> Lab:
     solution = data.get("solution")
     if not isinstance(solution, str) or not solution.strip():
         raise bad("solution", "the solution folder's path relative to the repository root")
-    timeout = data.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise bad("timeout_seconds", "a positive number of seconds")
-    return Lab(path, title.strip(), tuple(files), solution, float(timeout))
+    seconds = {}
+    for key, default in (("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
+                         ("real_time_limit_seconds", DEFAULT_REAL_TIME_LIMIT_SECONDS)):
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise bad(key, "a positive number of seconds")
+        seconds[key] = float(value)
+    return Lab(path, title.strip(), tuple(files), solution, seconds["timeout_seconds"],
+               seconds["real_time_limit_seconds"])
 
 
 def find_lab(path: Path) -> Path | None:

@@ -8,7 +8,11 @@ Loaded by ``labs/conftest.py`` (``pytest_plugins = ["labgrader.plugin"]``) or wi
   ``timeout_seconds``, unless it sets its own;
 * the ``submission`` fixture copies the lab's ``student_files`` from ``--submission DIR``
   (default: the lab's ``starter/``) into a fresh folder; ``submission.load("handler")``
-  imports a file from it as a fresh module;
+  imports a file from it in a worker process (``lambdasim.isolation``): the learner's code
+  never runs in this process, cannot open the lab's reference solution, and an import that
+  fails is tried once per run;
+* a pytest.ini or conftest.py of the submission's folder that pytest picked up (the folder
+  given as ``--submission DIR`` looks like a test path to pytest) voids the run: score 0;
 * at the end it prints a score table, and with ``--results-json FILE`` writes Gradescope's
   results.json, also when collection failed or pytest stopped early.
 
@@ -38,7 +42,15 @@ from labgrader.results import (
     table,
     write_json,
 )
-from labgrader.submission import Submission, SubmissionError, copy_student_files, located_in
+from labgrader.submission import (
+    Submission,
+    SubmissionCrashed,
+    SubmissionError,
+    SubmissionRaised,
+    SubmissionTimedOut,
+    copy_student_files,
+)
+from lambdasim.isolation import Isolation
 
 # Must match the message pytest-timeout fails a test with: "Timeout (>10.0s) from pytest-timeout."
 _TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([0-9.]+)s\) from pytest-timeout")
@@ -53,6 +65,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="grade the lab's student files found in DIR (default: the lab's starter/ folder); "
         "only those files are copied, nothing else in DIR is used",
+    )
+    group.addoption(
+        "--lab-origin",
+        metavar="DIR",
+        default=None,
+        help="the lab folder the graded tests were copied from (the class command grades a "
+        "private copy); its lab.toml names the reference solution that submissions may not open",
     )
     group.addoption(
         "--results-json",
@@ -84,9 +103,11 @@ def submission(request: pytest.FixtureRequest, tmp_path: Path) -> Submission:
         pytest.fail(f"the submission fixture is only for tests inside a lab folder "
                     f"(none of the folders above {request.path} has a lab.toml)", pytrace=False)
     lab = Lab.load(lab_dir)
-    source = request.config.stash[_GRADER].submission_dir or lab.starter_dir
-    copied = copy_student_files(lab.student_files, source, tmp_path / "submission")
-    request.node.stash[_SUBMISSION_ROOT] = copied.path
+    grader = request.config.stash[_GRADER]
+    source = grader.submission_dir or lab.starter_dir
+    copied = copy_student_files(lab.student_files, source, tmp_path / "submission",
+                                grader.isolation(lab), grader.failed_imports)
+    request.addfinalizer(copied.close)
     return copied
 
 
@@ -99,12 +120,33 @@ class Grader:
         results_json = config.getoption("results_json")
         self.submission_dir = Path(submission).resolve() if submission else None
         self.results_json = Path(results_json).resolve() if results_json else None
+        origin = config.getoption("lab_origin")
+        self.lab_origin = Path(origin).resolve() if origin else None
         self.results: dict[str, GradedTest] = {}
         self.notes: list[str] = []  # about the whole run, e.g. collection errors
+        self.failed_imports: dict[str, str] = {}  # imports that failed, tried once per run
+        self._isolations: dict[Path, Isolation] = {}
         self.started = time.monotonic()
         self.written = False
+        self.void = False  # the run cannot be trusted: every test earns 0
         # With pytest-xdist, workers run tests and the controller reports.
         self.is_worker = hasattr(config, "workerinput")
+
+    def isolation(self, lab: Lab) -> Isolation:
+        """The run's worker settings for ``lab``: its reference solution's files protected, and
+        code that loops past the real-time limit three times timing out at once afterwards."""
+        found = self._isolations.get(lab.path)
+        if found is None:
+            origin = Lab.load(self.lab_origin) if self.lab_origin is not None else lab
+            solution = origin.solution_dir
+            protected = [solution / f for f in lab.student_files] if solution is not None else []
+            # A loop must be caught by these limits before the test's own time limit ends it:
+            # then a failed import is remembered, and a looping call is killed.
+            found = self._isolations[lab.path] = Isolation(
+                protected=tuple(protected), runaway_after=3,
+                real_time_limit_s=min(lab.real_time_limit_seconds, lab.timeout_seconds / 2),
+                init_time_limit_s=min(10.0, lab.timeout_seconds / 2))
+        return found
 
     # -- collection ---------------------------------------------------------------------
 
@@ -113,6 +155,24 @@ class Grader:
             message = f"--submission {self.submission_dir}: no such folder"
             self.notes.append(message)
             raise pytest.UsageError(message)
+        hijack = self._configured_from_submission()
+        if hijack:
+            self.notes.append(f"ERROR: {hijack} from the submission's folder was used by pytest: "
+                              "the grade is void. Grade with `python -m labgrader grade`.")
+            self.void = True
+
+    def _configured_from_submission(self) -> str | None:
+        """A pytest.ini or conftest.py of the submission's folder that pytest loaded."""
+        if self.submission_dir is None:
+            return None
+        candidates = [self.config.inipath] if self.config.inipath else []
+        candidates += [Path(getattr(m, "__file__", "") or "")
+                       for m in self.config.pluginmanager.get_plugins()
+                       if getattr(m, "__file__", None)]
+        for path in candidates:
+            if path is not None and path.resolve().is_relative_to(self.submission_dir):
+                return path.name
+        return None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
@@ -186,6 +246,10 @@ class Grader:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        refused = sorted({path for iso in self._isolations.values() for path in iso.refused})
+        if refused:
+            self.notes.append("FLAGGED: the submission tried to open the lab's reference solution "
+                              f"({', '.join(refused)}); it was refused.")
         notes = {
             pytest.ExitCode.INTERRUPTED: "The grading was interrupted: tests not run earn 0.",
             pytest.ExitCode.INTERNAL_ERROR: "pytest hit an internal error: tests not run earn 0.",
@@ -217,6 +281,9 @@ class Grader:
         if self.results_json is None or self.is_worker or self.written:
             return
         self.written = True
+        if self.void:
+            for graded in self.results.values():
+                graded.status, graded.feedback = "failed", "the grade is void (see above)"
         try:
             data = gradescope(list(self.results.values()), self.notes,
                               time.monotonic() - self.started)
@@ -229,7 +296,6 @@ class Grader:
 
 
 _GRADER = pytest.StashKey[Grader]()
-_SUBMISSION_ROOT = pytest.StashKey[Path]()
 
 
 def _lab_of(item: pytest.Item) -> Lab | None:
@@ -277,10 +343,12 @@ def _feedback(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
     if excinfo is None:  # e.g. a strict xfail that passed
         return short(report.longreprtext, 500) or "failed"
     exc = excinfo.value
-    text = _explain(exc, item.stash.get(_SUBMISSION_ROOT, None))
+    text = _explain(exc)
     # Messages meant for the learner (often raised by a fixture that loads their code) stand
     # alone; other errors outside the test's body are the test's own trouble: say where.
-    if isinstance(exc, SubmissionError | AssertionError | SystemExit | pytest.fail.Exception):
+    learner = (SubmissionError, SubmissionRaised, SubmissionTimedOut, SubmissionCrashed,
+               AssertionError, SystemExit, pytest.fail.Exception)
+    if isinstance(exc, learner):
         return text
     if call.when == "setup":
         return f"error while setting up the test: {text}"
@@ -289,19 +357,18 @@ def _feedback(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Tes
     return text
 
 
-def _explain(exc: BaseException, root: Path | None) -> str:
-    where = located_in(exc.__traceback__, root) if root is not None else ""
-    if isinstance(exc, SubmissionError):
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, SubmissionError | SubmissionTimedOut | SubmissionCrashed):
         return str(exc)
     if isinstance(exc, pytest.fail.Exception):
         timeout = _TIMEOUT_MESSAGE.search(str(exc))
         if timeout:
-            return f"timed out after {fmt(float(timeout[1]))} s (infinite loop?){where}"
+            return f"timed out after {fmt(float(timeout[1]))} s (infinite loop?)"
         return exc.msg or "failed"
     if isinstance(exc, SystemExit):
-        return (f"the code called sys.exit({exc.code!r}){where}: a Lambda handler must return "
+        return (f"the code called sys.exit({exc.code!r}): a Lambda handler must return "
                 "a result or raise an exception, never exit the process")
-    if isinstance(exc, AssertionError) and not where:
+    if isinstance(exc, AssertionError):
         return str(exc) or "assertion failed"  # the test's own assertion: its message
     message = str(exc)
-    return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

@@ -100,6 +100,7 @@ class Services:
     now_us: Callable[[], int]
     sleep: Callable[[float], None]
     shared: Mapping[str, SharedObject] = field(default_factory=dict)
+    aws: bool = True  # False: the code's AWS calls fail (no simulation to serve them)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Isolation:
     file_limit: int = 8 * 1024**2
     seed: int = 0
     strikes: Counter[str] = field(default_factory=Counter)
+    refused: set[str] = field(default_factory=set)  # protected files that code tried to open
 
     def __post_init__(self) -> None:
         self.protected = tuple(Path(p).resolve() for p in self.protected)
@@ -262,6 +264,9 @@ class Worker:
             self.close()
             raise WorkerCrashed("the worker sent a malformed answer")
         self.output = str(done.get("output") or "")
+        refused = done.get("refused")
+        if isinstance(refused, list):
+            self.isolation.refused.update(str(path) for path in refused)
         if "crash" in done:
             self.close()
             raise WorkerCrashed(str(done["crash"]))
@@ -308,6 +313,9 @@ class Worker:
     def _aws(self, message: dict[str, Any]) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
+        if not self.services.aws:
+            return {"exception": {"name": "RuntimeError", "kwargs": {},
+                                  "message": "no AWS calls here: this code runs outside a simulation"}}
         client = self._client(str(message["service"]), message.get("region"), message.get("config") or {})
         operation = str(message["operation"])
         method = {api: name for name, api in client.meta.method_to_api_mapping.items()}.get(operation)

@@ -26,6 +26,7 @@ import io
 import os
 import random
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,11 @@ class Connection:
         return message
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            # The host answers the thread running the call; a background thread (which Lambda
+            # freezes between invocations anyway) has nobody to answer it.
+            raise RuntimeError(f"{request.get('rpc')} from a background thread is not supported "
+                               "by lambdasim's worker processes")
         self.send(request)
         return self.receive()
 
@@ -115,6 +121,8 @@ class _Clock:
 
 _clock = _Clock()
 _host: Connection | None = None
+PROTECTED_MESSAGE = "this file is protected (a lab's reference solution) and not available here"
+refused: list[str] = []  # protected files the code tried to open, reported with each answer
 
 
 def _datetime(us: int) -> Any:
@@ -175,8 +183,8 @@ def _confine(spec: dict[str, Any], host: Connection) -> None:
                 return
             real = os.path.realpath(os.fsdecode(path))
             if protected and any(real == p or real.startswith(p) for p in protected):
-                raise PermissionError(
-                    f"{real}: the course's reference solution is not available to submissions")
+                refused.append(real)
+                raise PermissionError(f"{real}: {PROTECTED_MESSAGE}")
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
             if writing and not (real + os.sep).startswith(scratch_prefix) and real != os.devnull:
@@ -231,9 +239,13 @@ def _install(spec: dict[str, Any], host: Connection) -> None:
 
     import botocore.handlers
 
+    real_sleep = time.sleep
+
     def sleep(seconds: float) -> None:
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
+        if threading.current_thread() is not threading.main_thread():
+            return real_sleep(seconds)  # a background thread's time is not the invocation's
         host.ask({"rpc": "sleep", "seconds": float(seconds)})
 
     time.sleep = sleep  # type: ignore[assignment]
@@ -412,28 +424,35 @@ def _serve(host: Connection, spec: dict[str, Any]) -> None:
             done = {"exception": rt.exception_payload(exc, exc.__traceback__, None, (_PACKAGE_DIR,)),
                     "class": codec.class_path(type(exc))}
         done["output"] = host.output.drain()
+        if refused:
+            done["refused"] = sorted(set(refused))
         host.send({"done": done})
 
 
 def _load(request: dict[str, Any], rt: Any) -> tuple[Any, dict[str, Any]]:
+    """Import the module. For a handler (``function`` given), import problems are the Lambda
+    runtime's faults (Runtime.ImportModuleError...); for a plain module, the exception itself."""
     import importlib
 
     module_name = request["module"]
     function = request.get("function")
-    try:
-        if module_name.split(".")[0] in sys.builtin_module_names:
-            raise rt.builtin_module_conflict(module_name)
+    if function is None:
+        module = importlib.import_module(module_name)
+    else:
         try:
-            module = importlib.import_module(module_name)
-        except SyntaxError as exc:
-            raise rt.syntax_error(module_name, exc) from None
-        except ImportError as exc:
-            raise rt.import_module_error(module_name, exc) from None
-        if function is not None and not callable(getattr(module, function, None)):
-            raise rt.handler_not_found(function, module_name)
-    except rt.FaultError as fault:
-        return None, {"fault": {"errorType": fault.error_type, "errorMessage": fault.message,
-                                "stackTrace": fault.stack_trace}}
+            if module_name.split(".")[0] in sys.builtin_module_names:
+                raise rt.builtin_module_conflict(module_name)
+            try:
+                module = importlib.import_module(module_name)
+            except SyntaxError as exc:
+                raise rt.syntax_error(module_name, exc) from None
+            except ImportError as exc:
+                raise rt.import_module_error(module_name, exc) from None
+            if not callable(getattr(module, function, None)):
+                raise rt.handler_not_found(function, module_name)
+        except rt.FaultError as fault:
+            return None, {"fault": {"errorType": fault.error_type, "errorMessage": fault.message,
+                                    "stackTrace": fault.stack_trace}}
     names = {name: ("callable" if callable(value) else "value")
              for name, value in vars(module).items() if not name.startswith("_")}
     return module, {"names": names}

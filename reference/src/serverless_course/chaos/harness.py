@@ -18,6 +18,9 @@ What is injected (all from the seed, on the virtual clock, nothing sleeps for re
   error escapes botocore and the record must be retried by SQS.
 * **Lambda throttles** (``reserved_concurrency``): the processor's reserved concurrency is set,
   and the poller's invocations are refused and retried while the visibility timeout lasts.
+* **in-invocation retries** are counted, not injected: an order written more than once in one
+  invocation (each invocation's trace id tells them apart) is code retrying by itself instead of
+  leaving the record to SQS.
 * **timeouts**: for chosen messages, the table never answers the first write of the order
   (``lambdasim.NoAnswer``: the client waits its 60 s read timeout, past the function's timeout,
   on the virtual clock), the invocation times out and the whole batch comes back after the
@@ -90,6 +93,8 @@ class ChaosReport:
     unexplained_dlq: list[str]  #: DLQ entries of valid messages, without a reason, or unknown
     left_in_queue: int
     retries: int  #: records failed and left for SQS to redeliver (the poller's ``retried``)
+    #: writes of an order made again inside the same invocation (the code retrying by itself)
+    in_invocation_retries: int
     timeouts: int  #: invocations that timed out
     lambda_throttles: int  #: batches the Lambda service refused (reserved concurrency), retried
     invocations: int
@@ -119,6 +124,7 @@ class ChaosReport:
             ("unexplained DLQ entries", len(self.unexplained_dlq)),
             ("left in queue", self.left_in_queue),
             ("retries (records redelivered)", self.retries),
+            ("writes retried inside an invocation", self.in_invocation_retries),
             ("invocations (whole-batch failures, timeouts)",
              f"{self.invocations} ({self.failed_invocations}, {self.timeouts})"),
             ("faults injected (HTTP attempts)", faults),
@@ -192,22 +198,24 @@ def _stream_writes(sim: Any, table_name: str) -> Counter:
 
 
 def run_chaos(processor: str | Path | None = None, seed: int = 0, messages: int = 1000,
-              faults: ChaosMix | None = None, quiet: bool = True) -> ChaosReport:
+              faults: ChaosMix | None = None, quiet: bool = True,
+              isolation: Any = None) -> ChaosReport:
     """Run ``messages`` messages with the failures of ``faults`` (seeded by ``seed``) through
     the pipeline's processing path; ``processor`` is a file replacing ``processor/app.py``
     (None: the reference processor). Returns the audited ``ChaosReport``. ``quiet`` discards
     the functions' output (the simulation runs with ``logs=False`` for speed, so the handlers'
-    log lines would go to the process's stdout)."""
+    log lines would go to the process's stdout). ``isolation`` (graders) runs a replaced
+    processor in worker processes (``lambdasim.isolation``)."""
     with contextlib.ExitStack() as stack:
         if quiet:
             stack.enter_context(contextlib.redirect_stdout(open(os.devnull, "w")))
             stack.enter_context(warnings.catch_warnings())
             warnings.filterwarnings("ignore", message="No application metrics")
-        return _run(processor, seed, messages, faults)
+        return _run(processor, seed, messages, faults, isolation)
 
 
 def _run(processor: str | Path | None, seed: int, messages: int,
-         faults: ChaosMix | None) -> ChaosReport:
+         faults: ChaosMix | None, isolation: Any) -> ChaosReport:
     from lambdasim import Simulator
     from lambdasim.faults import NoAnswer, ServerError, Throttle
 
@@ -215,7 +223,8 @@ def _run(processor: str | Path | None, seed: int, messages: int,
     wall = time.perf_counter()
     with Simulator(seed=seed, logs=False, metrics=False) as sim:
         replace = {"ProcessorFunction": {"processor/app.py": Path(processor)}} if processor else None
-        stack = pipeline.deploy(sim, stack_name=f"chaos{seed}", replace=replace, validate=False)
+        stack = pipeline.deploy(sim, stack_name=f"chaos{seed}", replace=replace, validate=False,
+                                isolation=isolation)
         out = stack.outputs
         sqs, ddb, events = sim.client("sqs"), sim.client("dynamodb"), sim.client("events")
         orders_table = out["OrdersTableName"]
@@ -238,9 +247,15 @@ def _run(processor: str | Path | None, seed: int, messages: int,
         rng = random.Random(f"chaos-timeouts-{seed}")
         hang = {m.order_id for m in msgs if not m.poison and rng.random() < mix.timeouts}
         hung: set[str] = set()
+        # Which invocation writes which order: each invocation has its own trace id in the
+        # function's environment while its calls are made.
+        writes_in: Counter = Counter()
 
         def first_write_of_a_hanging_order(params: Any) -> bool:
+            # The first PutItem rule: it sees every PutItem call, so it also counts the writes.
             order_id = params.get("Item", {}).get("order_id", {}).get("S")
+            if params.get("TableName") == orders_table:
+                writes_in[(os.environ.get("_X_AMZN_TRACE_ID"), order_id)] += 1
             if params.get("TableName") != orders_table or order_id not in hang or order_id in hung:
                 return False
             hung.add(order_id)
@@ -310,6 +325,7 @@ def _run(processor: str | Path | None, seed: int, messages: int,
         seed=seed, sent=len(msgs), deliveries=len(deliveries), applied=applied,
         dead_lettered=dead, lost=lost, duplicated=duplicated, unexplained_dlq=unexplained,
         left_in_queue=left, retries=poller.stats.retried,
+        in_invocation_retries=sum(n - 1 for n in writes_in.values()),
         timeouts=sum(1 for r in invocations if r.timed_out), invocations=len(invocations),
         lambda_throttles=poller.stats.throttled,
         failed_invocations=poller.stats.failed_invocations, faults=injected,

@@ -5,7 +5,8 @@
 ``deploy(sim)`` is ``sim.deploy(TEMPLATE)``; with ``replace`` it first maps a function to a copy
 of this folder in which some files are replaced (lab 01 runs the ingest function with the
 learner's ``event_sender.py``; each simulated execution environment imports its own folder's
-modules, so the processor keeps the reference one).
+modules, so the processor keeps the reference one). With ``isolation`` (graders), the functions
+whose files were replaced run their code in worker processes (``lambdasim.isolation``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,27 @@ TEMPLATE = HERE / "template.yaml"
 
 
 def deploy(sim: Any, *, stack_name: str = "orders",
-           replace: dict[str, dict[str, Path]] | None = None, validate: bool = True) -> Any:
+           replace: dict[str, dict[str, Path]] | None = None, validate: bool = True,
+           isolation: Any = None) -> Any:
     """Deploy the pipeline into ``sim``; return the ``lambdasim.sam.Stack``.
 
     ``replace`` maps a function's logical id to files replaced in its code folder, e.g.
     ``{"IngestFunction": {"event_sender.py": Path("starter/event_sender.py")}}``;
-    ``validate=False`` skips the cfn-lint check (the project's tests run it).
+    ``validate=False`` skips the cfn-lint check (the project's tests run it); ``isolation``
+    (a ``lambdasim.isolation.Isolation``) runs the replaced functions in worker processes.
     """
     stack = sim.deploy(TEMPLATE, stack_name=stack_name, validate=validate)
     for logical_id, files in (replace or {}).items():
-        folder = Path(tempfile.mkdtemp(prefix=f"orders-{logical_id}-"))
-        shutil.copytree(HERE, folder, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
-        for name, path in files.items():
-            shutil.copyfile(path, folder / name)
-        sim.map_handler(stack.function_name(logical_id), code_dir=folder)
+        sim.map_handler(stack.function_name(logical_id), code_dir=code_folder(files),
+                        isolation=isolation)
     return stack
+
+
+def code_folder(files: dict[str, Path]) -> Path:
+    """A new copy of this code folder (``CodeUri: .``) with ``files`` replaced."""
+    folder = Path(tempfile.mkdtemp(prefix="orders-code-"))
+    shutil.copytree(HERE, folder, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
+    for name, path in files.items():
+        shutil.copyfile(path, folder / name)
+    return folder

@@ -1,0 +1,124 @@
+"""Submissions every lab is graded against in the project's tests, besides its reference
+solution and its starter: wrong solutions (must score below full marks), submissions that do
+nothing and broken ones (must score 0 on every test).
+
+Two sources: folders under ``fixtures/lab_submissions/<lab>/<case>/`` holding the learner's
+files, and mutations of the course's own code (a wrong solution that differs from a right one
+in one place), written out when a test needs them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "lab_submissions"
+PIPELINE = REPO / "reference" / "src" / "serverless_course" / "pipeline"
+WRONG_PROCESSORS = REPO / "reference" / "src" / "serverless_course" / "chaos" / "wrong"
+
+
+@dataclass(frozen=True)
+class Case:
+    lab: str  # the lab's folder name under labs/
+    name: str  # "wrong-...", "nothing-..." or "broken-..."
+    write: Callable[[Path], None]  # writes the learner's files into a folder
+    must_fail: str = ""  # wrong cases: a -k expression of tests it must fail (all: "")
+
+    @property
+    def kind(self) -> str:
+        return self.name.split("-", 1)[0]
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}/{self.name}"
+
+
+def _copy_folder(folder: Path) -> Callable[[Path], None]:
+    return lambda dest: shutil.copytree(folder, dest, dirs_exist_ok=True)
+
+
+def _mutant(source: Path, name: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
+    """``source`` with each (old, new) edit made once, written as ``name``."""
+    def write(dest: Path) -> None:
+        text = source.read_text()
+        for old, new in edits:
+            assert text.count(old) == 1, f"{source.name}: the mutation's anchor {old!r} moved"
+            text = text.replace(old, new)
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_text(text)
+    return write
+
+
+def _file(source: Path, name: str) -> Callable[[Path], None]:
+    def write(dest: Path) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest / name)
+    return write
+
+
+def _text(name: str, text: str) -> Callable[[Path], None]:
+    def write(dest: Path) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_text(text)
+    return write
+
+
+SENDER = PIPELINE / "event_sender.py"
+PROCESSOR = PIPELINE / "processor" / "app.py"
+RETRY_ANCHOR = '    for attempt in range(1, max_attempts + 1):\n'
+TABLE_LINE = 'table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])\n'
+
+MUTATIONS = [
+    Case("01-putevents-partial-failures", "wrong-no-retry",
+         _mutant(SENDER, "event_sender.py", (RETRY_ANCHOR, "    for attempt in range(1, 2):\n")),
+         "partial_failures_are_retried"),
+    Case("01-putevents-partial-failures", "wrong-no-backoff",
+         _mutant(SENDER, "event_sender.py", (
+             "            sleep(rng.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 2))))\n",
+             "            pass\n")),
+         "after_a_wait"),
+    Case("01-putevents-partial-failures", "wrong-unbounded-retries",
+         _mutant(SENDER, "event_sender.py", (RETRY_ANCHOR, "    for attempt in range(1, 10_000):\n")),
+         "always_fails"),
+    Case("01-putevents-partial-failures", "wrong-whole-call-failure-escapes",
+         _mutant(SENDER, "event_sender.py", (
+             "            except Exception as exc:  # the whole call failed (after botocore's own retries)\n",
+             "            except ZeroDivisionError as exc:\n")),
+         "throttled"),
+    Case("03-chaos-proof-processor", "wrong-no-idempotency",
+         _file(WRONG_PROCESSORS / "no_idempotency.py", "app.py"), "applied_twice"),
+    Case("03-chaos-proof-processor", "wrong-swallows-errors",
+         _file(WRONG_PROCESSORS / "swallow_errors.py", "app.py"), "lost"),
+    Case("03-chaos-proof-processor", "wrong-whole-batch",
+         _file(WRONG_PROCESSORS / "whole_batch.py", "app.py"), "explained"),
+    # The issue's example: retries a failed write in the invocation, forever, sleeping 1 s.
+    Case("03-chaos-proof-processor", "wrong-retries-in-process",
+         _mutant(PROCESSOR, "app.py", ("import os\n", "import os\nimport time\n"), (TABLE_LINE, TABLE_LINE + (
+             "_put_item = table.put_item\n\n\n"
+             "def _put_until_it_works(**kwargs):\n"
+             "    while True:\n"
+             "        try:\n"
+             "            return _put_item(**kwargs)\n"
+             "        except ClientError as exc:\n"
+             "            if exc.response['Error']['Code'] == 'ConditionalCheckFailedException':\n"
+             "                raise\n"
+             "            time.sleep(1)\n\n\n"
+             "table.put_item = _put_until_it_works\n"))),
+         "budget"),
+    Case("03-chaos-proof-processor", "nothing-deletes-everything",
+         _text("app.py", "def lambda_handler(event, context):\n    return {'batchItemFailures': []}\n")),
+    Case("03-chaos-proof-processor", "broken-raises-at-import",
+         _text("app.py", "import os\n\nTABLE = os.environ['NO_SUCH_VARIABLE']\n\n\n"
+                         "def lambda_handler(event, context):\n    return None\n")),
+]
+
+
+def cases() -> list[Case]:
+    """Every case: the fixture folders, then the mutations."""
+    found = [Case(lab.name, case.name, _copy_folder(case))
+             for lab in sorted(FIXTURES.iterdir()) if lab.is_dir()
+             for case in sorted(lab.iterdir()) if case.is_dir()]
+    return found + MUTATIONS
