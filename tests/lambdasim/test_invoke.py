@@ -222,6 +222,36 @@ def test_client_context_reaches_synchronous_invocations_only(basic, lam, sim):
     assert record.result()["client_context_custom"] is None
 
 
+def test_log_tail_applies_to_synchronous_invocations_only(basic, lam, sim):
+    """API_Invoke.html, LogType: "Set to Tail to include the execution log in the response. Applies to
+    synchronously invoked functions only": an Event invocation answers 202 without LogResult, a DryRun
+    204 without LogResult and without running."""
+    basic("echo", "echo")
+    assert "LogResult" in lam.invoke(FunctionName="echo", LogType="Tail")
+    queued = lam.invoke(FunctionName="echo", InvocationType="Event", LogType="Tail")
+    assert queued["StatusCode"] == 202 and "LogResult" not in queued
+    dry = lam.invoke(FunctionName="echo", InvocationType="DryRun", LogType="Tail")
+    assert dry["StatusCode"] == 204 and "LogResult" not in dry
+    assert sim.run_until_idle()
+    assert [r.invocation_type for r in sim.invocations] == ["RequestResponse", "Event"]
+
+
+def test_dry_run_checks_the_request_and_runs_nothing(basic, lam, sim):
+    """API_Invoke.html, InvocationType DryRun: "Validate parameter values and verify that the user or role
+    has permission to invoke the function": a malformed ClientContext or an unknown qualifier is refused
+    as for a real call; a valid request answers 204 and nothing runs, now or later."""
+    basic("ctx", "context_info")
+    with pytest.raises(ClientError) as err:
+        lam.invoke(FunctionName="ctx", InvocationType="DryRun", ClientContext="not base64 json")
+    assert err.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    with pytest.raises(ClientError) as err:
+        lam.invoke(FunctionName="ctx", InvocationType="DryRun", Qualifier="nope")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    cc = base64.b64encode(json.dumps({"custom": {"tenant": "t1"}}).encode()).decode()
+    assert lam.invoke(FunctionName="ctx", InvocationType="DryRun", ClientContext=cc)["StatusCode"] == 204
+    assert sim.run_until_idle() and sim.invocations == []
+
+
 def test_invoke_works_through_any_boto3_client(basic, sim):
     """The simulator plays the service behind the public API: a client created before the
     function, or with explicit region/credentials, reaches the same handler."""

@@ -123,6 +123,74 @@ def test_batching_window_invokes_when_the_window_expires_or_the_batch_is_full(si
     assert len(full.records) == 100 and full.invoked_us == full.opened_us  # full: no waiting
 
 
+def test_a_window_longer_than_the_visibility_timeout_receives_each_message_once(sim):
+    """with-sqs.html: "If your batch window is greater than 0, and (batch window) + (function timeout) >
+    (queue visibility timeout), then your effective queue visibility timeout is (batch window) +
+    (function timeout) + 30s"; "When your function successfully processes a batch, Lambda deletes its
+    messages". A window of 120 s on a queue hiding messages for 30 s: one message, one receive, one
+    invocation, deleted, nothing dead-lettered."""
+    env = Setup(sim, "ok", max_receive_count=3, MaximumBatchingWindowInSeconds=120)
+    env.send("only")
+    assert sim.run_until_idle()
+    [batch] = env.poller.batches
+    assert [r["attributes"]["ApproximateReceiveCount"] for r in batch.records] == ["1"]
+    assert env.seconds(batch.invoked_us) == 120.0
+    assert len(sim.invocations) == 1 and env.poller.stats.deleted == 1
+    assert env.counts() == (0, 0) and env.counts(env.dlq_url) == (0, 0)
+
+
+def test_a_failed_batch_reappears_after_the_effective_visibility_timeout(sim):
+    """with-sqs.html: with a batching window, (batch window) + (function timeout) > (queue visibility
+    timeout) makes the effective visibility timeout (batch window) + (function timeout) + 30 s: a
+    failed batch's message is received again that long after its first receive (20 + 15 + 30 = 65 s
+    here, not the queue's 30 s)."""
+    env = Setup(sim, "raise_on_first_receive", timeout=15, MaximumBatchingWindowInSeconds=20)
+    env.send("m")
+    assert sim.run_until_idle()
+    first, second = env.poller.batches
+    assert env.seconds(first.opened_us) == 0.0 and env.seconds(first.invoked_us) == 20.0
+    assert env.seconds(second.opened_us) == pytest.approx(65.0, abs=0.01)
+    assert second.records[0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert env.poller.stats.deleted == 1
+
+
+def test_without_a_window_or_within_the_visibility_timeout_the_queue_timeout_applies(sim):
+    """with-sqs.html: the effective visibility timeout applies only when the batch window is greater than
+    0 and window + function timeout passes the queue's visibility timeout; otherwise a failed message
+    reappears after the queue's own 30 s (window 0, or window 10 + timeout 3 <= 30)."""
+    env = Setup(sim, "raise_on_first_receive", MaximumBatchingWindowInSeconds=10)
+    env.send("m")
+    assert sim.run_until_idle()
+    first, second = env.poller.batches
+    assert env.seconds(first.invoked_us) == 10.0
+    assert env.seconds(second.opened_us) == pytest.approx(30.0, abs=0.01)
+    env.lam.update_event_source_mapping(UUID=env.uuid, MaximumBatchingWindowInSeconds=0)
+    sim.run_for(1)
+    env.send("n")
+    start = sim.elapsed
+    assert sim.run_until_idle()
+    third, fourth = env.poller.batches[2:]
+    assert env.seconds(third.invoked_us) == pytest.approx(start, abs=0.01)
+    assert env.seconds(fourth.opened_us) == pytest.approx(start + 30.0, abs=0.01)
+
+
+def test_a_throttled_batch_is_retried_within_the_effective_visibility_timeout(sim):
+    """with-sqs.html, services-sqs-errorhandling.html: a throttled batch is retried while its messages are
+    hidden; with a batching window that hiding lasts the effective visibility timeout (window 20 +
+    function timeout 15 + 30 = 65 s from the receive, not the queue's 30 s), then the message reappears."""
+    env = Setup(sim, "ok", timeout=15, MaximumBatchingWindowInSeconds=20)
+    env.lam.put_function_concurrency(FunctionName="worker", ReservedConcurrentExecutions=0)
+    env.send("m")
+    sim.run_for(64)
+    [batch] = env.poller.batches
+    assert env.seconds(batch.deadline_us) == pytest.approx(65.0, abs=0.01)
+    # Tried when the window closed, then retried 1, 2, 4 ... s later, past the queue's own 30 s.
+    assert [env.seconds(t.at_us) for t in sim.throttles] == [20, 21, 23, 27, 35, 51]
+    assert batch.state == "released" and env.counts() == (0, 1)  # still hidden at 64 s
+    sim.run_for(2)
+    assert env.seconds(env.poller.batches[1].opened_us) == pytest.approx(65.0, abs=0.01)
+
+
 def test_batch_stops_before_the_6_mb_payload_limit(sim):
     """services-sqs-parameters.html: Lambda invokes when the payload reaches the 6 MB synchronous limit;
     the message that would not fit goes into the next batch."""
@@ -144,6 +212,98 @@ def test_batch_size_above_10_without_a_window_is_rejected(sim):
     with pytest.raises(ClientError, match="greater than 10"):
         env.lam.update_event_source_mapping(UUID=env.uuid, BatchSize=50)
     env.lam.update_event_source_mapping(UUID=env.uuid, BatchSize=50, MaximumBatchingWindowInSeconds=1)
+
+
+def _rejected(call, **kwargs) -> ClientError:
+    """The ClientError a mapping call raises; it must be AWS's HTTP 400 InvalidParameterValueException."""
+    with pytest.raises(ClientError) as info:
+        call(**kwargs)
+    error = info.value.response
+    assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidParameterValueException", 400)
+    return info.value
+
+
+def test_batching_window_over_300_seconds_is_rejected(sim):
+    """https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html:
+    MaximumBatchingWindowInSeconds is 0 to 300 for an SQS mapping too (create and update)."""
+    env = Setup(sim, "ok")
+    create = env.lam.create_event_source_mapping
+    error = _rejected(create, FunctionName="worker", EventSourceArn=env.arn_of(env.url), MaximumBatchingWindowInSeconds=301)
+    assert "Value '301' at 'maximumBatchingWindowInSeconds'" in str(error)
+    assert "less than or equal to 300" in str(error)
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, MaximumBatchingWindowInSeconds=301)
+    env.lam.update_event_source_mapping(UUID=env.uuid, MaximumBatchingWindowInSeconds=300)
+
+
+def test_over_limit_batch_size_is_a_client_error(sim):
+    """services-sqs-parameters.html, services-kinesis-parameters.html, API_CreateEventSourceMapping.html:
+    BatchSize is at most 10 for a FIFO queue and 10,000 for a standard queue or a stream; a larger one
+    is answered HTTP 400 InvalidParameterValueException, a botocore ClientError (moto raises a bare
+    ValueError)."""
+    env = Setup(sim, "ok")
+    fifo_url = env.sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    create = env.lam.create_event_source_mapping
+    assert str(_rejected(create, FunctionName="worker", EventSourceArn=env.arn_of(fifo_url), BatchSize=11)).endswith(
+        "Maximum batch size must be between 1 and 10 inclusive")
+    error = _rejected(create, FunctionName="worker", EventSourceArn=env.arn_of(env.url), BatchSize=10_001,
+                      MaximumBatchingWindowInSeconds=1)
+    assert "Value '10001' at 'batchSize'" in str(error) and "less than or equal to 10000" in str(error)
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, BatchSize=10_001, MaximumBatchingWindowInSeconds=1)
+    kinesis = sim.client("kinesis")
+    kinesis.create_stream(StreamName="events", ShardCount=1)
+    stream_arn = kinesis.describe_stream(StreamName="events")["StreamDescription"]["StreamARN"]
+    _rejected(create, FunctionName="worker", EventSourceArn=stream_arn, StartingPosition="LATEST", BatchSize=10_001)
+    create(FunctionName="worker", EventSourceArn=env.arn_of(fifo_url), BatchSize=10)
+    create(FunctionName="worker", EventSourceArn=stream_arn, StartingPosition="LATEST", BatchSize=10_000)
+
+
+def test_a_fifo_queue_takes_no_batching_window(sim):
+    """services-sqs-parameters.html, MaximumBatchingWindowInSeconds: "Batching window is not supported for
+    FIFO queues"; AWS answers a FIFO mapping with a window with that message (create and update)."""
+    env = Setup(sim, "ok", fifo=True)
+    error = _rejected(env.lam.create_event_source_mapping, FunctionName="worker", EventSourceArn=env.arn_of(env.url),
+                      MaximumBatchingWindowInSeconds=5)
+    assert str(error).endswith("Batching window is not supported for FIFO queues")
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, MaximumBatchingWindowInSeconds=1)
+    env.lam.update_event_source_mapping(UUID=env.uuid, MaximumBatchingWindowInSeconds=0)
+
+
+def test_maximum_concurrency_outside_2_to_1000_is_rejected(sim):
+    """https://docs.aws.amazon.com/lambda/latest/api/API_ScalingConfig.html, services-sqs-scaling.html:
+    ScalingConfig.MaximumConcurrency is 2 to 1,000; AWS rejects 1,001 at create and update (botocore
+    itself refuses 1 before sending)."""
+    env = Setup(sim, "ok")
+    error = _rejected(env.lam.create_event_source_mapping, FunctionName="worker", EventSourceArn=env.arn_of(env.url),
+                      ScalingConfig={"MaximumConcurrency": 1001})
+    assert "Value '1001' at 'scalingConfig.maximumConcurrency'" in str(error)
+    assert "less than or equal to 1000" in str(error)
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, ScalingConfig={"MaximumConcurrency": 1001})
+    env.lam.update_event_source_mapping(UUID=env.uuid, ScalingConfig={"MaximumConcurrency": 1000})
+    assert env.poller.problem is None
+
+
+def test_an_sqs_mapping_takes_no_starting_position(sim):
+    """https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html: StartingPosition is
+    for stream sources; AWS answers an SQS mapping that has one with InvalidParameterValueException
+    "StartingPosition is not valid for SQS event sources."."""
+    env = Setup(sim, "ok")
+    error = _rejected(env.lam.create_event_source_mapping, FunctionName="worker", EventSourceArn=env.arn_of(env.url),
+                      StartingPosition="LATEST")
+    assert str(error).endswith("StartingPosition is not valid for SQS event sources.")
+
+
+def test_a_function_timeout_over_the_queue_visibility_timeout_is_rejected(sim):
+    """services-sqs-configure.html: "Your function's timeout must be less than or equal to the queue's
+    visibility timeout. Lambda validates this requirement when you create or update an event source
+    mapping" (InvalidParameterValueException "Queue visibility timeout: 30 seconds is less than
+    Function timeout: 31 seconds")."""
+    env = Setup(sim, "ok", timeout=VISIBILITY_TIMEOUT)  # equal is allowed
+    sim.create_function(FunctionName="slow", Handler="handlers.ok", code_dir=FIXTURES, Timeout=VISIBILITY_TIMEOUT + 1)
+    error = _rejected(env.lam.create_event_source_mapping, FunctionName="slow", EventSourceArn=env.arn_of(env.url))
+    assert str(error).endswith("Queue visibility timeout: 30 seconds is less than Function timeout: 31 seconds")
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, FunctionName="slow")
+    env.lam.update_function_configuration(FunctionName="worker", Timeout=VISIBILITY_TIMEOUT + 1)
+    _rejected(env.lam.update_event_source_mapping, UUID=env.uuid, BatchSize=5)
 
 
 # -- settlement (services-sqs-errorhandling.html) --------------------------------------------------

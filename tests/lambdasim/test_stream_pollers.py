@@ -493,6 +493,41 @@ def test_scenario_poison_record_blocks_its_shard_until_retention(sim):
     assert message["KinesisBatchInfo"]["batchSize"] == 1
 
 
+def test_failed_records_are_retried_after_a_modelled_delay_not_back_to_back(sim):
+    """kinesis-on-failure-destination.html, services-dynamodb-errors.html: a failed batch is retried until
+    it succeeds or its records expire (defaults: infinite retries and age); AWS documents no interval
+    between the tries. Modelled (sources/streams.py retry_delay_s, illustrative): 1 s after the first
+    failure, doubling per consecutive failure up to 60 s, so a poison record makes a handful of
+    invocations a minute, not thousands; a success starts the count again."""
+    env = Kinesis(sim, "poison", BatchSize=10)
+    env.put({"n": 0, "poison": True})
+
+    def waits(invocations):  # seconds from the end of each invocation to the start of the next
+        return [round((b.start_us - a.start_us - a.total_us) / 1e6, 3) for a, b in zip(invocations, invocations[1:])]
+
+    sim.run_for(60)
+    assert len(sim.invocations) == 6 and waits(sim.invocations) == [1, 2, 4, 8, 16]
+    assert [rules.retry_delay_s(n) for n in (1, 2, 6, 7, 20)] == [1, 2, 32, 60, 60]
+    sim.run_for(3600)
+    assert set(waits(sim.invocations[-10:])) == {60}
+    env.poller.retry_delay_s = lambda failures: 0.5  # the delay is a parameter of the model
+    sim.run_for(120)
+    assert waits(sim.invocations[-3:]) == [0.5, 0.5]
+
+
+def test_the_retry_delay_restarts_after_a_discard_or_a_success(sim):
+    """kinesis-on-failure-destination.html: after MaximumRetryAttempts the records are discarded and
+    processing goes on at once; the modelled retry delay (1, 2 ... s) counts the failures of the
+    records being retried, so it starts again at 1 s for the next poison record."""
+    env = Kinesis(sim, "poison", BatchSize=1, MaximumRetryAttempts=2)
+    env.put({"n": 0, "poison": True}, {"n": 1}, {"n": 2, "poison": True})
+    assert sim.run_until_idle()
+    runs = sim.invocations
+    waits = [round((b.start_us - a.start_us - a.total_us) / 1e6, 3) for a, b in zip(runs, runs[1:])]
+    assert waits == [1, 2, 0, 0, 1, 2]
+    assert len(env.poller.discards) == 2
+
+
 def test_tumbling_window_carries_state_and_ends_with_a_final_invocation(sim):
     """services-kinesis-windows.html: with TumblingWindowInSeconds the event adds window {start, end},
     state, shardId, eventSourceARN, isFinalInvokeForWindow and isWindowTerminatedEarly; the state the
@@ -517,6 +552,41 @@ def test_tumbling_window_carries_state_and_ends_with_a_final_invocation(sim):
     assert all(len(e["Records"]) <= 2 for e in events)
     ends = [b.invoked_us for b in env.poller.batches if b.window["isFinalInvokeForWindow"]]
     assert [(t - sim._start_us) / 1e6 for t in ends] == pytest.approx([60.0, 120.0], abs=0.1)
+
+
+def test_tumbling_window_response_without_state_is_a_failed_invocation(sim):
+    """services-kinesis-windows.html, services-ddb-windows.html: "If the response does not contain a state
+    property, Lambda considers this a failed invocation": the batch is retried, then discarded after
+    MaximumRetryAttempts, and the state the function returned before it carries on."""
+    env = Kinesis(sim, "tumbling_state_unless_flagged", BatchSize=1, TumblingWindowInSeconds=60,
+                  MaximumRetryAttempts=1, destination="sqs")
+    seqs = env.put({"n": 0}, {"n": 1, "drop_state": True}, {"n": 2})
+    assert sim.run_until_idle()
+    batches = env.poller.batches
+    flagged = [b for b in batches if b.sequence_numbers == [seqs[1]]]
+    assert len(flagged) == 2  # the first try and its one retry
+    assert all(b.settlement.failed and b.settlement.rule is rules.StreamRule.MISSING_STATE for b in flagged)
+    assert all(b.invocation.function_error is None for b in flagged)  # the function itself succeeded
+    assert flagged[1].event()["state"] == {"count": 1}  # the state from before the failed batch
+    [message] = _failure_messages(sim)
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == seqs[1]
+    [final] = [b.event() for b in batches if b.window["isFinalInvokeForWindow"]]
+    assert final["state"] == {"count": 2}
+
+
+def test_a_stream_mapping_needs_a_starting_position(sim):
+    """https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html: StartingPosition is
+    required for Kinesis and DynamoDB Streams sources; without it AWS answers InvalidParameterValueException
+    "... Value null at 'startingPosition' ..." (moto defaulted to TRIM_HORIZON)."""
+    env = Kinesis(sim, "record_all", create_mapping=False)
+    lam = sim.client("lambda")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as info:
+        lam.create_event_source_mapping(FunctionName="consumer", EventSourceArn=env.arn)
+    assert "Value null at 'startingPosition'" in str(info.value)
+    uuid = lam.create_event_source_mapping(FunctionName="consumer", EventSourceArn=env.arn,
+                                           StartingPosition="TRIM_HORIZON")["UUID"]
+    lam.update_event_source_mapping(UUID=uuid, BatchSize=5)  # an update keeps its position
 
 
 def test_invalid_stream_mapping_parameters_are_rejected(sim):

@@ -5,7 +5,7 @@ patched attribute still exists with the parameters these patches expect, and `ap
 to run otherwise. tests/lambdasim/test_moto_patches.py calls it, so an upgrade of moto fails
 loudly there instead of subtly in a lesson.
 
-What is patched and why (details in /work/shared/moto-notes.md):
+What is patched and why:
 
 1. Lambda invocation. moto runs handler code only through Docker. The Invoke and InvokeAsync
    API handlers, the backend's `invoke` (used by other services: Secrets Manager, EventBridge
@@ -38,7 +38,8 @@ What is patched and why (details in /work/shared/moto-notes.md):
    source mapping (API or CloudFormation) tells the pollers to re-read the mappings through
    `ListEventSourceMappings`, at once and at no cost while nothing changes (re-reading every
    virtual second costs ~0.6 ms of real time per virtual second: 2 s per simulated hour).
-   A SQS mapping with BatchSize > 10 and no batching window is rejected as AWS rejects it. A
+   An SQS or stream mapping AWS would reject (BatchSize, batching window, FIFO rules, a function
+   timeout over the queue's visibility timeout) is rejected with AWS's 400 error. A
    message entering a queue wakes that queue's pollers, and `queue_next_change_ms` says when
    the next hidden or delayed message becomes visible: together they play Lambda's long
    polling without a poll per virtual second. A message that handler code sends (at its
@@ -729,10 +730,12 @@ def queue_next_change_ms(account_id: str, region: str, queue_name: str) -> float
     return None if until == _INF else float(until)
 
 
-def _check_sqs_mapping(source_arn: Any, batch_size: Any, window_s: Any) -> None:
+def _check_sqs_mapping(backend: Any, source_arn: Any, function_name: Any, batch_size: Any, window_s: Any,
+                       scaling_config: Any = None, starting_position: Any = None) -> None:
     from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.core.exceptions import JsonRESTError
 
-    from .sources.sqs import mapping_config_problem
+    from .sources.sqs import mapping_config_problem, visibility_timeout_problem
 
     if not isinstance(source_arn, str) or source_arn.split(":")[2:3] != ["sqs"]:
         return
@@ -740,12 +743,27 @@ def _check_sqs_mapping(source_arn: Any, batch_size: Any, window_s: Any) -> None:
         int(batch_size) if batch_size is not None else None,
         int(window_s) if window_s is not None else None,
         fifo=source_arn.endswith(".fifo"),
+        maximum_concurrency=_maximum_concurrency(scaling_config),
+        starting_position=starting_position,
     )
+    queue = queue_by_arn(source_arn)
+    if not problem and queue is not None and isinstance(function_name, str):
+        try:
+            function_timeout = int(backend.get_function(function_name).timeout)
+        except JsonRESTError:  # an unknown function, version or alias: moto's own call answers it
+            function_timeout = None
+        if function_timeout is not None:
+            problem = visibility_timeout_problem(int(queue.visibility_timeout), function_timeout)
     if problem:
         raise InvalidParameterValueException(problem)
 
 
-def _check_stream_mapping(source_arn: Any, spec: dict[str, Any]) -> None:
+def _maximum_concurrency(scaling_config: Any) -> int | None:
+    value = scaling_config.get("MaximumConcurrency") if isinstance(scaling_config, dict) else None
+    return None if value is None else int(value)
+
+
+def _check_stream_mapping(source_arn: Any, spec: dict[str, Any], *, creating: bool = False) -> None:
     from moto.awslambda.exceptions import InvalidParameterValueException
 
     from .sources.streams import mapping_config_problem
@@ -753,7 +771,7 @@ def _check_stream_mapping(source_arn: Any, spec: dict[str, Any]) -> None:
     service = source_arn.split(":")[2] if isinstance(source_arn, str) and source_arn.count(":") >= 5 else ""
     if service not in ("kinesis", "dynamodb"):
         return
-    problem = mapping_config_problem(spec, service=service)
+    problem = mapping_config_problem(spec, service=service, creating=creating)
     if problem:
         raise InvalidParameterValueException(problem)
 
@@ -831,9 +849,10 @@ def stream_mapping_start(uuid: str) -> dict[str, Any]:
 
 def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
-        _check_sqs_mapping(spec.get("EventSourceArn"), spec.get("BatchSize"),
-                           spec.get("MaximumBatchingWindowInSeconds"))
-        _check_stream_mapping(spec.get("EventSourceArn"), spec)
+        _check_sqs_mapping(self, spec.get("EventSourceArn"), spec.get("FunctionName"), spec.get("BatchSize"),
+                           spec.get("MaximumBatchingWindowInSeconds"), spec.get("ScalingConfig"),
+                           spec.get("StartingPosition"))
+        _check_stream_mapping(spec.get("EventSourceArn"), spec, creating=True)
         esm = original(self, spec)
         if esm.event_source_arn.split(":")[2] in ("kinesis", "dynamodb"):
             _capture_stream_start(esm)
@@ -848,8 +867,10 @@ def _wrap_esm_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
         esm = self.get_event_source_mapping(uuid)
         if esm is not None:
-            _check_sqs_mapping(esm.event_source_arn, spec.get("BatchSize", esm.batch_size),
-                               spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window))
+            _check_sqs_mapping(self, esm.event_source_arn, spec.get("FunctionName", esm.function_arn),
+                               spec.get("BatchSize", esm.batch_size),
+                               spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window),
+                               spec.get("ScalingConfig", esm.scaling_config))
             _check_stream_mapping(esm.event_source_arn, spec)
         result = original(self, uuid, spec)
         _mappings_changed()

@@ -5,7 +5,10 @@ from `ListEventSourceMappings`). What it does, and the AWS page each step follow
 
 - **Receive** (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html): ReceiveMessage with
   up to 10 messages per call, every system and message attribute, the queue's own visibility
-  timeout; the messages stay in flight while the batch is gathered and processed.
+  timeout; the messages stay in flight while the batch is gathered and processed. With a
+  batching window whose length plus the function's timeout passes the queue's visibility
+  timeout, the messages are received with the effective visibility timeout instead (window +
+  function timeout + 30 s), so they cannot reappear while the window gathers them.
 - **Batch** (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html): up to
   BatchSize records; with MaximumBatchingWindowInSeconds the batch is invoked when the window
   (counted from the batch's first message) expires, the batch is full, or the event would pass
@@ -55,6 +58,7 @@ from ..rules.sqs_scaling import PollerScaling, throttle_retry_delay_s
 from ..sources import sqs as source
 
 if TYPE_CHECKING:
+    from ..functions import FunctionConfig
     from ..runtime import InvocationRecord
     from ..simulator import Simulator
 
@@ -93,7 +97,7 @@ class Batch:
     records: list[dict[str, Any]] = field(default_factory=list, repr=False)
     parts: list[str] = field(default_factory=list, repr=False)  # each record as JSON
     size: int = len(_EVENT_HEAD) + len(_EVENT_TAIL)  # bytes of the event so far
-    deadline_us: int = 0  # when its oldest message's visibility timeout ends
+    deadline_us: int = 0  # when the first of its messages becomes visible again
     state: str = "gathering"  # gathering, invoking, throttled, settled, released
     invoked_us: int | None = None
     ended_us: int | None = None
@@ -156,7 +160,7 @@ class SqsPoller:
         self._region = sim.region
         self._active: list[Batch] = []  # gathering, invoking or waiting to retry a throttle
         self._gathering: Batch | None = None
-        self._carry: list[tuple[dict[str, Any], str, int]] = []  # (record, JSON, receive time)
+        self._carry: list[tuple[dict[str, Any], str, int]] = []  # (record, JSON, hidden until)
         self._backlog = False
         self._poll_call: ScheduledCall | None = None
         self._window_call: ScheduledCall | None = None
@@ -292,6 +296,22 @@ class SqsPoller:
         # Nothing hidden or delayed: sleep until a message arrives (message_added) or a running
         # batch settles.
 
+    def _hidden_for_s(self) -> int:
+        """How long received messages stay hidden: the queue's visibility timeout, or the
+        effective one a batching window brings (with-sqs.html)."""
+        if not self.window_us:
+            return self.visibility_timeout_s
+        try:
+            function_timeout_s = self._function().timeout_s
+        except Exception:  # moto's ResourceNotFoundException: the invocation finds out, stops the poller
+            return self.visibility_timeout_s
+        return source.effective_visibility_timeout_s(
+            self.visibility_timeout_s, self.window_us // MICROS_PER_SECOND, function_timeout_s)
+
+    def _function(self) -> FunctionConfig:
+        account, region = self.function_arn.split(":")[4], self.function_arn.split(":")[3]
+        return _moto_patches.resolve_function(account, region, self.function_arn, None)[0]
+
     def _receive(self, wanted: int, now: int) -> tuple[list[tuple[dict[str, Any], str, int]], bool]:
         """Up to `wanted` filtered records (carried-over first); True if the queue looked drained."""
         taken: list[tuple[dict[str, Any], str, int]] = []
@@ -300,7 +320,10 @@ class SqsPoller:
             if len(taken) == wanted:
                 return taken, False
         assert self._queue_url is not None
-        messages, calls = source.receive_batch(self._sqs, self._queue_url, wanted - len(taken))
+        hidden_for_s = self._hidden_for_s()
+        messages, calls = source.receive_batch(
+            self._sqs, self._queue_url, wanted - len(taken),
+            visibility_timeout_s=None if hidden_for_s == self.visibility_timeout_s else hidden_for_s)
         self.stats.polls += calls
         self.stats.received += len(messages)
         drained = len(messages) < wanted - len(taken)
@@ -312,7 +335,7 @@ class SqsPoller:
                 self.stats.filtered += len(dropped)
                 self._delete(records, dropped)
             records = kept
-        taken.extend((r, json.dumps(r), now) for r in records)
+        taken.extend((r, json.dumps(r), now + hidden_for_s * MICROS_PER_SECOND) for r in records)
         return taken, drained
 
     def _open_batch(self, now: int) -> tuple[bool, bool]:
@@ -326,8 +349,7 @@ class SqsPoller:
         if not taken:
             self._backlog = False
             return False, True
-        batch = Batch(number=len(self.batches) + 1, opened_us=now,
-                      deadline_us=now + self.visibility_timeout_s * MICROS_PER_SECOND)
+        batch = Batch(number=len(self.batches) + 1, opened_us=now)
         self.batches.append(batch)
         self._active.append(batch)
         full = self._add(batch, taken)
@@ -349,15 +371,15 @@ class SqsPoller:
     def _add(self, batch: Batch, taken: list[tuple[dict[str, Any], str, int]]) -> bool:
         """Add records; True if the batch is full (BatchSize or the 6 MB payload limit)."""
         limit = inv.SYNC_REQUEST_LIMIT_BYTES
-        for index, (record, text, received_us) in enumerate(taken):
+        for index, (record, text, hidden_until_us) in enumerate(taken):
             extra = len(text) + (len(_SEPARATOR) if batch.records else 0)
             if batch.records and batch.size + extra > limit:
                 self._carry = taken[index:] + self._carry  # they open the next batch
                 return True
+            batch.deadline_us = min(batch.deadline_us, hidden_until_us) if batch.records else hidden_until_us
             batch.records.append(record)
             batch.parts.append(text)
             batch.size += extra
-            batch.deadline_us = min(batch.deadline_us, received_us + self.visibility_timeout_s * MICROS_PER_SECOND)
         return len(batch.records) >= self.batch_size
 
     def _window_expired(self, batch: Batch) -> None:

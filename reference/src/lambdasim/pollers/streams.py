@@ -21,6 +21,9 @@ this module plays them:
   ReportBatchItemFailures), bisects with BisectBatchOnFunctionError (no retry used), and after
   MaximumRetryAttempts or past MaximumRecordAgeInSeconds discards the records to the on-failure
   destination (SQS, SNS or S3) with AWS's record.
+- **Retry delay** (modelled: AWS documents no interval): failed records are invoked again (a
+  retry or a bisected half) after `sources.streams.retry_delay_s`, 1 s doubling per consecutive
+  failure up to 60 s (`poller.retry_delay_s` can be replaced).
 - **Throttles** (`errors.Throttled`): the batch is retried after 1, 2, 4 ... 20 s (the SQS
   poller's modelled backoff) without using a retry, until its records pass their maximum age.
 - **IteratorAge**: at each invocation, the age of the batch's last record (ms) is kept in
@@ -36,7 +39,7 @@ this module plays them:
   modelled); a batch never spans two windows; the event adds `window` {start, end}, `state`,
   `shardId`, `eventSourceARN`, `isFinalInvokeForWindow`, `isWindowTerminatedEarly`; the `state`
   the function returns is passed to the next invocation of the window (kept from before a
-  failed batch); when the window ends (a later record, or its end time with nothing left) the
+  failed batch); a response without `state` is a failed invocation (retried like an error); when the window ends (a later record, or its end time with nothing left) the
   function gets a final invocation with no records and isFinalInvokeForWindow true, then the
   state starts empty. The 1 MB state limit (isWindowTerminatedEarly) is not modelled.
 
@@ -146,8 +149,9 @@ class _Lane:
     todo: list[_Item] = field(default_factory=list)
     busy: bool = False
     attempts: int = 0  # invocations of the head records so far (1 after the first failure ...)
+    consecutive_failures: int = 0  # failed invocations since the lane's last success (retry delay)
     pieces: list[int] = field(default_factory=list)  # sizes of the bisected batches still due
-    call: ScheduledCall | None = None  # window timer or throttle retry
+    call: ScheduledCall | None = None  # window timer, retry delay or throttle retry
     waiting_window: bool = False  # `call` is the batching window's timer
     window_start_us: int | None = None  # tumbling window in progress
     window_state: Any = None  # the state the function returned last in this window
@@ -196,6 +200,9 @@ class StreamPoller:
         self._read_call: ScheduledCall | None = None
         self.retention_s = 24 * 3600  # DynamoDB Streams: 24 h; Kinesis: the stream's RetentionPeriodHours
         self.tumbling_us = 0
+        # Seconds to wait before failed records are invoked again, by consecutive failures: a
+        # modelling choice (`sources.streams.retry_delay_s`); assign another function to change it.
+        self.retry_delay_s = rules.retry_delay_s
         self._rng = Random(f"{sim.seed}/streams/{uuid}")  # ids of records that never ran, S3 keys
 
     # -- configuration --------------------------------------------------------------------------
@@ -505,18 +512,20 @@ class StreamPoller:
             outcome = rules.FunctionError(_error_text(record))
             self.stats.failed_invocations += 1
         settlement = rules.settle_stream_batch(batch.sequence_numbers, outcome,
-                                               report_batch_item_failures=self.report_batch_item_failures)
+                                               report_batch_item_failures=self.report_batch_item_failures,
+                                               tumbling_window=batch.window is not None)
         batch.settlement = settlement
         if batch.window is not None:
             if not settlement.failed or settlement.succeeded:
-                lane.window_state = _returned_state(record.payload, lane.window_state)
+                # The settlement checked that the response is an object with a state.
+                lane.window_state = json.loads(record.payload)["state"]
             if batch.window["isFinalInvokeForWindow"]:
                 retry_left = self.max_retry == rules.INFINITE or lane.attempts < self.max_retry
                 if not settlement.failed or not retry_left:
                     lane.window_start_us, lane.window_state, lane.attempts = None, None, 0
                 else:
                     lane.attempts += 1
-                self._kick(lane)
+                self._go_on(lane, retrying=settlement.failed and retry_left)
                 return
         n, done = len(batch.records), settlement.succeeded
         del lane.todo[:done]
@@ -525,6 +534,7 @@ class StreamPoller:
             lane.pieces[0] -= done
             if lane.pieces[0] <= 0:
                 lane.pieces.pop(0)
+        discarded = False
         if not settlement.failed:
             lane.attempts = 0
         else:
@@ -548,8 +558,20 @@ class StreamPoller:
                         lane.pieces.pop(0)
                     self._discard(lane, items, rules.RETRY_ATTEMPTS_EXHAUSTED, batch)
                     lane.attempts = 0
+                    discarded = True
                 # Otherwise the next batch is read again from the checkpoint (up to BatchSize).
-        self._kick(lane)
+        self._go_on(lane, retrying=settlement.failed and not discarded)
+
+    def _go_on(self, lane: _Lane, *, retrying: bool) -> None:
+        """After a settlement: the lane's next batch now, or, when it invokes failed records again
+        (a retry or a bisected half), after the modelled retry delay."""
+        if not retrying:
+            lane.consecutive_failures = 0
+            self._kick(lane)
+            return
+        lane.consecutive_failures += 1
+        delay_us = seconds_to_micros(self.retry_delay_s(lane.consecutive_failures))
+        lane.call = self._scheduler.call_at(self._scheduler.now_us + delay_us, self._timer, lane)
 
     # -- the on-failure destination ---------------------------------------------------------------
     def _discard(self, lane: _Lane, items: list[_Item], condition: str, batch: StreamBatch | None) -> None:
@@ -600,17 +622,6 @@ class StreamPoller:
 
     def __repr__(self) -> str:
         return f"StreamPoller(uuid={self.uuid!r}, kind={self.kind!r}, state={self.state!r}, stream={self.stream_arn!r})"
-
-
-def _returned_state(payload: bytes, previous: Any) -> Any:
-    """The `state` of a TimeWindowEventResponse (the previous state if the response has none)."""
-    try:
-        response = json.loads(payload)
-    except ValueError:
-        return previous
-    if isinstance(response, dict) and "state" in response:
-        return response["state"]
-    return previous
 
 
 def _iso_s(us: int) -> str:

@@ -377,11 +377,59 @@ def _deleted_ahead_of_failures(
 WINDOW_REQUIRED_MESSAGE = (
     "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
 )
+# services-sqs-parameters.html: "Batching window is not supported for FIFO queues" (the text AWS
+# answers, as CloudFormation reported it in aws/aws-lambda-dotnet pull request #1758).
+FIFO_WINDOW_MESSAGE = "Batching window is not supported for FIFO queues"
+# A FIFO queue's BatchSize above 10 (services-sqs-parameters.html). AWS's wording for SQS's
+# former limit of 10 (observed in 2018, e.g. pulumi/pulumi-aws-serverless issue #20).
+FIFO_BATCH_SIZE_MESSAGE = "Maximum batch size must be between 1 and 10 inclusive"
+# API_CreateEventSourceMapping.html: MaximumBatchingWindowInSeconds 0-300.
+MAX_BATCHING_WINDOW_S = 300
+# API_ScalingConfig.html / services-sqs-scaling.html: MaximumConcurrency 2-1,000.
+MAXIMUM_CONCURRENCY_RANGE = (2, 1_000)
+# API_CreateEventSourceMapping.html: StartingPosition is for stream sources; AWS's answer for an
+# SQS mapping that has one (observed, boto/boto3 issue #1613).
+STARTING_POSITION_MESSAGE = "StartingPosition is not valid for SQS event sources."
 
 
-def mapping_config_problem(batch_size: int | None, window_s: int | None, *, fifo: bool) -> str | None:
-    """Why Lambda rejects this SQS mapping configuration, or None (BatchSize defaults to 10)."""
-    if not fifo and (batch_size or 10) > MAX_MESSAGES_PER_CALL and not window_s:
+def out_of_range_message(value: int, member: str, minimum: int, maximum: int) -> str | None:
+    """The request validation message AWS answers when a number is outside its documented range
+    (`member` is the API's lower-camel member name), or None when it is inside."""
+    if value < minimum:
+        bound = f"greater than or equal to {minimum}"
+    elif value > maximum:
+        bound = f"less than or equal to {maximum}"
+    else:
+        return None
+    return (f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+            f"Member must have value {bound}")
+
+
+def mapping_config_problem(batch_size: int | None, window_s: int | None, *, fifo: bool,
+                           maximum_concurrency: int | None = None, starting_position: str | None = None) -> str | None:
+    """Why Lambda rejects this SQS mapping configuration, or None (BatchSize defaults to 10).
+
+    The API's ranges first (API_CreateEventSourceMapping.html: BatchSize 1-10,000, window
+    0-300 s; API_ScalingConfig.html: MaximumConcurrency 2-1,000), then the SQS rules
+    (services-sqs-parameters.html: no StartingPosition; FIFO queues take at most 10 messages
+    and no window; a standard queue needs a window for more than 10).
+    """
+    batch_size = 10 if batch_size is None else batch_size
+    window_s = window_s or 0
+    problem = (out_of_range_message(batch_size, "batchSize", 1, MAX_BATCH_SIZE_STANDARD)
+               or out_of_range_message(window_s, "maximumBatchingWindowInSeconds", 0, MAX_BATCHING_WINDOW_S))
+    if not problem and maximum_concurrency is not None:
+        problem = out_of_range_message(maximum_concurrency, "scalingConfig.maximumConcurrency",
+                                       *MAXIMUM_CONCURRENCY_RANGE)
+    if problem:
+        return problem
+    if starting_position is not None:
+        return STARTING_POSITION_MESSAGE
+    if fifo and batch_size > MAX_BATCH_SIZE_FIFO:
+        return FIFO_BATCH_SIZE_MESSAGE
+    if fifo and window_s > 0:
+        return FIFO_WINDOW_MESSAGE
+    if not fifo and batch_size > MAX_MESSAGES_PER_CALL and window_s == 0:
         return WINDOW_REQUIRED_MESSAGE
     return None
 
@@ -397,6 +445,33 @@ MIN_MAX_RECEIVE_COUNT = 5
 def minimum_visibility_timeout_s(function_timeout_s: float, batching_window_s: float = 0) -> float:
     """The smallest visibility timeout AWS recommends for a queue that feeds this function."""
     return VISIBILITY_TIMEOUT_FACTOR * function_timeout_s + batching_window_s
+
+
+def visibility_timeout_problem(queue_visibility_s: int, function_timeout_s: int) -> str | None:
+    """Why Lambda refuses to map this queue to this function, or None.
+
+    services-sqs-configure.html: "Your function's timeout must be less than or equal to the queue's
+    visibility timeout. Lambda validates this requirement when you create or update an event
+    source mapping"; the message as AWS answers it (InvalidParameterValueException, e.g.
+    github-aws-runners/terraform-aws-github-runner issue #465).
+    """
+    if function_timeout_s > queue_visibility_s:
+        return (f"Queue visibility timeout: {queue_visibility_s} seconds is less than Function timeout: "
+                f"{function_timeout_s} seconds")
+    return None
+
+
+# with-sqs.html: "If your batch window is greater than 0, and (batch window) + (function timeout)
+# > (queue visibility timeout), then your effective queue visibility timeout is (batch window) +
+# (function timeout) + 30s."
+EFFECTIVE_VISIBILITY_MARGIN_S = 30
+
+
+def effective_visibility_timeout_s(queue_visibility_s: int, batching_window_s: int, function_timeout_s: int) -> int:
+    """How long the messages of a batch stay hidden once the poller has received them (with-sqs.html)."""
+    if batching_window_s > 0 and batching_window_s + function_timeout_s > queue_visibility_s:
+        return batching_window_s + function_timeout_s + EFFECTIVE_VISIBILITY_MARGIN_S
+    return queue_visibility_s
 
 
 _NOT_JSON = object()
@@ -606,24 +681,30 @@ def _receive_batch(sqs: Any, queue_url: str, batch_size: int) -> list[dict[str, 
     return receive_batch(sqs, queue_url, batch_size)[0]
 
 
-def receive_batch(sqs: Any, queue_url: str, batch_size: int) -> tuple[list[dict[str, Any]], int]:
+def receive_batch(
+    sqs: Any, queue_url: str, batch_size: int, *, visibility_timeout_s: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """Receive up to `batch_size` visible messages, at most 10 per ReceiveMessage call.
 
     Stops at the first call that returns fewer than it asked for (nothing more is visible).
-    Returns the messages and the number of ReceiveMessage calls made.
+    Returns the messages and the number of ReceiveMessage calls made. The queue's own
+    visibility timeout applies unless `visibility_timeout_s` is given (a poller with a batching
+    window hides its messages for the effective visibility timeout, see
+    `effective_visibility_timeout_s`).
     """
     messages: list[dict[str, Any]] = []
     calls = 0
+    visibility = {} if visibility_timeout_s is None else {"VisibilityTimeout": visibility_timeout_s}
     while len(messages) < batch_size:
         wanted = min(MAX_MESSAGES_PER_CALL, batch_size - len(messages))
         received = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=wanted,
-            # The queue's own visibility timeout applies, as with Lambda's pollers. No long
-            # polling: under a frozen test clock a long poll would never end.
+            # No long polling: under a frozen test clock a long poll would never end.
             WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
+            **visibility,
         ).get("Messages", [])
         calls += 1
         messages.extend(received)

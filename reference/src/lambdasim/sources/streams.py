@@ -31,6 +31,13 @@ Modelling choices (AWS documents less):
   the value seen in captured on-failure records and other emulators).
 - The S3 on-failure object key is `aws/lambda/<mapping UUID>/<shard id>/YYYY/MM/DD/
   YYYY-MM-DDTHH.MM.SS-<random UUID>` and the object adds `payload` (the event, as JSON text).
+- The wait before failed records are invoked again (`retry_delay_s`): AWS documents that a
+  failed batch is retried (until it succeeds, expires, or passes MaximumRetryAttempts or
+  MaximumRecordAgeInSeconds) but no interval between the tries. Back to back, one poison record
+  made thousands of invocations per virtual second, multiplying the Invocations and Errors
+  metrics and the bill by about 1,000 against any plausible service. The simulator waits 1 s
+  after a lane's first failed invocation, doubling with each consecutive failure up to 60 s
+  (illustrative numbers, not AWS's); a successful invocation starts the count again.
 """
 
 from __future__ import annotations
@@ -42,11 +49,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-from .sqs import FunctionError, Outcome, RecordFilter, Returned, compile_filters
+from .sqs import FunctionError, Outcome, RecordFilter, Returned, compile_filters, out_of_range_message
 
 __all__ = [
     "FunctionError", "Outcome", "Returned", "StreamRule", "StreamSettlement", "compile_filters",
-    "failure_record", "filter_candidate_matches", "mapping_config_problem", "s3_failure_key",
+    "failure_record", "filter_candidate_matches", "mapping_config_problem", "retry_delay_s", "s3_failure_key",
     "settle_stream_batch",
 ]
 
@@ -57,6 +64,15 @@ INFINITE: Final = -1  # MaximumRetryAttempts / MaximumRecordAgeInSeconds default
 RETRY_ATTEMPTS_EXHAUSTED: Final = "RetryAttemptsExhausted"
 RECORD_AGE_EXCEEDED: Final = "RecordAgeExceeded"
 RECORD_VERSION: Final = "1.0"
+# Modelled, illustrative (see the module docstring): the wait before failed records are retried.
+RETRY_DELAY_FIRST_S: Final = 1.0
+RETRY_DELAY_MAX_S: Final = 60.0
+
+
+def retry_delay_s(consecutive_failures: int) -> float:
+    """Seconds to wait before invoking again records whose last `consecutive_failures` (1 or more)
+    invocations failed: 1, 2, 4 ... capped at 60 (a modelling choice; AWS documents no interval)."""
+    return min(RETRY_DELAY_MAX_S, RETRY_DELAY_FIRST_S * 2 ** (consecutive_failures - 1))
 
 
 class StreamRule(Enum):
@@ -67,6 +83,7 @@ class StreamRule(Enum):
     EMPTY_RESPONSE = "a null or empty response or batchItemFailures list means the whole batch succeeded"
     INVALID_RESPONSE = "an invalid partial batch response fails the whole batch"
     PARTIAL_FAILURE = "the lowest reported sequence number is the checkpoint: retry from it"
+    MISSING_STATE = "a tumbling window response without a state property is a failed invocation"
 
 
 @dataclass(frozen=True)
@@ -83,12 +100,18 @@ class StreamSettlement:
 
 
 def settle_stream_batch(sequence_numbers: Sequence[str], outcome: Outcome, *,
-                        report_batch_item_failures: bool) -> StreamSettlement:
-    """How Lambda settles a Kinesis or DynamoDB stream batch (see the module docstring)."""
+                        report_batch_item_failures: bool, tumbling_window: bool = False) -> StreamSettlement:
+    """How Lambda settles a Kinesis or DynamoDB stream batch (see the module docstring).
+
+    With a tumbling window (services-kinesis-windows.html, services-ddb-windows.html): "If the
+    response does not contain a state property, Lambda considers this a failed invocation."
+    """
     n = len(sequence_numbers)
     first = sequence_numbers[0] if n else None
     if isinstance(outcome, FunctionError):
         return StreamSettlement(0, True, StreamRule.FUNCTION_ERROR, f"{StreamRule.FUNCTION_ERROR.value} ({outcome.error})", first)
+    if tumbling_window and not _has_state(outcome):
+        return StreamSettlement(0, True, StreamRule.MISSING_STATE, StreamRule.MISSING_STATE.value, first)
     if not report_batch_item_failures:
         return StreamSettlement(n, False, StreamRule.RESPONSE_IGNORED, StreamRule.RESPONSE_IGNORED.value)
 
@@ -124,10 +147,19 @@ def settle_stream_batch(sequence_numbers: Sequence[str], outcome: Outcome, *,
                             sequence_numbers[lowest])
 
 
+def _has_state(outcome: Returned) -> bool:
+    try:
+        response = outcome.response
+    except ValueError:
+        return False
+    return isinstance(response, dict) and "state" in response
+
+
 # Limits CreateEventSourceMapping / UpdateEventSourceMapping enforce for stream sources
 # (services-kinesis-parameters.html, services-ddb-params.html, API_CreateEventSourceMapping.html).
 _LIMITS: Final = (
     # (field, API member name, minimum, maximum, also allowed)
+    ("BatchSize", "batchSize", 1, MAX_BATCH_SIZE, ()),
     ("ParallelizationFactor", "parallelizationFactor", 1, MAX_PARALLELIZATION_FACTOR, ()),
     ("MaximumRetryAttempts", "maximumRetryAttempts", -1, 10_000, ()),
     ("MaximumRecordAgeInSeconds", "maximumRecordAgeInSeconds", 60, 604_800, (-1,)),
@@ -136,10 +168,22 @@ _LIMITS: Final = (
 )
 
 
-def mapping_config_problem(spec: Mapping[str, Any], *, service: str) -> str | None:
+# API_CreateEventSourceMapping.html: StartingPosition is required for Kinesis and DynamoDB
+# Streams sources; the request-validation text AWS answers without it (recorded against AWS by
+# LocalStack's snapshot tests, localstack/localstack pull request #7696).
+STARTING_POSITION_REQUIRED_MESSAGE: Final = (
+    "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: "
+    "Member must not be null."
+)
+
+
+def mapping_config_problem(spec: Mapping[str, Any], *, service: str, creating: bool = False) -> str | None:
     """Why Lambda rejects this Kinesis / DynamoDB Streams mapping (InvalidParameterValueException
-    or ValidationException text), or None. `service` is "kinesis" or "dynamodb"."""
+    or ValidationException text), or None. `service` is "kinesis" or "dynamodb"; `creating` for
+    CreateEventSourceMapping (an update keeps the position it has)."""
     position = spec.get("StartingPosition")
+    if creating and position is None:
+        return STARTING_POSITION_REQUIRED_MESSAGE
     if position == "AT_TIMESTAMP" and service == "dynamodb":
         return "Unsupported starting position for DynamoDB streams: AT_TIMESTAMP"
     if position == "AT_TIMESTAMP" and spec.get("StartingPositionTimestamp") is None:
@@ -148,12 +192,9 @@ def mapping_config_problem(spec: Mapping[str, Any], *, service: str) -> str | No
         value = spec.get(name)
         if value is None or int(value) in extra:
             continue
-        if int(value) < low:
-            return (f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-                    f"constraint: Member must have value greater than or equal to {low}")
-        if int(value) > high:
-            return (f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-                    f"constraint: Member must have value less than or equal to {high}")
+        problem = out_of_range_message(int(value), member, low, high)
+        if problem:
+            return problem
     return None
 
 

@@ -139,8 +139,11 @@ def run_simulator(s: Scenario, *, max_seconds: float = 86_400) -> dict[str, dict
         partial = {q.function for q in s.queues if q.report_batch_item_failures}
         for f in s.functions:
             queue(f"{f.name}-async-dlq")
+            # The longest timeout Lambda accepts: 900 s, and no more than the visibility timeout of
+            # a queue mapped to the function (services-sqs-configure.html); runs are far shorter.
+            timeout_s = min([900] + [q.visibility_timeout_s for q in s.queues if q.function == f.name])
             sim.create_function(
-                FunctionName=f.name, Handler=HANDLER, MemorySize=f.memory_mb, Timeout=900,
+                FunctionName=f.name, Handler=HANDLER, MemorySize=f.memory_mb, Timeout=timeout_s,
                 Environment={"Variables": {"FAIL_EVERY": str(f.fail_every),
                                            "PARTIAL": "1" if f.name in partial else "0"}},
                 DeadLetterConfig={"TargetArn": arns[f"{f.name}-async-dlq"]},
