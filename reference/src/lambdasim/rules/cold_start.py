@@ -6,8 +6,8 @@ call the same functions.
 
 What is modelled, and on what basis
 -----------------------------------
-AWS publishes no per-runtime cold-start figures (/work/shared/aws-facts.md §1 "Cold starts":
-any millisecond number is UNCONFIRMED). So the model is explicit and parameterised, and **every
+AWS publishes no per-runtime cold-start figures (any millisecond number found is a third
+party's, not AWS's). So the model is explicit and parameterised, and **every
 constant below is illustrative, not an AWS figure**: change them (`InitDurationModel(...)`,
 `Simulator(init_model=...)`) to match what you measure in your own account. What the model
 keeps from the documentation is the *direction* of each factor:

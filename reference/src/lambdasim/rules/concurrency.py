@@ -5,7 +5,7 @@ Pure: no moto, no boto3, no clock. The simulator (`environments.EnvironmentPool`
 capacity model of issue 7 call these functions with their own counts, so each rule has one
 source of truth.
 
-Sources (see also /work/shared/aws-facts.md §1 "Concurrency and scaling"):
+Sources:
 
 - https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html : concurrency is the
   number of in-flight requests; an execution environment handles one request at a time.

@@ -4,7 +4,6 @@ Source: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (request/r
 status codes, errors) and https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 (payload quotas). The async limit rose from 256 KB to 1 MB on Oct 24 2025:
 https://aws.amazon.com/about-aws/whats-new/2025/10/aws-lambda-payload-size-256-kb-1-mb-invocations/
-(see also /work/shared/aws-facts.md §1 "Limits").
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ against https://aws.amazon.com/lambda/pricing/ before relying on them.
   the whitepaper rounds it to $0.00001667.
 - Duration, arm64: $0.0000133334 per GB-second, first tier (first 7.5 billion GB-s a month),
   about 20 % below x86. Source caveat: this rate comes from third-party transcriptions of the
-  pricing page (the course's fact sheet, /work/shared/aws-facts.md section 1, marks it as
-  "third-party corroboration"); the official page could not be read when this was written.
+  pricing page (https://aws.amazon.com/lambda/pricing/), which could not be read when this was
+  written.
 - Billing granularity: 1 ms, rounded up (since Dec 2020:
   https://aws.amazon.com/blogs/aws/new-for-aws-lambda-1ms-billing-granularity-adds-cost-savings/).
 - INIT is billed: since Aug 1 2025 the INIT phase of on-demand functions packaged as ZIP on a

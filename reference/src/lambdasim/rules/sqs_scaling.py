@@ -3,7 +3,7 @@
 Pure rules: no moto, no clock, no simulator. The simulator's poller (`lambdasim.pollers.sqs`)
 asks them how many batches may run at once; a capacity model can use them on their own.
 
-Sources (read September 2026, newest copies; see /work/shared/aws-facts.md §2):
+Sources (read September 2026, newest copies):
 
 - https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html : Lambda "starts
   processing five batches at a time with five concurrent invocations"; "if messages are still
