@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,13 +20,22 @@ from typing import Any
 import pytest
 
 from labgrader import Lab, LabConfigError, SubmissionError
-from labgrader.cli import child_env, pytest_command
-from labgrader.submission import copy_student_files
+from labgrader.cli import LOG_LIMIT, child_env, pytest_command
+from labgrader.submission import SubmissionRaised, copy_student_files
+from lambdasim.isolation import Isolation
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "labgrader"
 MINI = FIXTURES / "mini"
 SUBMISSIONS = FIXTURES / "submissions"
 CLASS_TIME_LIMIT = 8  # seconds for one whole submission in the class run
+
+
+def lab_files(lab: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(lab)): p.read_bytes() for p in sorted(lab.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+MINI_FILES = lab_files(MINI)
 
 
 def grade(
@@ -88,15 +98,17 @@ def test_missing_submission_folder_still_writes_results(tmp_path: Path) -> None:
     assert results["score"] == 0 and "no such folder" in results["output"]
 
 
-def test_grade_command_kills_a_hung_submission(tmp_path: Path) -> None:
+def test_grade_command_stops_a_grading_at_its_time_limit(tmp_path: Path) -> None:
+    """The whole-submission limit is the backstop: a grading still running then is killed
+    (here a correct one, given too little time) and earns 0 with the reason."""
     results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "labgrader", "grade", str(MINI), "--time-limit", "2",
-               "--submission", str(SUBMISSIONS / "ignores_alarm"), "--results-json", str(results)]
+    command = [sys.executable, "-m", "labgrader", "grade", str(MINI), "--time-limit", "0.3",
+               "--submission", str(SUBMISSIONS / "good"), "--results-json", str(results)]
     process = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert process.returncode != 0
     data = json.loads(results.read_text())
     assert (data["score"], data["max_score"]) == (0, 4)
-    assert data["output"].startswith("killed after 2 s")
+    assert data["output"].startswith("killed after 0.3 s")
 
 
 # -- the class command ---------------------------------------------------------------------
@@ -113,22 +125,38 @@ def class_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return process.stdout, out
 
 
+STARTER_LOGIC = "only m2 failed, but the handler reported []"
 EXPECTED = {  # student: (points, status, text expected in the results' outputs)
     "exits_at_import": (0, "graded", "handler.py called sys.exit(1) while being imported"),
-    "exits_in_handler": (0, "graded", "the code called sys.exit(0) (handler.py, line 5)"),
+    "exits_in_handler": (0, "graded", "the code called sys.exit(0)"),
     "good": (4, "graded", "Score: 4 / 4"),
-    "ignores_alarm": (0, "timed out", f"killed after {CLASS_TIME_LIMIT} s"),
-    "infinite_loop": (0, "graded", "timed out after 1 s (infinite loop?) (handler.py, line 2)"),
-    "kills_itself": (0, "crashed", "process exited with code 3 before writing results"),
-    # Finished its tests, then hung on a thread at exit: its results stand.
+    # Loops at import with the per-test alarm ignored: the worker's import limit stops it, and
+    # every later test is told the same reason at once.
+    "ignores_alarm": (0, "graded", "importing handler.py did not finish within 0.5 s"),
+    "infinite_loop": (0, "graded", "(an endless loop?)"),
+    "kills_itself": (0, "graded", "the worker process ended in the middle of a call"),
+    # Correct, and leaves a thread sleeping: the thread dies with its worker.
     "lingering_thread": (4, "graded", "Score: 4 / 4"),
     # Its conftest.py, tests/ and lab.toml are ignored: graded like the starter it contains.
-    "malicious": (2, "graded", "only m2 failed"),
+    "malicious": (2, "graded", STARTER_LOGIC),
     "missing": (0, "graded", "handler.py is missing from the submission"),
     "raises_at_import": (0, "graded", "handler.py could not be imported: "
                          "KeyError: 'table_name' (handler.py, line 2)"),
     "syntax_error": (0, "graded", "handler.py could not be imported: "
                      "SyntaxError: expected ':' (handler.py, line 1)"),
+    # Attacks on the grader, each with the starter's logic: they earn what that logic earns.
+    "attack_atexit": (2, "graded", STARTER_LOGIC),
+    "attack_pytest_plugin": (2, "graded", STARTER_LOGIC),
+    "attack_patches_labgrader": (2, "graded", STARTER_LOGIC),
+    "attack_exits_hard": (0, "graded", "the worker process ended in the middle of a call"),
+    "attack_ini_conftest": (2, "graded", STARTER_LOGIC),
+    "attack_kills_parent": (2, "graded", STARTER_LOGIC),
+    "attack_rewrites_tests": (2, "graded", STARTER_LOGIC),
+    "attack_detached": (2, "graded", STARTER_LOGIC),
+    "attack_imports_solution": (2, "graded", "FLAGGED: the submission tried to open the lab's "
+                                "reference solution"),
+    "attack_sleep_loop": (0, "graded", "(an endless loop?)"),
+    "attack_huge_output": (2, "graded", STARTER_LOGIC),
 }
 
 
@@ -136,9 +164,13 @@ def test_class_gradebook(class_run: tuple[str, Path]) -> None:
     stdout, out = class_run
     with (out / "gradebook.csv").open(newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["student", "points", "max_points", "status"]
-    assert rows[1:] == [[s, str(p), "4", status] for s, (p, status, _) in sorted(EXPECTED.items())]
-    assert "11 submissions in" in stdout and "9 graded, 1 timed out, 1 crashed" in stdout
+    assert rows[0] == ["student", "points", "max_points", "status", "flags"]
+    assert [row[:4] for row in rows[1:]] == [
+        [s, str(p), "4", status] for s, (p, status, _) in sorted(EXPECTED.items())]
+    flagged = [row[0] for row in rows[1:] if row[4]]
+    assert flagged == ["attack_imports_solution"]
+    assert f"{len(EXPECTED)} submissions in" in stdout
+    assert f"{len(EXPECTED)} graded, 0 timed out, 0 crashed, 0 tampered" in stdout
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -148,6 +180,49 @@ def test_class_results(class_run: tuple[str, Path], student: str) -> None:
     assert (results["score"], results["max_score"]) == (points, 4)
     assert text in outputs(results)
     assert (class_run[1] / student / "grading.log").is_file()
+
+
+def test_class_run_leaves_the_lab_and_no_process_behind(class_run: tuple[str, Path]) -> None:
+    assert lab_files(MINI) == MINI_FILES, "a submission changed the lab's files"
+    markers = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if "labgrader-detached-marker" in os.readlink(fd):
+                markers.append(fd)
+        except OSError:
+            continue
+    assert not markers, f"a process started by a submission outlived its grading: {markers}"
+
+
+def test_huge_output_is_capped(class_run: tuple[str, Path]) -> None:
+    log = class_run[1] / "attack_huge_output" / "grading.log"
+    assert log.stat().st_size <= LOG_LIMIT + 1000
+
+
+def test_a_stale_results_file_never_counts(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"score": 4, "max_score": 4, "tests": []}))
+    command = [sys.executable, "-m", "labgrader", "grade", str(MINI), "--results-json", str(results),
+               "--submission", str(SUBMISSIONS / "attack_exits_hard")]
+    subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and "ended in the middle of a call" in outputs(data)
+
+
+def test_a_pytest_ini_in_the_submission_voids_a_plain_pytest_run(tmp_path: Path) -> None:
+    """Run as the README once said (``pytest ... --submission DIR``), pytest reads the
+    submission's pytest.ini and loads its plugin: the grade is void, never full marks."""
+    results = tmp_path / "results.json"
+    lab, folder = tmp_path / "lab", tmp_path / "submission"  # no ini file above either
+    shutil.copytree(MINI, lab)
+    shutil.copytree(SUBMISSIONS / "attack_ini_conftest", folder)
+    command = [sys.executable, "-m", "pytest", str(lab / "tests"), "-p", "labgrader.plugin",
+               "-p", "no:cacheprovider", "--submission", str(folder), "--results-json", str(results)]
+    process = subprocess.run(command, cwd=tmp_path, env=child_env(), capture_output=True,
+                             text=True, timeout=60)
+    assert "evil_plugin" in process.stdout + process.stderr or "pytest.ini" in results.read_text()
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and "the grade is void" in data["output"]
 
 
 # -- in-process: Submission.load and lab.toml ----------------------------------------------
@@ -161,17 +236,17 @@ def write(folder: Path, **files: str) -> Path:
 
 
 def test_load_gives_a_fresh_module_each_time(tmp_path: Path) -> None:
-    folder = write(tmp_path / "s", handler="import helpers\nCALLS = []\n",
-                   helpers="STATE = []\n")
+    folder = write(tmp_path / "s", handler="import helpers\nCALLS = []\n\n"
+                   "def count():\n    CALLS.append(1)\n    helpers.STATE.append(1)\n"
+                   "    return len(CALLS), len(helpers.STATE)\n", helpers="STATE = []\n")
     submission = copy_student_files(("handler.py", "helpers.py"), folder, tmp_path / "copy")
     path_before = list(sys.path)
     first, second = submission.load("handler"), submission.load("handler.py")
-    first.CALLS.append(1)
-    first.helpers.STATE.append(1)
-    assert second.CALLS == [] and second.helpers.STATE == []
-    assert first.__name__ != second.__name__
+    assert first.count() == [1, 1] and first.count() == [2, 2]
+    assert second.count() == [1, 1], "two loads share their modules' state"
     assert "handler" not in sys.modules and "helpers" not in sys.modules
     assert sys.path == path_before
+    submission.close()
 
 
 @pytest.mark.parametrize(
@@ -194,15 +269,33 @@ def test_load_errors_are_explained(tmp_path: Path, source: str | None, message: 
     with pytest.raises(SubmissionError) as error:
         submission.load("handler")
     assert str(error.value).startswith(message)
+    with pytest.raises(SubmissionError) as again:  # remembered: not imported a second time
+        submission.load("handler")
+    assert str(again.value) == str(error.value)
 
 
-def test_load_puts_back_the_alarm_handler(tmp_path: Path) -> None:
-    folder = write(tmp_path / "s", handler="import signal\n"
-                   "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n")
+def test_the_code_runs_in_another_process(tmp_path: Path) -> None:
+    folder = write(tmp_path / "s", handler="import os, signal\n"
+                   "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                   "def pid():\n    return os.getpid()\n")
     submission = copy_student_files(("handler.py",), folder, tmp_path / "copy")
     before = signal.getsignal(signal.SIGALRM)
-    submission.load("handler")
+    module = submission.load("handler")
+    assert module.pid() != os.getpid()
     assert signal.getsignal(signal.SIGALRM) is before
+    submission.close()
+
+
+def test_the_code_cannot_open_protected_files(tmp_path: Path) -> None:
+    secret = write(tmp_path / "solution", handler="ANSWER = 42\n") / "handler.py"
+    folder = write(tmp_path / "s", handler=f"def peek():\n    return open({str(secret)!r}).read()\n")
+    submission = copy_student_files(("handler.py",), folder, tmp_path / "copy",
+                                    Isolation(protected=(secret,)))
+    with pytest.raises(SubmissionRaised, match="protected") as error:
+        submission.load("handler").peek()
+    assert type(error.value).__name__ == "PermissionError"
+    assert submission.isolation.refused == {str(secret.resolve())}
+    submission.close()
 
 
 def test_symbolic_links_are_not_copied(tmp_path: Path) -> None:

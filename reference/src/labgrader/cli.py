@@ -109,19 +109,16 @@ def run_limited(
     Its output goes to ``output`` (a binary file, or None: this process's stdout), at most
     LOG_LIMIT bytes of it."""
     _become_subreaper()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so all it started can be killed
-    )  # fmt: skip
-    if isinstance(output, int):
-        sink: Any = open(os.devnull, "wb")  # noqa: SIM115 - closed by the copier's end
-    else:
-        sink = output if output is not None else sys.stdout.buffer
+    with _running_lock:  # registered at once: a sweep for orphans must never take it for one
+        process = subprocess.Popen(
+            command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so all it started can be killed
+        )  # fmt: skip
+        _running.add(process)
+    sink = output if output is not None else sys.stdout.buffer
     copier = threading.Thread(target=_copy_capped, args=(process.stdout, sink), daemon=True)
     copier.start()
-    with _running_lock:
-        _running.add(process)
     try:
         return process.wait(timeout=time_limit)
     except subprocess.TimeoutExpired:
@@ -167,27 +164,39 @@ _subreaper: bool | None = None
 
 
 def _kill_orphans() -> None:
-    """Kill the processes adopted by this one (not the gradings still running)."""
+    """Kill the processes adopted by this one (not the gradings still running), and what they
+    started: each one killed makes its children ours, so sweep until nothing is left."""
     if not _subreaper:
         return
     me = os.getpid()
-    with _running_lock:
-        running = {p.pid for p in _running}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if ppid == me and pid not in running:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)  # reap it: it is our child now
+    for _ in range(40):  # at most about 2 s
+        with _running_lock:  # no grading starts meanwhile
+            running = {p.pid for p in _running}
+            adopted = [pid for pid, ppid in _processes() if ppid == me and pid not in running]
+            for pid in adopted:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    os.waitpid(pid, 0)  # reap it: it is our child now
+        if not adopted:
+            return
+        time.sleep(0.05)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def _processes() -> list[tuple[int, int]]:
+    """(pid, parent pid) of every process we can see."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            found.append((int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def collect(lab: Lab, time_limit: float = DEFAULT_TIME_LIMIT) -> tuple[float, int]:

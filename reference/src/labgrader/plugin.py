@@ -50,7 +50,7 @@ from labgrader.submission import (
     SubmissionTimedOut,
     copy_student_files,
 )
-from lambdasim.isolation import Isolation
+from lambdasim.isolation import Isolation, start_fork_server
 
 # Must match the message pytest-timeout fails a test with: "Timeout (>10.0s) from pytest-timeout."
 _TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([0-9.]+)s\) from pytest-timeout")
@@ -155,6 +155,8 @@ class Grader:
             message = f"--submission {self.submission_dir}: no such folder"
             self.notes.append(message)
             raise pytest.UsageError(message)
+        if not self.is_worker and self.config.getoption("collectonly") is False:
+            start_fork_server()  # outside every test's time limit
         hijack = self._configured_from_submission()
         if hijack:
             self.notes.append(f"ERROR: {hijack} from the submission's folder was used by pytest: "

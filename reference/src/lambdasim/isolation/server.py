@@ -40,6 +40,7 @@ def main(fd: int) -> None:
     from . import worker
 
     worker.prepare()
+    control.sendall(b"R")  # ready
 
     while True:
         try:
