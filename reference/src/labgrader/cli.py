@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from labgrader.lab import Lab, LabConfigError
+from lambdasim.isolation import share_fork_server
 from labgrader.results import failure_results, fmt, write_json
 
 DEFAULT_TIME_LIMIT = 120.0
@@ -327,6 +328,27 @@ def grade_class(
           f"{fmt(time_limit)} s at most for each", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
+    with share_fork_server() as server:  # one for the class, not one per submission
+        with _running_lock:
+            _running.add(server)  # not an orphan
+        try:
+            outcomes = _grade_all(lab, students, out, jobs, time_limit, max_points)
+        finally:
+            with _running_lock:
+                _running.discard(server)
+    outcomes.sort(key=lambda o: o.student)
+    with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "points", "max_points", "status", "flags"])
+        for o in outcomes:
+            writer.writerow([o.student, fmt(o.points), fmt(o.max_points), o.status, o.flags])
+    return outcomes
+
+
+def _grade_all(lab: Lab, students: list[Path], out: Path, jobs: int, time_limit: float,
+               max_points: float) -> list[Outcome]:
+    """Grade the students, ``jobs`` at a time; Ctrl-C stops every grading at once."""
+    outcomes: list[Outcome] = []
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         futures = [pool.submit(grade_student, lab, student, out, time_limit, max_points)
@@ -343,12 +365,6 @@ def grade_class(
                 _kill_group(process)
         raise
     pool.shutdown()
-    outcomes.sort(key=lambda o: o.student)
-    with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "points", "max_points", "status", "flags"])
-        for o in outcomes:
-            writer.writerow([o.student, fmt(o.points), fmt(o.max_points), o.status, o.flags])
     return outcomes
 
 

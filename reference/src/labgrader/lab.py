@@ -28,7 +28,7 @@ class LabConfigError(Exception):
     """``lab.toml`` is missing or says something the grader can't use (a lab author's mistake)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Lab:
     """One lab: its folder and what its ``lab.toml`` says."""
 

@@ -22,6 +22,7 @@ calls of that code time out at once (a grader's choice: a loop costs seconds, no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from typing import Any
 from . import codec
 
 __all__ = [
+    "share_fork_server",
     "start_fork_server",
     "FunctionExited",
     "FunctionRaised",
@@ -381,8 +383,13 @@ def _real_now() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
+#: A fork server's socket to share (set by ``share_fork_server`` for the processes it starts).
+SHARED_SERVER_VARIABLE = "LAMBDASIM_FORK_SERVER"
+
+
 class _ForkServer:
-    """The host's end of the fork server (``server.py``), started on first use."""
+    """The host's end of the fork server (``server.py``): its own, started on first use, or
+    the one named by the environment variable SHARED_SERVER_VARIABLE."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -392,8 +399,8 @@ class _ForkServer:
     def fork(self, spec: dict[str, Any], fd: int) -> int:
         data = json.dumps(spec).encode()
         with self.lock:
-            for attempt in (1, 2):  # a server that died (a worker killed it?) is started again
-                if self.control is None or self.process is None or self.process.poll() is not None:
+            for _attempt in (1, 2):  # a server that died (a worker killed it?) is started again
+                if not self._running():
                     self._start()
                 assert self.control is not None
                 try:
@@ -407,21 +414,41 @@ class _ForkServer:
             raise WorkerCrashed("the fork server is not answering")
 
     def start(self) -> None:
-        """Start the server now (if it is not running) and wait until it is ready."""
+        """Connect to (or start) the server now, and wait until it is ready."""
         with self.lock:
-            if self.control is None or self.process is None or self.process.poll() is not None:
+            if not self._running():
                 self._start()
 
+    def _running(self) -> bool:
+        if self.control is None:
+            return False
+        return self.process is None or self.process.poll() is None
+
     def _start(self) -> None:
-        here, there = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "lambdasim.isolation.server", str(there.fileno())],
-            pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
-        there.close()
-        if here.recv(1) != b"R":
-            raise WorkerCrashed("the fork server did not start")
-        self.control = here
+        shared = os.environ.get(SHARED_SERVER_VARIABLE)
+        if shared:
+            try:
+                control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                control.connect(shared)
+                self.control, self.process = control, None
+                return
+            except OSError:
+                pass  # gone: start one of our own
+        self.control, self.process = _launch(None)
+
+
+def _launch(path: str | None) -> tuple[socket.socket, subprocess.Popen[bytes]]:
+    """Start a fork server (listening on ``path`` too, if given); our connection and process."""
+    here, there = socket.socketpair()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambdasim.isolation.server", str(there.fileno()),
+         *([path] if path else [])],
+        pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    there.close()
+    if here.recv(1) != b"R":
+        raise WorkerCrashed("the fork server did not start")
+    return here, process
 
 
 _FORK_SERVER = _ForkServer()
@@ -429,6 +456,27 @@ _FORK_SERVER = _ForkServer()
 
 def _fork_server() -> _ForkServer:
     return _FORK_SERVER
+
+
+@contextlib.contextmanager
+def share_fork_server() -> Iterator[subprocess.Popen[bytes]]:
+    """Start a fork server that the processes started meanwhile share (through the environment
+    variable SHARED_SERVER_VARIABLE): a grader starts one for a whole class, instead of one per
+    submission (each costs a second or two of imports). Yields the server's process."""
+    folder = tempfile.mkdtemp(prefix="lambdasim-forks-")  # 0700: only this user may connect
+    path = os.path.join(folder, "server")
+    control, process = _launch(path)
+    os.environ[SHARED_SERVER_VARIABLE] = path
+    try:
+        yield process
+    finally:
+        os.environ.pop(SHARED_SERVER_VARIABLE, None)
+        control.close()  # its lifeline: the server and its workers end
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def start_fork_server() -> None:
