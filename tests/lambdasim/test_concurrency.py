@@ -1,5 +1,6 @@
 """Conformance: concurrency, reserved concurrency, the scaling rate and throttling
-(lambdasim/rules/concurrency.py, lambdasim/environments.py; aws-facts.md §1).
+(lambdasim/rules/concurrency.py, lambdasim/environments.py; gettingstarted-limits.html,
+configuration-concurrency.html, scaling-behavior.html).
 
 Scenarios stay small: the account pool is a parameter (`Simulator(account_concurrency=...)`),
 and so is the scaling rate, which is also tested at AWS's scale on the pure rule.

@@ -122,8 +122,8 @@ def test_sync_payload_limit_is_6_mb(basic, lam):
 
 
 def test_async_payload_limit_is_1_mb_since_october_2025(basic, lam, sim):
-    """API_Invoke.html; What's New 2025-10-24 (aws-facts.md §1): asynchronous payload up to
-    1 MB (1048576 bytes), 256 KB before."""
+    """API_Invoke.html: asynchronous payload up to 1 MB (1048576 bytes), 256 KB before
+    https://aws.amazon.com/about-aws/whats-new/2025/10/aws-lambda-payload-size-256-kb-1-mb-invocations/"""
     basic("len", "environ")
     assert inv.ASYNC_REQUEST_LIMIT_BYTES == 1048576
     ok = lam.invoke(FunctionName="len", InvocationType="Event", Payload=_payload_of_size(1048576))

@@ -256,8 +256,9 @@ class Simulator:
             "AWS_PROFILE": None,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            # DynamoDB Streams calls otherwise go to an account-id endpoint moto does not know
-            # (/work/shared/moto-notes.md, "DynamoDB and Streams").
+            # botocore sends DynamoDB Streams calls to an account-based endpoint, which moto 5.2.5
+            # does not route (404 "Not yet implemented"); the setting turns those endpoints off:
+            # https://docs.aws.amazon.com/sdkref/latest/guide/feature-account-endpoints.html
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         }
         saved = {k: os.environ.get(k) for k in wanted}
