@@ -1,6 +1,7 @@
 """Submissions every lab is graded against in the project's tests, besides its reference
 solution and its starter: wrong solutions (must score below full marks), submissions that do
-nothing and broken ones (must score 0 on every test).
+nothing and broken ones (must score 0 on every test), and right ones written another way than
+the reference (must score full marks).
 
 Two sources: folders under ``fixtures/lab_submissions/<lab>/<case>/`` holding the learner's
 files, and mutations of the course's own code (a wrong solution that differs from a right one
@@ -23,7 +24,7 @@ WRONG_PROCESSORS = REPO / "reference" / "src" / "serverless_course" / "chaos" / 
 @dataclass(frozen=True)
 class Case:
     lab: str  # the lab's folder name under labs/
-    name: str  # "wrong-...", "nothing-..." or "broken-..."
+    name: str  # "wrong-...", "nothing-...", "broken-..." or "right-..."
     write: Callable[[Path], None]  # writes the learner's files into a folder
     must_fail: str = ""  # wrong cases: a -k expression of tests it must fail (all: "")
 
@@ -72,6 +73,12 @@ RETRY_ANCHOR = '    for attempt in range(1, max_attempts + 1):\n'
 TABLE_LINE = 'table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])\n'
 
 MUTATIONS = [
+    # Correct, with its client made at import, as on AWS (outside a function's environment, with
+    # no Region set, boto3 would raise NoRegionError).
+    Case("01-putevents-partial-failures", "right-module-level-client",
+         _mutant(SENDER, "event_sender.py", (
+             "MAX_ENTRIES_PER_CALL = 10",
+             "import boto3\n\nEVENTS = boto3.client(\"events\")\nMAX_ENTRIES_PER_CALL = 10"))),
     Case("01-putevents-partial-failures", "wrong-no-retry",
          _mutant(SENDER, "event_sender.py", (RETRY_ANCHOR, "    for attempt in range(1, 2):\n")),
          "partial_failures_are_retried"),

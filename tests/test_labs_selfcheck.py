@@ -4,15 +4,18 @@ Each lab under labs/ (a folder with a lab.toml) is graded the way instructors gr
 (``python -m labgrader grade``): its reference solution earns full marks, its untouched starter
 does not, a submission that does nothing or does not import earns 0 on every test, and each
 wrong solution of ``lab_cases`` (wrong partial batch responses, retries without backoff or
-bound, a processor that is not idempotent...) earns less than full marks. The reference is also
+bound, a processor that is not idempotent...) earns less than full marks, and each right one
+written another way earns full marks. The reference is also
 graded the way a learner checks their work (``pytest labs/<lab>``, through labs/conftest.py).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,20 @@ import pytest
 from lab_cases import Case, cases
 from labgrader import Lab
 from labgrader.cli import child_env
+from lambdasim.isolation import share_fork_server
 
 REPO = Path(__file__).resolve().parents[1]
 LABS = sorted(path.parent for path in (REPO / "labs").glob("*/lab.toml"))
 # No lab yet must fail, not pass quietly.
 LAB_PARAMS = [pytest.param(lab, id=lab.name) for lab in LABS] or [pytest.param(None, id="no-labs")]
 CASES = cases()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_fork_server() -> Iterator[None]:
+    """The gradings of this module share a fork server, as a class's do."""
+    with share_fork_server():
+        yield
 
 
 def grade(lab: Path, submission: Path | None, tmp_path: Path, *extra: str) -> dict[str, Any]:
@@ -89,6 +100,8 @@ def test_case_is_graded_for_what_it_does(case: Case, tmp_path: Path) -> None:
     assert data["max_score"] > 0 and data["tests"], failures(data)
     if case.kind == "wrong":
         assert data["score"] < data["max_score"], f"{case.id} earned full marks"
+    elif case.kind == "right":
+        assert data["score"] == data["max_score"], failures(data)
     else:
         assert case.kind in ("nothing", "broken"), f"unknown kind of case {case.id}"
         earned = [t["name"] for t in data["tests"] if t["score"] > 0]
@@ -113,19 +126,14 @@ def test_solution_through_labs_conftest(tmp_path: Path) -> None:
 
 def test_lab03_reference_retries_are_current() -> None:
     """Lab 03 grades retries against the reference's, stored for its graded seeds."""
-    from importlib.util import module_from_spec, spec_from_file_location
-
     from serverless_course.chaos import run_chaos
 
     path = REPO / "labs" / "03-chaos-proof-processor" / "tests" / "test_processor.py"
-    spec = spec_from_file_location("lab03_tests", path)
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    fresh = {seed: run_chaos(None, seed=seed, messages=module.MESSAGES).retries
-             for seed in module.REFERENCE_RETRIES}
-    assert fresh == module.REFERENCE_RETRIES
+    constants = {target.id: ast.literal_eval(node.value)
+                 for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)
+                 and target.id in ("MESSAGES", "REFERENCE_RETRIES")}
+    stored = constants["REFERENCE_RETRIES"]
+    fresh = {seed: run_chaos(None, seed=seed, messages=constants["MESSAGES"]).retries
+             for seed in stored}
+    assert fresh == stored
