@@ -210,7 +210,7 @@ def variant(seed: int) -> Forecast:
 
     Each one teaches the lesson. The burst holds a few times the work the uncapped pollers do
     (and hold in flight) by the time they reach what checkout leaves free, so left alone they
-    take the account and checkout is throttled. The deadline is what a cap of 40 to 80 % of the
+    take the account and checkout is throttled. The deadline is what a cap of 35 to 65 % of the
     concurrency checkout can spare achieves (rounded up to a minute), so a cap that protects
     checkout can meet it. Draws beyond MAX_DEADLINE_S or MAX_UPLOADS are drawn again (in the
     same account).
@@ -228,7 +228,7 @@ def variant(seed: int) -> Forecast:
         work_when_full = _pollers_work_s(free) + free * batch_s
         batches = math.ceil(rng.choice([1.25, 1.5, 2.0]) * work_when_full / batch_s / 100) * 100
         spare = account - max(minimum_unreserved(account), _checkout_peak(rate, duration))
-        cap = rng.choice([0.4, 0.6, 0.8]) * spare
+        cap = rng.choice([0.35, 0.5, 0.65]) * spare
         deadline = 60.0 * math.ceil((burst_s + _pollers_drain_s(batches * batch_s, cap) + batch_s) / 60)
         if deadline <= MAX_DEADLINE_S and batches * BATCH_SIZE_MAX <= MAX_UPLOADS:
             return Forecast(account_concurrency=account, critical_rate_per_s=rate, critical_duration_ms=duration,
