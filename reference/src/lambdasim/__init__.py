@@ -16,7 +16,10 @@ from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError
 from .faults import AWSError, ConditionalCheckFailed, FaultInjector, NoAnswer, PartialFailure, ServerError, Throttle
 from .functions import placeholder_zip
 from .runtime import InvocationRecord
+from ._lean_imports import import_jsonschema_without_iri_checker
 from .simulator import Simulator, active_simulator
+
+import_jsonschema_without_iri_checker()
 
 __all__ = [
     "AWSError",

@@ -27,7 +27,7 @@ from pathlib import Path
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from . import _moto_patches
+from . import _moto_patches, sdk_models
 from .async_queue import AsyncInvocationQueue
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
@@ -69,16 +69,6 @@ _REAL_SLEEP_PACKAGES = frozenset({
 })
 
 _active: Simulator | None = None
-_loader: Any = None
-
-
-def _shared_loader() -> Any:
-    global _loader
-    if _loader is None:
-        import botocore.loaders
-
-        _loader = botocore.loaders.create_loader()
-    return _loader
 
 
 def active_simulator() -> Simulator | None:
@@ -293,18 +283,16 @@ class Simulator:
 
     def _start_moto(self) -> None:
         import boto3
-        import botocore.session
         from moto import mock_aws
 
+        # Sessions share parsed service models (20-60 ms per service and session): boto3's
+        # default one, which moto resets on start and puts back on stop, and those handler code
+        # and libraries make.
+        self._undo.append(sdk_models.share_loaders())
         mock = mock_aws()
         mock.start()
         self._undo.append(mock.stop)
-        # moto resets boto3's default session on start, so every simulation would parse each
-        # service's model files again (20-60 ms per service). A default session that shares one
-        # process-wide loader keeps them parsed; moto puts the previous session back on stop.
-        session = botocore.session.get_session()
-        session.register_component("data_loader", _shared_loader())
-        boto3.DEFAULT_SESSION = boto3.Session(botocore_session=session)
+        boto3.DEFAULT_SESSION = boto3.Session()
 
     def _patch_process(self) -> None:
         owner = threading.get_ident()
