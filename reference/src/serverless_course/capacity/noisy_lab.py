@@ -39,8 +39,8 @@ class Forecast:
     """What the traffic will be. Times in seconds from the start of the run."""
 
     account_concurrency: int = 1000  # the Region's quota: 1,000 by default, lower in new accounts
-    critical_rate_per_s: float = 200.0  # checkout requests per second (Poisson)
-    critical_duration_ms: float = 120.0
+    critical_rate_per_s: float = 100.0  # checkout requests per second (Poisson)
+    critical_duration_ms: float = 240.0
     noisy_events: int = 24_000  # uploads in the burst
     noisy_burst_at_s: float = 30.0
     noisy_burst_s: float = 15.0  # the uploads arrive within this many seconds
@@ -218,8 +218,8 @@ def variant(seed: int) -> Forecast:
     rng = Random(seed)
     account = rng.choice(ACCOUNTS)
     while True:
-        rate = rng.choice([100.0, 200.0, 300.0])
-        duration = rng.choice([100.0, 200.0, 300.0])
+        rate = rng.choice([50.0, 100.0, 150.0])
+        duration = rng.choice([200.0, 400.0, 600.0])
         overhead = rng.choice([500.0, 1000.0, 2000.0])
         record = rng.choice([4000.0, 6000.0, 8000.0, 10000.0])
         burst_s = rng.choice([5.0, 15.0, 30.0])
