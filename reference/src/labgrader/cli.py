@@ -132,6 +132,8 @@ def run_limited(
             _running.discard(process)
         _kill_orphans()
         copier.join(timeout=5)
+        if discard:
+            sink.close()
 
 
 def _copy_capped(source: IO[bytes], sink: Any) -> None:
