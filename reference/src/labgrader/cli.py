@@ -117,7 +117,8 @@ def run_limited(
             start_new_session=True,  # its own process group, so all it started can be killed
         )  # fmt: skip
         _running.add(process)
-    sink = output if output is not None else sys.stdout.buffer
+    discard = isinstance(output, int)  # subprocess.DEVNULL: read it all the same, keep nothing
+    sink: Any = open(os.devnull, "wb") if discard else (output or sys.stdout.buffer)  # noqa: SIM115
     copier = threading.Thread(target=_copy_capped, args=(process.stdout, sink), daemon=True)
     copier.start()
     try:
