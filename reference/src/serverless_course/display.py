@@ -1,0 +1,84 @@
+"""Show a lesson's tabular results as a table, not as fixed-width text.
+
+A table printed with padded f-strings wraps mid-number in a narrow column (a phone, the site's
+~720 px content column); an HTML table reflows and scrolls sideways instead. `show_table` sends
+both an HTML table (what JupyterLab and the site render) and a plain-text one (what a terminal,
+`nbconvert --to markdown` or a diff of the committed notebook shows).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+
+from IPython.display import display
+
+__all__ = ["show_table"]
+
+
+def show_table(
+    rows: Iterable[Sequence[object]],
+    columns: Sequence[str],
+    *,
+    formats: Mapping[str, str] | None = None,
+    caption: str | None = None,
+) -> None:
+    """Display `rows` under the header `columns` as a table in the notebook.
+
+    `formats` maps a column name to a `str.format` template for its values (for example
+    `{"total $": "${:,.4f}"}`); without one, integers get thousands separators, floats two
+    decimals and anything else `str()`. Numeric columns are right-aligned.
+    """
+    formats = formats or {}
+    rows = [tuple(row) for row in rows]
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"row {row!r} has {len(row)} values for {len(columns)} columns")
+    cells = [[_format(value, formats.get(column)) for column, value in zip(columns, row)] for row in rows]
+    numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(columns))]
+    display(
+        {"text/html": _html(columns, cells, numeric, caption), "text/plain": _text(columns, cells, numeric, caption)},
+        raw=True,
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _format(value: object, template: str | None) -> str:
+    if template is not None:
+        return template.format(value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _html(columns: Sequence[str], cells: list[list[str]], numeric: list[bool], caption: str | None) -> str:
+    def cell(tag: str, text: str, right: bool) -> str:
+        align = ' style="text-align: right"' if right else ' style="text-align: left"'
+        return f"<{tag}{align}>{html.escape(text)}</{tag}>"
+
+    head = "".join(cell("th", column, right) for column, right in zip(columns, numeric))
+    body = "".join(
+        "<tr>" + "".join(cell("td", text, right) for text, right in zip(row, numeric)) + "</tr>" for row in cells
+    )
+    title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    # The "dataframe" class borrows the table style that JupyterLab and mkdocs-jupyter give pandas.
+    return (f'<div class="course-table"><table class="dataframe">{title}'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+
+
+def _text(columns: Sequence[str], cells: list[list[str]], numeric: list[bool], caption: str | None) -> str:
+    widths = [max([len(column)] + [len(row[i]) for row in cells]) for i, column in enumerate(columns)]
+
+    def line(texts: Sequence[str]) -> str:
+        return "  ".join(t.rjust(w) if right else t.ljust(w) for t, w, right in zip(texts, widths, numeric)).rstrip()
+
+    lines = [caption] if caption else []
+    lines += [line(columns), "  ".join("-" * w for w in widths)] + [line(row) for row in cells]
+    return "\n".join(lines)
