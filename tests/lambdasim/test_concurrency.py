@@ -113,7 +113,7 @@ def test_execute_raises_throttled_for_every_invocation_type():
     with Simulator(seed=3, account_concurrency=1) as sim:
         _function(sim, "f")
         service = sim._service
-        from lambdasim._moto_patches import resolve_function
+        from lambdasim.moto_state import resolve_function
 
         config, arn = resolve_function(sim.account_id, sim.region, "f", None)
         service.execute(service.new_request(config, arn, b'{"sleep": 1}', "Event", source="test"))

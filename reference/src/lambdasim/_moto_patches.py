@@ -1,5 +1,9 @@
 """Every change the simulator makes to moto, in one module, applied on start and removed on stop.
 
+The simulator's other parts never import this module: they read moto's state through
+`moto_state` (which also reads what these patches keep on moto's objects), and only the
+`Simulator` facade applies and removes the patches (layers: README.md, "Layers").
+
 moto is pinned to exactly 5.2.5 (requirements.txt); `verify()` checks the version and that each
 patched attribute still exists with the parameters these patches expect, and `apply()` refuses
 to run otherwise. tests/lambdasim/test_moto_patches.py calls it, so an upgrade of moto fails
@@ -40,9 +44,9 @@ What is patched and why:
    virtual second costs ~0.6 ms of real time per virtual second: 2 s per simulated hour).
    An SQS or stream mapping AWS would reject (BatchSize, batching window, FIFO rules, a function
    timeout over the queue's visibility timeout) is rejected with AWS's 400 error. A
-   message entering a queue wakes that queue's pollers, and `queue_next_change_ms` says when
-   the next hidden or delayed message becomes visible: together they play Lambda's long
-   polling without a poll per virtual second. A message that handler code sends (at its
+   message entering a queue wakes that queue's pollers, and `moto_state.queue_next_change_ms`
+   says when the next hidden or delayed message becomes visible: together they play Lambda's
+   long polling without a poll per virtual second. A message that handler code sends (at its
    invocation's own time, ahead of the scheduler) is invisible until that time.
 8. SQS FIFO redelivery order. moto forgets timed-out in-flight messages one at a time during
    its scan, so after a failed batch times out it could deliver a group's later message before
@@ -62,8 +66,8 @@ What is patched and why:
    simulator answers them (`rules/concurrency.py`, `EnvironmentPool`).
 10. Streams, EventBridge, SNS and S3 to Lambda (issue 5). `Stream.put_record` (Kinesis) and
    `StreamShard.add` (DynamoDB Streams) tell the simulator's stream pollers that records
-   arrived (`set_stream_listener`); creating a stream mapping fixes its LATEST position
-   (`stream_mapping_start`; moto also drops StartingPositionTimestamp from its answers).
+   arrived (`moto_state.set_stream_listener`); creating a stream mapping fixes its LATEST position
+   (`moto_state.stream_mapping_start`; moto also drops StartingPositionTimestamp from its answers).
    EventBridge Lambda targets go to the simulator's `eventbridge.EventBridgeTargets` (retry
    policy, target DLQ, duplicates) with the event's `account` filled in. `Subscription.publish`
    for `lambda` subscriptions sends AWS's SNS event (moto sends a fixed sample with a fake
@@ -102,12 +106,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from . import moto_state
 from .errors import MotoVersionMismatch, SimulatorError, SimulatorNotRunning, Throttled
 from .functions import FunctionConfig
 from .service import RequestRejected
 
 if TYPE_CHECKING:
-    from .rules.async_invoke import AsyncSettings
     from .service import LambdaService
 
 EXPECTED_MOTO_VERSION = "5.2.5"
@@ -121,58 +125,12 @@ _MISSING = object()
 # ---------------------------------------------------------------------------------------------
 
 
-def _lambda_backend(account_id: str, region: str) -> Any:
-    # The backend moto's own API handlers use (the Docker one, or the "simple" one when the
-    # mock was started with use_docker=False).
-    from moto.awslambda.utils import get_backend
-
-    return get_backend(account_id, region)
 
 
-def function_config(fn: Any) -> FunctionConfig:
-    """A `FunctionConfig` snapshot of a moto `LambdaFunction` (one version)."""
-    from moto.awslambda.utils import make_function_arn
-
-    return FunctionConfig(
-        name=fn.function_name,
-        arn=make_function_arn(fn.region, fn.account_id, fn.function_name),
-        version=str(fn.version),
-        runtime=fn.run_time,
-        handler=fn.handler,
-        memory_mb=int(fn.memory_size),
-        timeout_s=int(fn.timeout),
-        environment=dict(fn.environment_vars or {}),
-        log_group=fn.logs_group_name,
-        architectures=tuple(fn.architectures),
-        package_type=fn.package_type or "Zip",
-        code_sha256=fn.code_sha_256,
-        code_size=int(fn.code_size or 0),
-        last_modified=str(fn.last_modified),
-        region=fn.region,
-        account_id=fn.account_id,
-        vpc=bool((getattr(fn, "_vpc_config", None) or {}).get("SubnetIds")),
-    )
 
 
-def _qualifier_in(name_or_arn: str) -> str | None:
-    # "fn:alias", "123456789012:function:fn:alias", "arn:aws:lambda:r:a:function:fn:alias"
-    tail = name_or_arn.split(":function:")[-1] if ":function:" in name_or_arn else name_or_arn
-    return tail.split(":", 1)[1] if ":" in tail else None
 
 
-def resolve_function(
-    account_id: str, region: str, name_or_arn: str, qualifier: str | None
-) -> tuple[FunctionConfig, str]:
-    """The function version an Invoke call names, and the ARN the caller used.
-
-    Raises moto's ResourceNotFoundException (HTTP 404) for an unknown function, version or
-    alias. The second value is `context.invoked_function_arn`: qualified if the caller gave a
-    version or alias (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html).
-    """
-    fn = _lambda_backend(account_id, region).get_function(name_or_arn, qualifier)
-    config = function_config(fn)
-    used = _qualifier_in(name_or_arn) or qualifier
-    return config, f"{config.arn}:{used}" if used else config.arn
 
 
 def _require_service() -> LambdaService:
@@ -214,7 +172,7 @@ def _response_invoke(self: Any) -> tuple[int, dict[str, str], bytes]:
     body = _raw_body(self)
     try:
         answer = service.invoke_api(
-            lambda: resolve_function(self.current_account, self.region, function_name, qualifier),
+            lambda: moto_state.resolve_function(self.current_account, self.region, function_name, qualifier),
             body,
             invocation_type,
             self.headers.get("X-Amz-Client-Context"),
@@ -243,7 +201,7 @@ def _response_invoke_async(self: Any) -> tuple[int, dict[str, str], bytes]:
                 f"{len(body)} byte payload is too large for the InvokeAsync operation "
                 f"(limit {INVOKE_ASYNC_API_LIMIT_BYTES} bytes)",
             )
-        config, arn = resolve_function(self.current_account, self.region, function_name, None)
+        config, arn = moto_state.resolve_function(self.current_account, self.region, function_name, None)
         service.check_payload(body, "Event")
         service.enqueue_async(config, arn, body, source="invoke-async")
     except RequestRejected as rejected:
@@ -256,7 +214,7 @@ def _backend_invoke(
 ) -> bytes:
     """Replaces LambdaBackend.invoke: other moto services calling a function by name."""
     service = _require_service()
-    config, arn = resolve_function(self.account_id, self.region_name, function_name, qualifier)
+    config, arn = moto_state.resolve_function(self.account_id, self.region_name, function_name, qualifier)
     payload = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
     if invocation_type == "Event":
@@ -278,7 +236,7 @@ def _function_invoke(self: Any, body: str, request_headers: Any, response_header
     """Replaces LambdaFunction.invoke: S3 and Logs pushes, asynchronous on AWS. (SNS comes
     through `_sns_publish`.)"""
     service = _require_service()
-    config = function_config(self)
+    config = moto_state.function_config(self)
     payload = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     source = "moto"
     try:
@@ -324,7 +282,7 @@ def _aws_s3_event(event: dict[str, Any], account_id: str) -> dict[str, Any]:
             from urllib.parse import quote_plus, unquote_plus
 
             obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
-        obj.setdefault("sequencer", f"{int(_now_ms() * 1000):016X}")
+        obj.setdefault("sequencer", f"{int(moto_state.now_ms() * 1000):016X}")
         if "glacierEventData" in record:
             out["glacierEventData"] = record["glacierEventData"]
         records.append(out)
@@ -352,7 +310,7 @@ def _sns_publish(self: Any, message: str, message_id: str, subject: str | None =
                "Value": value.get("Value", value.get("StringValue", value.get("BinaryValue", "")))}
         for name, value in (message_attributes or {}).items()
     }
-    when = datetime.fromtimestamp(_now_ms() / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(moto_state.now_ms() / 1000, tz=timezone.utc)
     event = {"Records": [{
         "EventSource": "aws:sns",
         "EventVersion": "1.0",
@@ -392,10 +350,7 @@ def _events_invoke_lambda(account_id: str, fn_arn: str, event: Any) -> None:
 
 
 def _deliver_to_lambda(account_id: str, function_arn: str, payload: bytes, source: str) -> None:
-    service = _require_service()
-    region = function_arn.split(":")[3]
-    config, arn = resolve_function(account_id, region, function_arn, None)
-    service.enqueue_async(config, arn, payload, source=source)
+    _require_service().enqueue_by_arn(account_id, function_arn, payload, source=source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,66 +473,26 @@ def _event_bus_physical_id(self: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _now_ms() -> float:
-    from moto.core.utils import unix_time_millis
-
-    return unix_time_millis()
 
 
-_INF = float("inf")
 
 
-def _counts(queue: Any) -> tuple[int, int, int]:
-    """(visible and not delayed, delayed, not visible), exactly as moto's properties define them.
-
-    The counts are a function of the messages' `visible_at`/`delayed_until` and of the time.
-    A cache computed at time t0 stays exact for any time in [t0, valid_until), where
-    valid_until is the first moment any message changes class; appending a message updates it
-    in place (`_added`); every other change to the queue drops it (`_invalidate`).
-    """
-    now = _now_ms()
-    cache = queue.__dict__.get("_lambdasim_counts")
-    if cache is not None and cache[0] <= now < cache[1]:
-        return cache[2], cache[3], cache[4]
-    visible = delayed = not_visible = 0
-    valid_until = _INF
-    for m in queue._messages:
-        vis_at, delayed_until = m.visible_at, m.delayed_until
-        is_delayed = now < delayed_until
-        is_visible = now > vis_at
-        if is_delayed:
-            delayed += 1
-            valid_until = min(valid_until, delayed_until)
-        if not is_visible:
-            not_visible += 1
-            valid_until = min(valid_until, vis_at)
-        if is_visible and not is_delayed:
-            visible += 1
-    queue.__dict__["_lambdasim_counts"] = [now, valid_until, visible, delayed, not_visible]
-    return visible, delayed, not_visible
 
 
-def _invalidate(queue: Any) -> None:
-    if queue is not None:
-        queue.__dict__.pop("_lambdasim_counts", None)
 
 
 def _approx_visible(self: Any) -> int:
-    return _counts(self)[0]
+    return moto_state.queue_counts(self)[0]
 
 
 def _approx_delayed(self: Any) -> int:
-    return _counts(self)[1]
+    return moto_state.queue_counts(self)[1]
 
 
 def _approx_not_visible(self: Any) -> int:
-    return _counts(self)[2]
+    return moto_state.queue_counts(self)[2]
 
 
-def _visible_messages(self: Any) -> list[Any]:
-    """Replaces Queue.messages: the same filter, reading the clock once per scan."""
-    now = _now_ms()
-    return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
 
 
 def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
@@ -590,21 +505,21 @@ def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
         original(self, message)
         appended = bool(self._messages) and self._messages[-1] is message
         if dead_lettered and appended:
-            self.__dict__.setdefault(_DLQ_SOURCES_ATTR, {})[message.id] = _receiving_from.queue_arn
+            self.__dict__.setdefault(moto_state.DLQ_SOURCES_ATTR, {})[message.id] = _receiving_from.queue_arn
         if appended and _service is not None and _service.runtime.current_frame is not None:
             # Sent by handler code at its invocation's own time, which runs ahead of the rest of
             # the simulation: nobody may receive it before that time.
-            message.delayed_until = max(message.delayed_until, _now_ms())
-        if appended and _message_listener is not None:
-            _message_listener(self.queue_arn, message.delayed_until)
+            message.delayed_until = max(message.delayed_until, moto_state.now_ms())
+        if appended:
+            moto_state.message_added(self.queue_arn, message.delayed_until)
         cache = self.__dict__.get("_lambdasim_counts")
         if cache is None:
             return
         if not (self._messages and self._messages[-1] is message):
             return  # a FIFO duplicate that was dropped: nothing changed
-        now = _now_ms()
+        now = moto_state.now_ms()
         if not cache[0] <= now < cache[1]:
-            _invalidate(self)
+            moto_state.forget_queue_counts(self)
             return
         # The new message's class is the same for every time in the cache's window, except
         # where its own transitions fall inside it: shorten the window to them.
@@ -641,7 +556,7 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
             self.pending_messages.discard(message)
             self.deleted_messages.update(message.all_receipt_handles)
             del messages[index]
-            _invalidate(self)
+            moto_state.forget_queue_counts(self)
             return
     raise ReceiptHandleIsInvalid()
 
@@ -653,7 +568,7 @@ def _wrap_backend_mutation(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, queue_name, *args, **kwargs)
         finally:
-            _invalidate(queue)
+            moto_state.forget_queue_counts(queue)
 
     mutation.__wrapped__ = original  # type: ignore[attr-defined]
     return mutation
@@ -670,7 +585,7 @@ def _wrap_receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]
     ) -> list[Any]:
         queue = self.queues.get(queue_name)
         dlq = getattr(queue, "dead_letter_queue", None)
-        _invalidate(queue)
+        moto_state.forget_queue_counts(queue)
         if queue is not None and queue.fifo_queue and queue.pending_messages:
             # moto forgets a timed-out in-flight message only when its scan reaches it, so when
             # several messages of a group time out together a later one is delivered while the
@@ -684,8 +599,8 @@ def _wrap_receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]
             result = original(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
         finally:
             _receiving_from = None
-            _invalidate(queue)
-            _invalidate(dlq)
+            moto_state.forget_queue_counts(queue)
+            moto_state.forget_queue_counts(dlq)
         if not result and wait_seconds_timeout and _service is not None:
             frame = _service.runtime.current_frame
             if frame is not None:
@@ -709,36 +624,10 @@ def _retention_ok(self: Any, queue_name: str, message: Any) -> bool:
 # 7. Event source mappings and queues tell the simulator's pollers what changed
 # ---------------------------------------------------------------------------------------------
 
-_mappings_listener: Callable[[], None] | None = None
-_message_listener: Callable[[str, float], None] | None = None
 
 
-def set_poller_listeners(
-    mappings_changed: Callable[[], None] | None, message_added: Callable[[str, float], None] | None
-) -> None:
-    """Register the simulator's pollers (None removes them).
-
-    `mappings_changed()` runs after every create, update or delete of an event source mapping;
-    `message_added(queue_arn, visible_from_ms)` after a message enters a queue (`visible_from_ms`
-    is the end of its delay, 0 without one).
-    """
-    global _mappings_listener, _message_listener
-    _mappings_listener, _message_listener = mappings_changed, message_added
 
 
-def queue_next_change_ms(account_id: str, region: str, queue_name: str) -> float | None:
-    """When the queue's next hidden or delayed message becomes visible (ms), or None.
-
-    What a long poll waits for: the poller sleeps until then instead of polling every second.
-    """
-    from moto.sqs.models import sqs_backends
-
-    queue = sqs_backends[account_id][region].queues.get(queue_name)
-    if queue is None:
-        return None
-    _counts(queue)
-    until = queue.__dict__["_lambdasim_counts"][1]
-    return None if until == _INF else float(until)
 
 
 def _check_sqs_mapping(backend: Any, source_arn: Any, function_name: Any, batch_size: Any, window_s: Any,
@@ -757,7 +646,7 @@ def _check_sqs_mapping(backend: Any, source_arn: Any, function_name: Any, batch_
         maximum_concurrency=_maximum_concurrency(scaling_config),
         starting_position=starting_position,
     )
-    queue = queue_by_arn(source_arn)
+    queue = moto_state.queue_by_arn(source_arn)
     if not problem and queue is not None and isinstance(function_name, str):
         try:
             function_timeout = int(backend.get_function(function_name).timeout)
@@ -787,26 +676,14 @@ def _check_stream_mapping(source_arn: Any, spec: dict[str, Any], *, creating: bo
         raise InvalidParameterValueException(problem)
 
 
-def _mappings_changed() -> None:
-    if _mappings_listener is not None:
-        _mappings_listener()
 
 
-_stream_listener: Callable[[str], None] | None = None
-_STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
-
-
-def set_stream_listener(records_added: Callable[[str], None] | None) -> None:
-    """`records_added(stream_arn)` runs after every write to a Kinesis stream or DynamoDB stream."""
-    global _stream_listener
-    _stream_listener = records_added
 
 
 def _wrap_kinesis_put(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_record(self: Any, partition_key: str, explicit_hash_key: str, data: str) -> Any:
         result = original(self, partition_key, explicit_hash_key, data)
-        if _stream_listener is not None:
-            _stream_listener(self.arn)
+        moto_state.records_added(self.arn)
         return result
 
     put_record.__wrapped__ = original  # type: ignore[attr-defined]
@@ -816,8 +693,7 @@ def _wrap_kinesis_put(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_ddb_stream_add(original: Callable[..., Any]) -> Callable[..., Any]:
     def add(self: Any, old: Any, new: Any) -> None:
         original(self, old, new)
-        if _stream_listener is not None:
-            _stream_listener(f"{self.table.table_arn}/stream/{self.table.latest_stream_label}")
+        moto_state.records_added(f"{self.table.table_arn}/stream/{self.table.latest_stream_label}")
 
     add.__wrapped__ = original  # type: ignore[attr-defined]
     return add
@@ -843,19 +719,9 @@ def _capture_stream_start(esm: Any) -> None:
             shard = table.stream_shard
             if shard is not None and shard.items:
                 start["latest"] = {shard.id: shard.starting_sequence_number + len(shard.items) - 1}
-    setattr(esm, _STREAM_START_ATTR, start)
+    setattr(esm, moto_state.STREAM_START_ATTR, start)
 
 
-def stream_mapping_start(uuid: str) -> dict[str, Any]:
-    """What `_capture_stream_start` kept for a mapping ({} if nothing)."""
-    from moto.awslambda.models import lambda_backends
-
-    for account in lambda_backends.values():
-        for backend in account.values():
-            esm = backend._event_source_mappings.get(uuid)
-            if esm is not None:
-                return getattr(esm, _STREAM_START_ATTR, {})
-    return {}
 
 
 def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -867,7 +733,7 @@ def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
         esm = original(self, spec)
         if esm.event_source_arn.split(":")[2] in ("kinesis", "dynamodb"):
             _capture_stream_start(esm)
-        _mappings_changed()
+        moto_state.mappings_changed()
         return esm
 
     create_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
@@ -884,7 +750,7 @@ def _wrap_esm_update(original: Callable[..., Any]) -> Callable[..., Any]:
                                spec.get("ScalingConfig", esm.scaling_config))
             _check_stream_mapping(esm.event_source_arn, spec)
         result = original(self, uuid, spec)
-        _mappings_changed()
+        moto_state.mappings_changed()
         return result
 
     update_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
@@ -894,7 +760,7 @@ def _wrap_esm_update(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_esm_delete(original: Callable[..., Any]) -> Callable[..., Any]:
     def delete_event_source_mapping(self: Any, uuid: str) -> Any:
         result = original(self, uuid)
-        _mappings_changed()
+        moto_state.mappings_changed()
         return result
 
     delete_event_source_mapping.__wrapped__ = original  # type: ignore[attr-defined]
@@ -906,21 +772,19 @@ def _wrap_esm_delete(original: Callable[..., Any]) -> Callable[..., Any]:
 #    CloudFormation's AWS::Lambda::EventInvokeConfig and full AWS::Lambda::Function properties
 # ---------------------------------------------------------------------------------------------
 
-_EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
-_DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
 _EIC_NUMBERS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
 
 
 def _split_qualified(name_or_arn: str, qualifier: str | None) -> tuple[str, str]:
     """(function name or unqualified ARN, qualifier: the one in the name, the one given, or
     $LATEST). API_PutFunctionEventInvokeConfig: a config without a qualifier is $LATEST's."""
-    inline = _qualifier_in(name_or_arn)
+    inline = moto_state.qualifier_in(name_or_arn)
     base = name_or_arn.rsplit(":", 1)[0] if inline else name_or_arn
     return base, inline or qualifier or "$LATEST"
 
 
 def _event_invoke_configs(fn: Any) -> dict[str, dict[str, Any]]:
-    configs: dict[str, dict[str, Any]] = fn.__dict__.setdefault(_EIC_ATTR, {})
+    configs: dict[str, dict[str, Any]] = fn.__dict__.setdefault(moto_state.EIC_ATTR, {})
     return configs
 
 
@@ -1034,32 +898,8 @@ def _response_list_eic(self: Any) -> tuple[int, dict[str, Any], str]:
     return 200, {"status": 200}, json.dumps({"FunctionEventInvokeConfigs": answers})
 
 
-def async_settings(account_id: str, region: str, function_name: str, invoked_arn: str) -> AsyncSettings:
-    """What governs an asynchronous event: the event invoke config of the qualifier it was
-    invoked with (none: the defaults) and the function's DLQ, which is a function-level setting
-    (invocation-async-retain-records.html: versions use $LATEST's)."""
-    from moto.awslambda.exceptions import LambdaClientError
-
-    from .rules.async_invoke import AsyncSettings
-
-    try:
-        latest = _lambda_backend(account_id, region).get_function(function_name)
-    except LambdaClientError:  # deleted meanwhile
-        return AsyncSettings()
-    config = latest.__dict__.get(_EIC_ATTR, {}).get(_qualifier_in(invoked_arn) or "$LATEST")
-    target = latest.__dict__.get(_DLQ_ATTR)
-    return AsyncSettings.from_api(config, {"TargetArn": target} if target else None)
 
 
-def function_reserved_concurrency(account_id: str, region: str, function_name: str) -> int | None:
-    """One function's reserved concurrency (PutFunctionConcurrency), or None."""
-    from moto.awslambda.exceptions import LambdaClientError
-
-    try:
-        value = _lambda_backend(account_id, region).get_function(function_name).reserved_concurrency
-    except LambdaClientError:
-        return None
-    return None if value is None else int(value)
 
 
 def _dead_letter_target(config: Any) -> str | None:
@@ -1070,7 +910,7 @@ def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
     # moto drops DeadLetterConfig (API_CreateFunction.html: "DeadLetterConfig"); keep it.
     def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
         original(self, account_id, spec, region, version)
-        self.__dict__[_DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
+        self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     return __init__
@@ -1079,7 +919,7 @@ def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
 def _wrap_get_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
         config = original(self, on_create)
-        target = self.__dict__.get(_DLQ_ATTR)
+        target = self.__dict__.get(moto_state.DLQ_ATTR)
         if target:
             config["DeadLetterConfig"] = {"TargetArn": target}
         return config
@@ -1092,7 +932,7 @@ def _wrap_update_configuration(original: Callable[..., dict[str, Any]]) -> Calla
     # API_UpdateFunctionConfiguration.html: DeadLetterConfig; an empty TargetArn removes it.
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
-            self.__dict__[_DLQ_ATTR] = _dead_letter_target(config_updates["DeadLetterConfig"])
+            self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(config_updates["DeadLetterConfig"])
         return original(self, config_updates)
 
     update_configuration.__wrapped__ = original  # type: ignore[attr-defined]
@@ -1117,7 +957,7 @@ def _function_from_cloudformation(
         spec["Code"]["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(spec["Code"]["ZipFile"]))
     if props.get("Tags"):
         spec["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
-    return _lambda_backend(account_id, region_name).create_function(spec)
+    return moto_state.lambda_backend(account_id, region_name).create_function(spec)
 
 
 class _EventInvokeConfigResource:
@@ -1152,7 +992,7 @@ class _EventInvokeConfigResource:
         props = cloudformation_json["Properties"]
         body = {k: props[k] for k in cls._PROPS if k in props}
         name, qualifier = str(props["FunctionName"]), str(props["Qualifier"])
-        put_event_invoke_config(_lambda_backend(account_id, region_name), name, qualifier, body, check_qualifier=False)
+        put_event_invoke_config(moto_state.lambda_backend(account_id, region_name), name, qualifier, body, check_qualifier=False)
         return cls(name, qualifier, resource_name)
 
     @classmethod
@@ -1174,7 +1014,7 @@ class _EventInvokeConfigResource:
         from moto.awslambda.exceptions import LambdaClientError
 
         try:
-            _, q, configs = _eic_lookup(_lambda_backend(account_id, region), self.function_name, self.qualifier)
+            _, q, configs = _eic_lookup(moto_state.lambda_backend(account_id, region), self.function_name, self.qualifier)
         except LambdaClientError:  # the function (or the config) is gone already
             return
         del configs[q]
@@ -1199,16 +1039,6 @@ def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[
 # ---------------------------------------------------------------------------------------------
 
 
-def reserved_concurrency(account_id: str, region: str) -> dict[str, int]:
-    """Reserved concurrency per function of an account and Region, as moto stores it
-    (put_function_concurrency, or ReservedConcurrentExecutions at creation). Functions without
-    a reservation are absent; 0 is a reservation (it throttles everything)."""
-    out: dict[str, int] = {}
-    for fn in _lambda_backend(account_id, region).list_functions():
-        value = getattr(fn, "reserved_concurrency", None)
-        if value is not None and value != "":
-            out[fn.function_name] = int(value)
-    return out
 
 
 def _put_function_concurrency(self: Any, function_name: str, value: Any) -> Any:
@@ -1225,7 +1055,7 @@ def _put_function_concurrency(self: Any, function_name: str, value: Any) -> Any:
     fn = self.get_function(function_name)
     value = int(value)
     problem = reserved_concurrency_error(
-        service.runtime.pool.limits.account_limit, reserved_concurrency(self.account_id, self.region_name),
+        service.runtime.pool.limits.account_limit, moto_state.reserved_concurrency(self.account_id, self.region_name),
         fn.function_name, value)
     if problem:
         raise InvalidParameterValueException(problem)
@@ -1256,7 +1086,7 @@ def _response_get_account_settings(self: Any) -> tuple[int, dict[str, str], str]
     """
     service = _require_service()
     limits = service.runtime.pool.limits
-    backend = _lambda_backend(self.current_account, self.region)
+    backend = moto_state.lambda_backend(self.current_account, self.region)
     functions = list(backend.list_functions())
     versions = list(backend.list_functions("ALL"))
     body = {
@@ -1266,7 +1096,7 @@ def _response_get_account_settings(self: Any) -> tuple[int, dict[str, str], str]
             "CodeSizeZipped": 52428800,
             "ConcurrentExecutions": limits.account_limit,
             "UnreservedConcurrentExecutions": limits.unreserved_pool(
-                reserved_concurrency(self.current_account, self.region)),
+                moto_state.reserved_concurrency(self.current_account, self.region)),
         },
         "AccountUsage": {
             "TotalCodeSize": sum(int(fn.code_size or 0) for fn in versions),
@@ -1284,7 +1114,7 @@ def _provisioned_target(self: Any) -> tuple[LambdaService, FunctionConfig, str]:
         from moto.awslambda.exceptions import InvalidParameterValueException
 
         raise InvalidParameterValueException("Qualifier is required for provisioned concurrency.")
-    config, _ = resolve_function(self.current_account, self.region, function_name, qualifier)
+    config, _ = moto_state.resolve_function(self.current_account, self.region, function_name, qualifier)
     return service, config, qualifier
 
 
@@ -1320,7 +1150,7 @@ def _response_get_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
     pool = service.runtime.pool
     if (self.querystring.get("List") or [None])[0] == "ALL":
         function_name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2])
-        config, _ = resolve_function(self.current_account, self.region, function_name, None)
+        config, _ = moto_state.resolve_function(self.current_account, self.region, function_name, None)
         items = []
         for (name, qualifier), _cfg in sorted(pool.provisioned_configs.items()):
             if name == config.name:
@@ -1352,7 +1182,6 @@ def _response_list_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
 #     dead-lettered message came from (lambdasim/redrive.py, rules/sqs_redrive.py)
 # ---------------------------------------------------------------------------------------------
 
-_DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
 _receiving_from: Any = None  # the queue a ReceiveMessage reads, while moto runs it
 _message_moves: Any = None
 
@@ -1363,59 +1192,14 @@ def set_message_moves(tasks: Any) -> None:
     _message_moves = tasks
 
 
-def queue_by_arn(arn: Any) -> Any:
-    """moto's Queue for an SQS queue ARN, or None."""
-    from moto.sqs.models import sqs_backends
-
-    parts = arn.split(":") if isinstance(arn, str) else []
-    if len(parts) != 6 or parts[2] != "sqs":
-        return None
-    return sqs_backends[parts[4]][parts[3]].queues.get(parts[5])
 
 
-def is_dead_letter_queue(queue: Any) -> bool:
-    """True if the redrive policy of some queue targets `queue` (ListDeadLetterSourceQueues)."""
-    from moto.sqs.models import sqs_backends
-
-    return bool(sqs_backends[queue.account_id][queue.region].list_dead_letter_source_queues(queue.name))
 
 
-def dead_letter_source(queue: Any, message: Any) -> str | None:
-    """The ARN of the queue whose redrive policy moved `message` into `queue` (None: it was sent
-    there directly). ReceiveMessage answers it as the DeadLetterQueueSourceArn attribute."""
-    sources: dict[str, str] = queue.__dict__.get(_DLQ_SOURCES_ATTR, {})
-    return sources.get(message.id)
 
 
-def movable_messages(queue: Any) -> list[Any]:
-    """The queue's visible messages, oldest first: what a move task started now would move."""
-    return _visible_messages(queue)
 
 
-def move_message(queue: Any, message: Any, destination: Any) -> str | None:
-    """Send `message` to `destination` as a new message (new id, sent now, never received; body
-    and attributes unchanged) and delete it from `queue`: the new message's id, or None if the
-    message is no longer there to move (deleted, or received meanwhile and in flight)."""
-    import copy
-
-    from moto.sqs.models import sqs_backends
-
-    if not any(m is message for m in queue._messages) or not message.visible or message.delayed:
-        return None
-    fifo = bool(destination.fifo_queue)
-    new = sqs_backends[destination.account_id][destination.region].send_message(
-        destination.name,
-        message.body,
-        message_attributes=copy.deepcopy(message.message_attributes) or None,
-        deduplication_id=message.deduplication_id if fifo else None,
-        group_id=message.group_id if fifo else None,
-        system_attributes=copy.deepcopy(message.system_attributes) or None,
-    )
-    queue._messages[:] = [m for m in queue._messages if m is not message]
-    queue.pending_messages.discard(message)
-    queue.__dict__.get(_DLQ_SOURCES_ATTR, {}).pop(message.id, None)
-    _invalidate(queue)
-    return str(new.id)
 
 
 def _require_message_moves() -> Any:
@@ -1483,7 +1267,7 @@ def _wrap_receive_response(original: Callable[[Any], Any]) -> Callable[[Any], An
         requested = set(self._get_param("AttributeNames", []) + self._get_param("MessageSystemAttributeNames", []))
         if not requested & {"All", "DeadLetterQueueSourceArn"}:
             return answer
-        sources = self.sqs_backend.get_queue(self._get_queue_name()).__dict__.get(_DLQ_SOURCES_ATTR, {})
+        sources = self.sqs_backend.get_queue(self._get_queue_name()).__dict__.get(moto_state.DLQ_SOURCES_ATTR, {})
         for message in (answer.result or {}).get("Messages", []):
             source_arn = sources.get(message["MessageId"])
             if source_arn:
@@ -1639,7 +1423,7 @@ def _patch_table() -> list[_Patch]:
                "SQS counters"),
         _Patch(Queue, "approximate_number_of_messages_not_visible", property(_approx_not_visible),
                "property", "SQS counters"),
-        _Patch(Queue, "messages", property(_visible_messages), "property", "SQS scan"),
+        _Patch(Queue, "messages", property(moto_state.visible_messages), "property", "SQS scan"),
         _Patch(Queue, "add_message", None, ("self", "message"), "SQS counters (append)"),
         _Patch(Queue, "delete_message", _delete_message, ("self", "receipt_handle"), "SQS delete"),
         _Patch(SQSBackend, "receive_message", None,
@@ -1876,9 +1660,9 @@ def _install(patches: list[_Patch]) -> None:
 
 def remove() -> None:
     """Put moto back exactly as it was."""
-    global _service, _original_send_to_targets, _original_sns_publish, _mappings_listener, _message_listener, \
-        _stream_listener, _cloudformation_import
-    _mappings_listener = _message_listener = _stream_listener = None
+    global _service, _original_send_to_targets, _original_sns_publish, _cloudformation_import
+    moto_state.set_poller_listeners(None, None)
+    moto_state.set_stream_listener(None)
     if _cloudformation_import is not None:
         _cloudformation_import.uninstall()
         _cloudformation_import = None

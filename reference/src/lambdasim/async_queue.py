@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any, Literal
 
+from . import moto_state
 from .clock import Scheduler, from_micros, seconds_to_micros
 from .destinations import DeliveryFailed, Destinations, decoded
 from .errors import Throttled
@@ -106,16 +107,12 @@ class AsyncEvent:
 
 
 def _moto_settings(request: InvocationRequest) -> ai.AsyncSettings:
-    from . import _moto_patches
-
-    return _moto_patches.async_settings(request.config.account_id, request.config.region,
+    return moto_state.async_settings(request.config.account_id, request.config.region,
                                         request.config.name, request.invoked_arn)
 
 
 def _moto_reserved(request: InvocationRequest) -> int | None:
-    from . import _moto_patches
-
-    return _moto_patches.function_reserved_concurrency(request.config.account_id, request.config.region,
+    return moto_state.function_reserved_concurrency(request.config.account_id, request.config.region,
                                                        request.config.name)
 
 

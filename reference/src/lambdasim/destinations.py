@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from . import running
+from .errors import SimulatorNotRunning
 from .rules import async_invoke as ai
 from .rules import invoke as inv
 
@@ -30,9 +32,7 @@ class DeliveryFailed(Exception):
 
 
 def _default_client(service: str, region: str) -> Any:
-    from .simulator import active_simulator
-
-    sim = active_simulator()
+    sim = running.active_simulator()
     if sim is None:
         raise DeliveryFailed("no simulator is running")
     if region == sim.region:
@@ -41,9 +41,10 @@ def _default_client(service: str, region: str) -> Any:
 
 
 def _default_lambda(account_id: str, function_arn: str, payload: bytes) -> None:
-    from . import _moto_patches
-
-    _moto_patches._deliver_to_lambda(account_id, function_arn, payload, "destination")
+    sim = running.active_simulator()
+    if sim is None:
+        raise SimulatorNotRunning("a Lambda function was invoked while no Simulator is running")
+    sim._service.enqueue_by_arn(account_id, function_arn, payload, source="destination")
 
 
 class Destinations:

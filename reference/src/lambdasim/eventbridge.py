@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import TYPE_CHECKING, Any
 
+from . import moto_state
 from .clock import seconds_to_micros
 from .rules import eventbridge as rules
 from .rules import invoke as inv
@@ -99,18 +100,16 @@ class EventBridgeTargets:
         return delivery
 
     def _attempt(self, d: TargetDelivery) -> None:
-        from . import _moto_patches
-
         now = self._sim._clock.micros
         max_retries, max_age_s = rules.retry_policy(d.target)
         if d.attempts and now - d.received_us > max_age_s * 1_000_000:
             d.exhausted = rules.MAXIMUM_EVENT_AGE
             self._dead_letter(d)
             return
-        service = _moto_patches._require_service()
+        service = self._sim._service
         region = d.target_arn.split(":")[3]
         try:
-            config, arn = _moto_patches.resolve_function(d.account_id, region, d.target_arn, None)
+            config, arn = moto_state.resolve_function(d.account_id, region, d.target_arn, None)
         except Exception as missing:  # moto's ResourceNotFoundException
             d.attempts.append(Attempt(now, 404, "ResourceNotFoundException", str(missing)))
             self._dead_letter(d)

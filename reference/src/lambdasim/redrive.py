@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from . import _moto_patches
+from . import moto_state
 from .clock import MICROS_PER_SECOND, seconds_to_micros
 from .rules import sqs_redrive as rules
 
@@ -119,13 +119,13 @@ class MessageMoveTasks:
     # -- the API ----------------------------------------------------------------------------------
     def start(self, source_arn: str | None, destination_arn: str | None, rate: int | None) -> str:
         """StartMessageMoveTask: validate, snapshot the DLQ, schedule the first move. The handle."""
-        source = _moto_patches.queue_by_arn(source_arn)
+        source = moto_state.queue_by_arn(source_arn)
         if source is None:
             raise MoveRejected(rules.source_missing())
-        if not _moto_patches.is_dead_letter_queue(source):
+        if not moto_state.is_dead_letter_queue(source):
             raise MoveRejected(rules.not_a_dead_letter_queue())
         if destination_arn is not None:
-            destination = _moto_patches.queue_by_arn(destination_arn)
+            destination = moto_state.queue_by_arn(destination_arn)
             if destination is None:
                 raise MoveRejected(rules.destination_missing())
             problem = rules.queue_type_problem(bool(source.fifo_queue), bool(destination.fifo_queue))
@@ -136,7 +136,7 @@ class MessageMoveTasks:
             raise MoveRejected(problem)
         if any(t.active and t.source_arn == source.queue_arn for t in self.tasks):
             raise MoveRejected(rules.task_already_running())
-        snapshot = _moto_patches.movable_messages(source)
+        snapshot = moto_state.movable_messages(source)
         task_id = f"{self._rng.getrandbits(128):032x}"
         task = MessageMoveTask(
             task_id=task_id,
@@ -154,7 +154,7 @@ class MessageMoveTasks:
 
     def list(self, source_arn: str | None, max_results: int | None) -> list[dict[str, Any]]:
         """ListMessageMoveTasks: the most recent tasks of a source queue, newest first."""
-        source = _moto_patches.queue_by_arn(source_arn)
+        source = moto_state.queue_by_arn(source_arn)
         if source is None:
             raise MoveRejected(rules.source_missing())
         problem = rules.max_results_problem(max_results)
@@ -167,7 +167,7 @@ class MessageMoveTasks:
     def cancel(self, handle: str | None) -> int:
         """CancelMessageMoveTask: stop a RUNNING task. How many messages it had moved."""
         task_id, source_arn = _decode_handle(handle)
-        if _moto_patches.queue_by_arn(source_arn) is None:
+        if moto_state.queue_by_arn(source_arn) is None:
             raise MoveRejected(rules.source_missing())
         task = next((t for t in self.tasks if t.task_id == task_id and t.source_arn == source_arn), None)
         if task is None:
@@ -184,23 +184,23 @@ class MessageMoveTasks:
         if task.status == rules.CANCELLING:
             self._end(task, rules.CANCELLED, now)
             return
-        source = _moto_patches.queue_by_arn(task.source_arn)
+        source = moto_state.queue_by_arn(task.source_arn)
         if source is None:
             self._end(task, rules.FAILED, now, rules.QUEUE_GONE_REASON)
             return
         due = min(rules.messages_due((now - task.started_us) / MICROS_PER_SECOND, task.rate), task.to_move)
         while task._next < due:
             message = task._snapshot[task._next]
-            destination_arn = task.destination_arn or _moto_patches.dead_letter_source(source, message)
+            destination_arn = task.destination_arn or moto_state.dead_letter_source(source, message)
             if destination_arn is None:
                 self._end(task, rules.FAILED, now, rules.UNKNOWN_SOURCE_REASON)
                 return
-            destination = _moto_patches.queue_by_arn(destination_arn)
+            destination = moto_state.queue_by_arn(destination_arn)
             if destination is None:
                 self._end(task, rules.FAILED, now, rules.QUEUE_GONE_REASON)
                 return
             task._next += 1
-            new_id = _moto_patches.move_message(source, message, destination)
+            new_id = moto_state.move_message(source, message, destination)
             if new_id is not None:
                 task.moved += 1
                 task.moves.append(MessageMove(now, str(message.id), new_id, destination_arn))

@@ -58,6 +58,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import running
 from .errors import SimulatorError, SimulatorNotRunning
 from .functions import placeholder_zip
 
@@ -242,9 +243,7 @@ def deploy(
 
     Returns the `Stack`. Raises `TemplateError` (nothing was created) or `StackCreateError`.
     """
-    from .simulator import active_simulator
-
-    if active_simulator() is not sim:
+    if running.active_simulator() is not sim:
         # Without moto running, boto3 calls would go to whatever account the environment names.
         raise SimulatorNotRunning("deploy needs a running simulator: `with Simulator() as sim:`")
     path = find_template(template)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import moto_state
 from .async_queue import AsyncEvent, AsyncInvocationQueue
 from .clock import Scheduler, VirtualClock
 from .environments import ThrottleRecord
@@ -213,6 +214,12 @@ class LambdaService:
         """Queue an asynchronous invocation that another service made (EventBridge, SNS, S3...)."""
         request = self.new_request(config, invoked_arn, body, "Event", source=source)
         return self.async_queue.enqueue(request)
+
+    def enqueue_by_arn(self, account_id: str, function_arn: str, body: bytes, *, source: str) -> AsyncEvent:
+        """`enqueue_async` for a function named by its ARN (a destination, an SNS subscription,
+        an EventBridge target). Raises moto's ResourceNotFoundException for an unknown one."""
+        config, arn = moto_state.resolve_function(account_id, function_arn.split(":")[3], function_arn, None)
+        return self.enqueue_async(config, arn, body, source=source)
 
 
 def _decode_client_context(value: str | None) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from . import _moto_patches, sdk_models
+from . import _moto_patches, moto_state, running, sdk_models
 from .async_queue import AsyncInvocationQueue
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
@@ -68,12 +68,7 @@ _REAL_SLEEP_PACKAGES = frozenset({
     "pytest_timeout", "pluggy",
 })
 
-_active: Simulator | None = None
-
-
-def active_simulator() -> Simulator | None:
-    """The running simulator, if any (one per process)."""
-    return _active
+active_simulator = running.active_simulator
 
 
 class Simulator:
@@ -132,7 +127,7 @@ class Simulator:
             idle_lifetime=cold_start.IdleLifetime(idle_lifetime),
             rng=Random(f"{seed}/environments"),
         )
-        self._pool.reserved_source = _moto_patches.reserved_concurrency
+        self._pool.reserved_source = moto_state.reserved_concurrency
         # Requests refused for lack of concurrency (not invocations): time, function, reason.
         self.throttles: list[ThrottleRecord] = []
         self._loader = CodeLoader()
@@ -177,10 +172,9 @@ class Simulator:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
         """Start moto, the virtual clock and the patches. Prefer `with Simulator() as sim:`."""
-        global _active
         if self._running:
             raise SimulatorError("this simulator is already running")
-        if _active is not None:
+        if running.current is not None:
             raise SimulatorAlreadyRunning("another Simulator is running in this process; stop it first")
         try:
             self._seed_randomness()
@@ -206,16 +200,15 @@ class Simulator:
             self._unwind()
             raise
         self._running = True
-        _active = self
+        running.current = self
         return self
 
     def stop(self) -> None:
         """Tear everything down and give the process its real clock, environment and moto back."""
-        global _active
         if not self._running:
             return
         self._running = False
-        _active = None
+        running.current = None
         self._clients.clear()
         self._unwind()
 
@@ -582,7 +575,7 @@ class Simulator:
         (`environments.ConfigurationRejected`) where AWS answers 400.
         """
         self._require_running()
-        config, _ = _moto_patches.resolve_function(self.account_id, self.region, function_name, qualifier)
+        config, _ = moto_state.resolve_function(self.account_id, self.region, function_name, qualifier)
         self._runtime.provision(config, qualifier, executions)
 
     @property

@@ -13,14 +13,14 @@ second instead costs ~0.6 ms of real time per virtual second, 2 s per simulated 
 nothing while the mappings do not change.)
 
 Kinesis and DynamoDB Streams mappings get a `StreamPoller` each (`lambdasim.pollers.streams`);
-a write to a stream wakes its pollers (`_moto_patches.set_stream_listener`).
+a write to a stream wakes its pollers (`moto_state.set_stream_listener`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import _moto_patches
+from .. import moto_state
 from ..clock import ScheduledCall
 from .sqs import Batch, PollerStats, SqsPoller, _after_ms
 from .streams import Discard, StreamBatch, StreamPoller, StreamPollerStats
@@ -44,12 +44,12 @@ class PollerManager:
         self._discovery: ScheduledCall | None = None
 
     def start(self) -> None:
-        _moto_patches.set_poller_listeners(self._mappings_changed, self._message_added)
-        _moto_patches.set_stream_listener(self._records_added)
+        moto_state.set_poller_listeners(self._mappings_changed, self._message_added)
+        moto_state.set_stream_listener(self._records_added)
 
     def stop(self) -> None:
-        _moto_patches.set_poller_listeners(None, None)
-        _moto_patches.set_stream_listener(None)
+        moto_state.set_poller_listeners(None, None)
+        moto_state.set_stream_listener(None)
         if self._discovery is not None:
             self._discovery.cancel()
             self._discovery = None

@@ -33,7 +33,7 @@ from `ListEventSourceMappings`). What it does, and the AWS page each step follow
   that the poller lets go and SQS makes the messages visible again.
 - **Long polling**: a message entering the queue wakes the poller; when nothing is visible the
   poller sleeps until the next hidden or delayed message becomes visible
-  (`_moto_patches.queue_next_change_ms`). No call is scheduled while the queue is empty, so an
+  (`moto_state.queue_next_change_ms`). No call is scheduled while the queue is empty, so an
   idle mapping costs nothing and `Simulator.run_until_idle` stops.
 
 Not modelled: provisioned mode (ProvisionedPollerConfig), the low-traffic optimisation to 2
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from .. import _moto_patches
+from .. import moto_state
 from ..clock import MICROS_PER_SECOND, ScheduledCall, from_micros, seconds_to_micros
 from ..errors import Throttled
 from ..rules import invoke as inv
@@ -288,7 +288,7 @@ class SqsPoller:
 
     def _sleep_until_next_message(self) -> None:
         account, name = self.queue_arn.split(":")[4:6]
-        change = _moto_patches.queue_next_change_ms(account, self._region, name)
+        change = moto_state.queue_next_change_ms(account, self._region, name)
         if change is not None:
             at = _after_ms(change)
             if at > self._scheduler.now_us:
@@ -310,7 +310,7 @@ class SqsPoller:
 
     def _function(self) -> FunctionConfig:
         account, region = self.function_arn.split(":")[4], self.function_arn.split(":")[3]
-        return _moto_patches.resolve_function(account, region, self.function_arn, None)[0]
+        return moto_state.resolve_function(account, region, self.function_arn, None)[0]
 
     def _receive(self, wanted: int, now: int) -> tuple[list[tuple[dict[str, Any], str, int]], bool]:
         """Up to `wanted` filtered records (carried-over first); True if the queue looked drained."""
@@ -410,7 +410,7 @@ class SqsPoller:
             self.stats.batches += 1
         batch.report_batch_item_failures = self.report_batch_item_failures
         try:
-            config, invoked_arn = _moto_patches.resolve_function(
+            config, invoked_arn = moto_state.resolve_function(
                 self.function_arn.split(":")[4], self.function_arn.split(":")[3], self.function_arn, None)
         except Exception:  # moto's ResourceNotFoundException: the function is gone
             self.problem = "PROBLEM: Function not found"

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .. import _moto_patches
+from .. import moto_state
 from ..clock import MICROS_PER_SECOND, ScheduledCall, from_micros, seconds_to_micros
 from ..errors import Throttled
 from ..rules import invoke as inv
@@ -251,7 +251,7 @@ class StreamPoller:
             self._read_call = None
 
     def _open_shards(self) -> None:
-        start = _moto_patches.stream_mapping_start(self.uuid)  # LATEST positions, AT_TIMESTAMP
+        start = moto_state.stream_mapping_start(self.uuid)  # LATEST positions, AT_TIMESTAMP
         if self.kind == "kinesis":
             summary = self._client.describe_stream_summary(StreamName=self.stream_arn.split("/", 1)[1])
             self.retention_s = int(summary["StreamDescriptionSummary"].get("RetentionPeriodHours", 24)) * 3600
@@ -454,7 +454,7 @@ class StreamPoller:
         now = self._scheduler.now_us
         lane.busy = True
         try:
-            config, invoked_arn = _moto_patches.resolve_function(
+            config, invoked_arn = moto_state.resolve_function(
                 self.function_arn.split(":")[4], self.function_arn.split(":")[3], self.function_arn, None)
         except Exception:
             self.problem = "PROBLEM: Function not found"

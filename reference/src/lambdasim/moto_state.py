@@ -1,0 +1,314 @@
+"""moto's state as the simulator reads it: the one layer between the simulator's parts and
+moto's models.
+
+The players (pollers, the async queue, EventBridge targets, redrive, the facade) read functions,
+settings, queues and stream positions here, never through the adapter that patches moto
+(`_moto_patches`); the adapter keeps what moto does not (event invoke configs per qualifier,
+DLQ targets, where a dead-lettered message came from, a stream mapping's start) on moto's own
+objects under the attribute names below, and this module reads them back. Two things here are
+not reads: `move_message` (a redrive moves a message between queues, as AWS does) and the
+listeners through which moto's changes reach the pollers (`set_poller_listeners`,
+`set_stream_listener`; the adapter calls `mappings_changed`, `message_added`,
+`records_added`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .functions import FunctionConfig
+
+if TYPE_CHECKING:
+    from .rules.async_invoke import AsyncSettings
+
+# What the adapter keeps on moto's objects.
+EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
+DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
+DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
+STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
+
+
+# ---------------------------------------------------------------------------------------------
+# Lambda: functions, their asynchronous settings and reserved concurrency
+# ---------------------------------------------------------------------------------------------
+
+
+def lambda_backend(account_id: str, region: str) -> Any:
+    # The backend moto's own API handlers use (the Docker one, or the "simple" one when the
+    # mock was started with use_docker=False).
+    from moto.awslambda.utils import get_backend
+
+    return get_backend(account_id, region)
+
+
+def function_config(fn: Any) -> FunctionConfig:
+    """A `FunctionConfig` snapshot of a moto `LambdaFunction` (one version)."""
+    from moto.awslambda.utils import make_function_arn
+
+    return FunctionConfig(
+        name=fn.function_name,
+        arn=make_function_arn(fn.region, fn.account_id, fn.function_name),
+        version=str(fn.version),
+        runtime=fn.run_time,
+        handler=fn.handler,
+        memory_mb=int(fn.memory_size),
+        timeout_s=int(fn.timeout),
+        environment=dict(fn.environment_vars or {}),
+        log_group=fn.logs_group_name,
+        architectures=tuple(fn.architectures),
+        package_type=fn.package_type or "Zip",
+        code_sha256=fn.code_sha_256,
+        code_size=int(fn.code_size or 0),
+        last_modified=str(fn.last_modified),
+        region=fn.region,
+        account_id=fn.account_id,
+        vpc=bool((getattr(fn, "_vpc_config", None) or {}).get("SubnetIds")),
+    )
+
+
+def qualifier_in(name_or_arn: str) -> str | None:
+    # "fn:alias", "123456789012:function:fn:alias", "arn:aws:lambda:r:a:function:fn:alias"
+    tail = name_or_arn.split(":function:")[-1] if ":function:" in name_or_arn else name_or_arn
+    return tail.split(":", 1)[1] if ":" in tail else None
+
+
+def resolve_function(
+    account_id: str, region: str, name_or_arn: str, qualifier: str | None
+) -> tuple[FunctionConfig, str]:
+    """The function version an Invoke call names, and the ARN the caller used.
+
+    Raises moto's ResourceNotFoundException (HTTP 404) for an unknown function, version or
+    alias. The second value is `context.invoked_function_arn`: qualified if the caller gave a
+    version or alias (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html).
+    """
+    fn = lambda_backend(account_id, region).get_function(name_or_arn, qualifier)
+    config = function_config(fn)
+    used = qualifier_in(name_or_arn) or qualifier
+    return config, f"{config.arn}:{used}" if used else config.arn
+
+
+def async_settings(account_id: str, region: str, function_name: str, invoked_arn: str) -> AsyncSettings:
+    """What governs an asynchronous event: the event invoke config of the qualifier it was
+    invoked with (none: the defaults) and the function's DLQ, which is a function-level setting
+    (invocation-async-retain-records.html: versions use $LATEST's)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    from .rules.async_invoke import AsyncSettings
+
+    try:
+        latest = lambda_backend(account_id, region).get_function(function_name)
+    except LambdaClientError:  # deleted meanwhile
+        return AsyncSettings()
+    config = latest.__dict__.get(EIC_ATTR, {}).get(qualifier_in(invoked_arn) or "$LATEST")
+    target = latest.__dict__.get(DLQ_ATTR)
+    return AsyncSettings.from_api(config, {"TargetArn": target} if target else None)
+
+
+def function_reserved_concurrency(account_id: str, region: str, function_name: str) -> int | None:
+    """One function's reserved concurrency (PutFunctionConcurrency), or None."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    try:
+        value = lambda_backend(account_id, region).get_function(function_name).reserved_concurrency
+    except LambdaClientError:
+        return None
+    return None if value is None else int(value)
+
+
+def reserved_concurrency(account_id: str, region: str) -> dict[str, int]:
+    """Reserved concurrency per function of an account and Region, as moto stores it
+    (put_function_concurrency, or ReservedConcurrentExecutions at creation). Functions without
+    a reservation are absent; 0 is a reservation (it throttles everything)."""
+    out: dict[str, int] = {}
+    for fn in lambda_backend(account_id, region).list_functions():
+        value = getattr(fn, "reserved_concurrency", None)
+        if value is not None and value != "":
+            out[fn.function_name] = int(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# SQS: the clock as moto reads it, exact queue counters, dead-letter queues, moving messages
+# ---------------------------------------------------------------------------------------------
+
+
+def now_ms() -> float:
+    from moto.core.utils import unix_time_millis
+
+    return unix_time_millis()
+
+
+_INF = float("inf")
+
+
+def queue_counts(queue: Any) -> tuple[int, int, int]:
+    """(visible and not delayed, delayed, not visible), exactly as moto's properties define them.
+
+    The counts are a function of the messages' `visible_at`/`delayed_until` and of the time.
+    A cache computed at time t0 stays exact for any time in [t0, valid_until), where
+    valid_until is the first moment any message changes class; appending a message updates it
+    in place (`_added`); every other change to the queue drops it (`forget_queue_counts`).
+    """
+    now = now_ms()
+    cache = queue.__dict__.get("_lambdasim_counts")
+    if cache is not None and cache[0] <= now < cache[1]:
+        return cache[2], cache[3], cache[4]
+    visible = delayed = not_visible = 0
+    valid_until = _INF
+    for m in queue._messages:
+        vis_at, delayed_until = m.visible_at, m.delayed_until
+        is_delayed = now < delayed_until
+        is_visible = now > vis_at
+        if is_delayed:
+            delayed += 1
+            valid_until = min(valid_until, delayed_until)
+        if not is_visible:
+            not_visible += 1
+            valid_until = min(valid_until, vis_at)
+        if is_visible and not is_delayed:
+            visible += 1
+    queue.__dict__["_lambdasim_counts"] = [now, valid_until, visible, delayed, not_visible]
+    return visible, delayed, not_visible
+
+
+def forget_queue_counts(queue: Any) -> None:
+    if queue is not None:
+        queue.__dict__.pop("_lambdasim_counts", None)
+
+
+def visible_messages(queue: Any) -> list[Any]:
+    """moto's `Queue.messages`, reading the clock once per scan (the adapter's replacement of it)."""
+    now = now_ms()
+    return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+
+def queue_next_change_ms(account_id: str, region: str, queue_name: str) -> float | None:
+    """When the queue's next hidden or delayed message becomes visible (ms), or None.
+
+    What a long poll waits for: the poller sleeps until then instead of polling every second.
+    """
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account_id][region].queues.get(queue_name)
+    if queue is None:
+        return None
+    queue_counts(queue)
+    until = queue.__dict__["_lambdasim_counts"][1]
+    return None if until == _INF else float(until)
+
+
+def queue_by_arn(arn: Any) -> Any:
+    """moto's Queue for an SQS queue ARN, or None."""
+    from moto.sqs.models import sqs_backends
+
+    parts = arn.split(":") if isinstance(arn, str) else []
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None
+    return sqs_backends[parts[4]][parts[3]].queues.get(parts[5])
+
+
+def is_dead_letter_queue(queue: Any) -> bool:
+    """True if the redrive policy of some queue targets `queue` (ListDeadLetterSourceQueues)."""
+    from moto.sqs.models import sqs_backends
+
+    return bool(sqs_backends[queue.account_id][queue.region].list_dead_letter_source_queues(queue.name))
+
+
+def dead_letter_source(queue: Any, message: Any) -> str | None:
+    """The ARN of the queue whose redrive policy moved `message` into `queue` (None: it was sent
+    there directly). ReceiveMessage answers it as the DeadLetterQueueSourceArn attribute."""
+    sources: dict[str, str] = queue.__dict__.get(DLQ_SOURCES_ATTR, {})
+    return sources.get(message.id)
+
+
+def movable_messages(queue: Any) -> list[Any]:
+    """The queue's visible messages, oldest first: what a move task started now would move."""
+    return visible_messages(queue)
+
+
+def move_message(queue: Any, message: Any, destination: Any) -> str | None:
+    """Send `message` to `destination` as a new message (new id, sent now, never received; body
+    and attributes unchanged) and delete it from `queue`: the new message's id, or None if the
+    message is no longer there to move (deleted, or received meanwhile and in flight)."""
+    import copy
+
+    from moto.sqs.models import sqs_backends
+
+    if not any(m is message for m in queue._messages) or not message.visible or message.delayed:
+        return None
+    fifo = bool(destination.fifo_queue)
+    new = sqs_backends[destination.account_id][destination.region].send_message(
+        destination.name,
+        message.body,
+        message_attributes=copy.deepcopy(message.message_attributes) or None,
+        deduplication_id=message.deduplication_id if fifo else None,
+        group_id=message.group_id if fifo else None,
+        system_attributes=copy.deepcopy(message.system_attributes) or None,
+    )
+    queue._messages[:] = [m for m in queue._messages if m is not message]
+    queue.pending_messages.discard(message)
+    queue.__dict__.get(DLQ_SOURCES_ATTR, {}).pop(message.id, None)
+    forget_queue_counts(queue)
+    return str(new.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams: where a mapping starts reading
+# ---------------------------------------------------------------------------------------------
+
+
+def stream_mapping_start(uuid: str) -> dict[str, Any]:
+    """What the adapter kept at the mapping's creation for a mapping ({} if nothing)."""
+    from moto.awslambda.models import lambda_backends
+
+    for account in lambda_backends.values():
+        for backend in account.values():
+            esm = backend._event_source_mappings.get(uuid)
+            if esm is not None:
+                return getattr(esm, STREAM_START_ATTR, {})
+    return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# What moto tells the simulator's pollers
+# ---------------------------------------------------------------------------------------------
+
+
+_mappings_listener: Callable[[], None] | None = None
+_message_listener: Callable[[str, float], None] | None = None
+_stream_listener: Callable[[str], None] | None = None
+
+
+def set_poller_listeners(
+    mappings_changed: Callable[[], None] | None, message_added: Callable[[str, float], None] | None
+) -> None:
+    """Register the simulator's pollers (None removes them).
+
+    `mappings_changed()` runs after every create, update or delete of an event source mapping;
+    `message_added(queue_arn, visible_from_ms)` after a message enters a queue (`visible_from_ms`
+    is the end of its delay, 0 without one).
+    """
+    global _mappings_listener, _message_listener
+    _mappings_listener, _message_listener = mappings_changed, message_added
+
+
+def set_stream_listener(records_added: Callable[[str], None] | None) -> None:
+    """`records_added(stream_arn)` runs after every write to a Kinesis stream or DynamoDB stream."""
+    global _stream_listener
+    _stream_listener = records_added
+
+
+def mappings_changed() -> None:
+    if _mappings_listener is not None:
+        _mappings_listener()
+
+
+def message_added(queue_arn: str, visible_from_ms: float) -> None:
+    if _message_listener is not None:
+        _message_listener(queue_arn, visible_from_ms)
+
+
+def records_added(stream_arn: str) -> None:
+    if _stream_listener is not None:
+        _stream_listener(stream_arn)
