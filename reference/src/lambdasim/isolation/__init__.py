@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -128,6 +129,8 @@ class Isolation:
     def __post_init__(self) -> None:
         self.protected = tuple(Path(p).resolve() for p in self.protected)
         self.clients: dict[tuple[Any, ...], Any] = {}  # the host's clients that serve workers
+        self._workers_started = itertools.count()
+        self._workers_started = itertools.count()
 
     def fingerprint(self, code_dir: Path | None, extra: str = "") -> str:
         """The identity of some code for ``runaway_after``: its files' content."""
@@ -150,7 +153,10 @@ class Isolation:
         spec = {
             "code_dir": str(Path(code_dir).resolve()) if code_dir is not None else None,
             "scratch_dir": str(scratch), "environ": dict(environ), "now_us": services.now_us(),
-            "seed": self.seed, "protected": [str(p) for p in self._protected_prefixes()],
+            # Each worker its own random and uuid4 streams (on AWS, environments never share
+            # one), the same ones on every run of the same sequence of environments.
+            "seed": f"{self.seed}/{next(self._workers_started)}",
+            "protected": [str(p) for p in self._protected_prefixes()],
             "drop_privileges": self.drop_privileges, "output_limit": self.output_limit,
             "memory_limit": self.memory_limit, "file_limit": self.file_limit,
             "proxies": {name: sorted(shared.methods) for name, shared in services.shared.items()},

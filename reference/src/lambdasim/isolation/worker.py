@@ -249,7 +249,7 @@ def _install(spec: dict[str, Any], host: Connection) -> None:
         host.ask({"rpc": "sleep", "seconds": float(seconds)})
 
     time.sleep = sleep  # type: ignore[assignment]
-    rng = random.Random(spec["seed"])
+    rng = random.Random(f"{spec['seed']}/uuid")
     random.seed(spec["seed"])
     uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)  # type: ignore[assignment]
     botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _remember_params))
