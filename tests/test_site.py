@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,29 @@ def test_site_builds_with_every_page(built_site: Path) -> None:
         assert (built_site / page).is_file(), f"{page} missing from the built site"
     lesson = (built_site / LESSON_URL / "index.html").read_text()
     assert "jp-OutputArea" in lesson, "the lesson page has no notebook output"
+
+
+def test_pages_have_unique_titles_and_lessons_a_download_link(built_site: Path) -> None:
+    titles: dict[str, list[str]] = {}
+    lessons = 0
+    for page in sorted(built_site.rglob("index.html")):
+        html = page.read_text()
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+        titles.setdefault(title, []).append(str(page.relative_to(built_site)))
+        notebook = page.parent / f"{page.parent.name}.ipynb"  # mkdocs-jupyter's copy (include_source)
+        if notebook.is_file():
+            lessons += 1
+            assert f'href="/{notebook.relative_to(built_site).as_posix()}" download' in html, (
+                f"{page.relative_to(built_site)} has no link to download its notebook")
+    assert lessons >= 11
+    duplicated = {title: pages for title, pages in titles.items() if len(pages) > 1}
+    assert not duplicated, f"pages share a title (browser tabs, search results, footer): {duplicated}"
+
+
+def test_not_found_page_leads_back_home(built_site: Path) -> None:
+    not_found = (built_site / "404.html").read_text()
+    assert "Page not found" in not_found
+    assert "Back to the course home page" in not_found
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +158,7 @@ def test_landing_page_shows_course_map(browser, site_url: str) -> None:
     body = browser.find_element("css selector", "article").text
     assert "What you will learn" in body
     assert "Run it locally" in body
+    assert "Start here" in body
     WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
     browser.save_screenshot(str(SCREENSHOTS / "landing.png"))
 
