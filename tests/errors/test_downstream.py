@@ -4,7 +4,10 @@ lesson teaches it, observed through the simulator, and the lesson's reference co
 
 AWS pages: the SDKs' retry behaviour,
 https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html (2026 version: standard
-mode by default, error-type-specific backoff, DynamoDB's 4 attempts), and boto3's retries guide,
+mode by default, error-type-specific backoff, DynamoDB's 4 attempts; the default in botocore 1.44.0
+and later, since Nov 10 2026:
+https://aws.amazon.com/blogs/developer/updated-default-retry-behavior-for-aws-sdks-and-tools/),
+and boto3's retries guide,
 https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html (legacy mode). Where the
 pages leave a figure to "your SDK's code base" the test names the botocore file.
 
@@ -82,7 +85,8 @@ def gaps(times: list[float]) -> list[float]:
 
 def test_standard_is_botocores_default_mode_with_three_attempts(sim: Simulator) -> None:
     """feature-retry-behavior.html: standard mode, the default, makes three attempts unless
-    max_attempts is configured (botocore made standard its default in 2025, boto/botocore#3513)."""
+    max_attempts is configured. botocore's default was legacy until 1.44.0 made the 2026 retry
+    behaviour the default (Nov 10 2026, updated-default-retry-behavior-for-aws-sdks-and-tools)."""
     events = boto3.client("events")
     assert events.meta.config.retries["mode"] == "standard"
     sim.faults.add("events", "PutEvents", Throttle())

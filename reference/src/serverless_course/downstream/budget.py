@@ -60,9 +60,11 @@ _RETRY_AFTER_EXTRA_S = 5.0  # an x-amz-retry-after header adds at most this per 
 _ADAPTIVE_MIN_RATE = 0.5  # tokens per second: botocore's TokenBucket never fills slower
 _LEGACY_BASE_S = 1.0  # legacy: "base": "rand", "growth_factor": 2, no cap
 
-# Attempts (the first one included) when a Config sets none, as this botocore resolves them:
-# standard/adaptive 3 (the SDK reference) and 4 for DynamoDB and DynamoDB Streams (botocore's
-# 2026 retry behaviour, now always on); legacy 5 (boto3 retries guide) and 10 for DynamoDB
+# Attempts (the first one included) when a Config sets none, as botocore 1.44.0 and later
+# resolve them: standard/adaptive 3 (the SDK reference) and 4 for DynamoDB and DynamoDB Streams
+# (the SDKs' 2026 retry behaviour, opt-in from May 2026 and the default since Nov 10 2026, when
+# botocore 1.44.0 removed the opt-in: aws.amazon.com/blogs/developer/updated-default-retry-
+# behavior-for-aws-sdks-and-tools/); legacy 5 (boto3 retries guide) and 10 for DynamoDB
 # (_retry.json).
 _DEFAULT_ATTEMPTS: dict[str, dict[str, int]] = {
     "standard": {"dynamodb": 4, "dynamodbstreams": 4},
