@@ -36,6 +36,11 @@ def test_text_is_escaped_and_left_aligned(shown: list[dict[str, str]]) -> None:
     assert '<td style="text-align: left">&lt;b&gt;</td>' in html
 
 
+def test_formats_can_be_given_by_position_when_names_repeat(shown: list[dict[str, str]]) -> None:
+    show_table([(0.5, 0.25)], ["share", "share"], formats=["{:.0%}", None])
+    assert shown[0]["text/plain"].splitlines()[-1] == "  50%   0.25"
+
+
 def test_a_short_row_is_refused(shown: list[dict[str, str]]) -> None:
     with pytest.raises(ValueError, match="2 columns"):
         show_table([(1,)], ["a", "b"])

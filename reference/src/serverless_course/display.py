@@ -20,21 +20,29 @@ def show_table(
     rows: Iterable[Sequence[object]],
     columns: Sequence[str],
     *,
-    formats: Mapping[str, str] | None = None,
+    formats: Mapping[str, str] | Sequence[str | None] | None = None,
     caption: str | None = None,
 ) -> None:
     """Display `rows` under the header `columns` as a table in the notebook.
 
-    `formats` maps a column name to a `str.format` template for its values (for example
-    `{"total $": "${:,.4f}"}`); without one, integers get thousands separators, floats two
-    decimals and anything else `str()`. Numeric columns are right-aligned.
+    `formats` gives `str.format` templates for the values: by column name (for example
+    `{"total": "${:,.4f}"}`), or one per column in order (None for the default) when names
+    repeat. Without one, integers get thousands separators, floats two decimals and anything
+    else `str()`. Numeric columns are right-aligned.
     """
-    formats = formats or {}
+    if formats is None:
+        templates: list[str | None] = [None] * len(columns)
+    elif isinstance(formats, Mapping):
+        templates = [formats.get(column) for column in columns]
+    else:
+        templates = list(formats)
+    if len(templates) != len(columns):
+        raise ValueError(f"{len(templates)} formats for {len(columns)} columns")
     rows = [tuple(row) for row in rows]
     for row in rows:
         if len(row) != len(columns):
             raise ValueError(f"row {row!r} has {len(row)} values for {len(columns)} columns")
-    cells = [[_format(value, formats.get(column)) for column, value in zip(columns, row)] for row in rows]
+    cells = [[_format(value, template) for template, value in zip(templates, row)] for row in rows]
     numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(columns))]
     display(
         {"text/html": _html(columns, cells, numeric, caption), "text/plain": _text(columns, cells, numeric, caption)},
