@@ -1,5 +1,5 @@
 """The AWS call path through the simulator: shared service models, moto's request dispatch
-(lambdasim/sdk_models.py; lambdasim/_moto_patches.py, section 12). Faster, and answering the
+(lambdasim/sdk_models.py; lambdasim/_moto_patches/dispatch.py). Faster, and answering the
 same."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from moto.core.responses import BaseResponse
 
 from lambdasim import Simulator
 from lambdasim import _moto_patches as patches
+from lambdasim._moto_patches import dispatch
 from lambdasim import sdk_models
 
 
@@ -62,7 +63,7 @@ def test_a_response_method_found_by_name_is_the_one_moto_lists():
     for cls in classes:
         listed = set(moto_utils.method_names_from_class(cls))
         for name in set(dir(cls)) | {"no_such_action", "mro", "__init__", "dispatch"}:
-            assert (name in patches._FunctionNames(cls)) == (name in listed), (cls, name)
+            assert (name in dispatch._FunctionNames(cls)) == (name in listed), (cls, name)
 
 
 def test_routes_are_found_once_per_url_and_forgotten_on_stop():
@@ -78,12 +79,12 @@ def test_routes_are_found_once_per_url_and_forgotten_on_stop():
 
 
 def test_a_url_no_service_routes_is_still_answered_404_not_yet_implemented():
-    services, handler = patches._route("https://sqs.us-east-1.amazonaws.com/123456789012/q")
+    services, handler = dispatch._route("https://sqs.us-east-1.amazonaws.com/123456789012/q")
     assert services == ("sqs",) and handler is not None
     with Simulator():
-        assert patches._process_request(None, _Request("https://nothing-here.us-east-1.amazonaws.com/x")) == (
+        assert dispatch._process_request(None, _Request("https://nothing-here.us-east-1.amazonaws.com/x")) == (
             404, {}, "Not yet implemented")
-        assert patches._process_request(None, _Request("https://example.com/x")) is None
+        assert dispatch._process_request(None, _Request("https://example.com/x")) is None
 
 
 class _Request:

@@ -1,4 +1,4 @@
-"""The simulator's patches of moto (lambdasim/_moto_patches.py): pinned, reversible, correct."""
+"""The simulator's patches of moto (lambdasim/_moto_patches/): pinned, reversible, correct."""
 
 from __future__ import annotations
 

@@ -594,7 +594,7 @@ def test_events_have_aws_shape_and_pass_powertools_sqs_model(sim, fifo):
 def test_fifo_messages_that_time_out_together_come_back_in_order(sim):
     """https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html:
     messages of a group are received in order, also when several of them time out together (moto
-    delivered the last one first; `_moto_patches` item 8)."""
+    delivered the last one first; `_moto_patches.sqs`)."""
     sqs = sim.client("sqs")
     url = sqs.create_queue(QueueName="q.fifo", Attributes={
         "FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "10"})["QueueUrl"]

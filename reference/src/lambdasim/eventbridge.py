@@ -1,6 +1,6 @@
 """EventBridge rule targets that are Lambda functions, delivered on the virtual clock.
 
-`_moto_patches._send_to_targets` hands every matched Lambda target here (moto raises for them).
+`_moto_patches.eventbridge` hands every matched Lambda target here (moto raises for them).
 Each delivery is an asynchronous Invoke of the function (`LambdaService.enqueue_async`); the
 target's RetryPolicy and DeadLetterConfig apply to failures of that Invoke call, as on AWS
 (the rules and the model, with sources: `rules.eventbridge`):

@@ -1,0 +1,124 @@
+"""The moto adapter: every change the simulator makes to moto, applied on start and removed on
+stop, one module per patched service.
+
+moto is pinned to exactly 5.2.5 (requirements.txt); `verify()` checks the version and that each
+patched attribute still exists with the parameters the patches expect, and `apply()` refuses to
+run otherwise. tests/lambdasim/test_moto_patches.py calls it, so an upgrade of moto fails loudly
+there instead of subtly in a lesson.
+
+Each module says what it patches and why in its docstring, holds the replacements and the
+routes it adds, and lists its patches in `patches()`, with what moto's originals must look like
+(`_patching.Patch`; `verify()` checks them):
+
+- `lambda_invoke`: every route into a function (Invoke, InvokeAsync, other services, S3 and
+  Logs pushes) reaches the simulator's `LambdaService`; the Docker path raises.
+- `sns`: SNS `lambda` subscriptions send AWS's event.
+- `eventbridge`: Lambda targets (retry policy, target DLQ), the `Ref` of an event bus.
+- `sqs`: exact cached counters, long polling on virtual time, FIFO redelivery order, the message
+  move task API and DeadLetterQueueSourceArn.
+- `event_source_mappings`: moto's own pollers off; mappings checked as AWS checks them; the
+  simulator's pollers told what changed; streams' LATEST positions.
+- `lambda_config`: event invoke config per qualifier, DeadLetterConfig, reserved and provisioned
+  concurrency, GetAccountSettings.
+- `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
+  parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
+- `dispatch`: moto finds a request's route once per URL and the response method by name.
+
+The simulator's other parts never import this package: they read moto's state through
+`lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
+(layers: README.md, "Layers"). A new simulated service that must patch moto adds a module of
+the same shape and its name to `_MODULES`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from .. import moto_state
+from ..errors import SimulatorError
+from . import (
+    _patching,
+    _shared,
+    cloudformation,
+    dispatch,
+    event_source_mappings,
+    eventbridge,
+    lambda_config,
+    lambda_invoke,
+    sns,
+    sqs,
+)
+from ._patching import EXPECTED_MOTO_VERSION, Patch
+from .dispatch import _route
+from .eventbridge import set_eventbridge_targets
+from .sqs import set_message_moves
+
+if TYPE_CHECKING:
+    from ..service import LambdaService
+
+__all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
+           "set_message_moves", "verify"]
+
+# The service modules, in the order their patches are installed.
+_MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, cloudformation, dispatch)
+
+_applied: list[Patch] = []
+_cloudformation_import: _patching.AfterImport | None = None
+_owner_name = _patching.owner_name
+
+
+def _patch_table() -> list[Patch]:
+    """The patches applied on start (`_cloudformation_patches` are the others)."""
+    return [patch for module in _MODULES for patch in module.patches()]
+
+
+def _cloudformation_patches() -> list[Patch]:
+    return cloudformation.deferred_patches()
+
+
+def verify() -> list[str]:
+    """Problems that make the patches unsafe for the installed moto (empty list: all good).
+    Every patch is checked, moto's CloudFormation's included (this imports it)."""
+    return _patching.problems(_patch_table() + _cloudformation_patches(), _applied)
+
+
+def patched_attributes() -> list[str]:
+    """`Owner.attribute` of every patch, for reports and tests."""
+    return [patch.label for patch in _patch_table() + _cloudformation_patches()]
+
+
+def apply(service: LambdaService) -> None:
+    """Install every patch and route Lambda invocations to `service` (moto's CloudFormation's
+    patches when it is imported, if it is not yet)."""
+    global _cloudformation_import
+    if _applied:
+        raise SimulatorError("moto patches are already applied (another Simulator is running?)")
+    _install(_patch_table())
+    if cloudformation.DEFERRED_MODULE in sys.modules:
+        _install(_cloudformation_patches())
+    else:
+        _cloudformation_import = _patching.AfterImport(
+            cloudformation.DEFERRED_MODULE, lambda module: _install(_cloudformation_patches()))
+        _cloudformation_import.install()
+    _shared.service = service
+
+
+def _install(patches: list[Patch]) -> None:
+    _patching.install(patches, _applied)
+    _route.cache_clear()  # the route tables may have changed
+
+
+def remove() -> None:
+    """Put moto back exactly as it was."""
+    global _cloudformation_import
+    moto_state.set_poller_listeners(None, None)
+    moto_state.set_stream_listener(None)
+    if _cloudformation_import is not None:
+        _cloudformation_import.uninstall()
+        _cloudformation_import = None
+    set_eventbridge_targets(None)
+    set_message_moves(None)
+    _patching.uninstall(_applied)
+    _route.cache_clear()
+    _shared.service = None

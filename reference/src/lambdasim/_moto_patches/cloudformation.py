@@ -1,0 +1,140 @@
+"""CloudFormation: every AWS::Lambda::Function property, and AWS::Lambda::EventInvokeConfig.
+
+moto's CloudFormation passes 7 properties of AWS::Lambda::Function to create_function (no
+DeadLetterConfig, Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them
+go now; and it lacks AWS::Lambda::EventInvokeConfig (SAM's EventInvokeConfig), which is added.
+moto's CloudFormation imports every service's models (EC2's and API Gateway's among them): 1-3 s,
+more than the rest of the simulator's start, and only templates need it. So the patch of its
+parser (`deferred_patches`) is applied when a simulation first imports it (a template deployed,
+a stack created through the API), or at start if it was imported already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import moto_state
+from ._patching import Patch
+from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
+
+
+def _function_from_cloudformation(
+    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """Replaces LambdaFunction.create_from_cloudformation_json: moto passes 7 properties to
+    create_function and drops DeadLetterConfig, Architectures, Layers, TracingConfig,
+    EphemeralStorage, Tags... Here every property goes, as CloudFormation passes them
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html)."""
+    import base64
+
+    props = cloudformation_json["Properties"]
+    spec = {k: v for k, v in props.items() if k != "Tags"}
+    spec["FunctionName"] = resource_name
+    spec["Code"] = dict(props["Code"])
+    if "ZipFile" in spec["Code"]:
+        spec["Code"]["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(spec["Code"]["ZipFile"]))
+    if props.get("Tags"):
+        spec["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
+    return moto_state.lambda_backend(account_id, region_name).create_function(spec)
+
+
+class _EventInvokeConfigResource:
+    """AWS::Lambda::EventInvokeConfig for moto's CloudFormation, which lacks it
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventinvokeconfig.html;
+    SAM's EventInvokeConfig property becomes one). The config lands where the API puts it.
+    The qualifier is not checked: moto's CloudFormation does not create AWS::Lambda::Alias."""
+
+    _PROPS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+
+    def __init__(self, function_name: str, qualifier: str, physical_id: str):
+        self.function_name = function_name
+        self.qualifier = qualifier
+        self.physical_resource_id = physical_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _EventInvokeConfigResource:
+        props = cloudformation_json["Properties"]
+        body = {k: props[k] for k in cls._PROPS if k in props}
+        name, qualifier = str(props["FunctionName"]), str(props["Qualifier"])
+        put_event_invoke_config(moto_state.lambda_backend(account_id, region_name), name, qualifier, body,
+                                check_qualifier=False)
+        return cls(name, qualifier, resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> _EventInvokeConfigResource:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        props = cloudformation_json["Properties"]
+        cls(str(props["FunctionName"]), str(props["Qualifier"]), resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        from moto.awslambda.exceptions import LambdaClientError
+
+        try:
+            backend = moto_state.lambda_backend(account_id, region)
+            _, q, configs = lookup_event_invoke_config(backend, self.function_name, self.qualifier)
+        except LambdaClientError:  # the function (or the config) is gone already
+            return
+        del configs[q]
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type == _EventInvokeConfigResource.cloudformation_type():
+            return _EventInvokeConfigResource
+        return original(resource_type)
+
+    resource_class_from_type.__wrapped__ = original  # type: ignore[attr-defined]
+    return resource_class_from_type
+
+
+# The module `deferred_patches` patches, slow to import (see above).
+DEFERRED_MODULE = "moto.cloudformation.parsing"
+
+
+def patches() -> list[Patch]:
+    """The patches of this module, applied on start and removed on stop."""
+    from moto.awslambda.models import LambdaFunction
+
+    return [
+        Patch(LambdaFunction, "create_from_cloudformation_json", classmethod(_function_from_cloudformation),
+              ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+              "CloudFormation AWS::Lambda::Function properties"),
+    ]
+
+
+def deferred_patches() -> list[Patch]:
+    """The patches of moto's CloudFormation parser, applied when it is imported (`DEFERRED_MODULE`)."""
+    import moto.cloudformation.parsing as cfn_parsing
+
+    return [
+        Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
+              "CloudFormation AWS::Lambda::EventInvokeConfig", wrap=_wrap_resource_class_from_type),
+    ]
