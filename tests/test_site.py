@@ -185,6 +185,18 @@ def test_lesson_page_shows_notebook_outputs(browser, site_url: str) -> None:
     browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01.png"))
 
 
+def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    open_page(browser, site_url + LESSON_URL, ".jp-OutputArea-output img")
+    figure = browser.find_element("css selector", ".jp-OutputArea-output a.glightbox img")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", figure)
+    figure.click()
+    WebDriverWait(browser, 10).until(
+        lambda b: any(img.is_displayed() for img in b.find_elements("css selector", ".glightbox-container .gslide-image img")))
+    browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01-zoomed.png"))
+
+
 def test_pipeline_error_handling_and_simulator_pages_show_diagrams(browser, site_url: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
