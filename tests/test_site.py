@@ -73,6 +73,13 @@ def test_pages_have_unique_titles_and_lessons_a_download_link(built_site: Path) 
     assert not duplicated, f"pages share a title (browser tabs, search results, footer): {duplicated}"
 
 
+def test_fidelity_table_is_grouped_by_area(built_site: Path) -> None:
+    page = (built_site / "simulator-fidelity" / "index.html").read_text()
+    areas = re.findall(r'<details class="note">\s*<summary>([^<]*): (\d+) rules?</summary>', page)
+    assert len(areas) >= 10, "the fidelity table should be one collapsed block per simulator area"
+    assert sum(int(count) for _, count in areas) >= 100
+
+
 def test_not_found_page_leads_back_home(built_site: Path) -> None:
     not_found = (built_site / "404.html").read_text()
     assert "Page not found" in not_found
@@ -206,3 +213,12 @@ def test_pipeline_error_handling_and_simulator_pages_show_diagrams(browser, site
         assert text in browser.find_element("css selector", "article").text
         WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
         browser.save_screenshot(str(SCREENSHOTS / (page.strip("/") + ".png")))
+
+
+def test_fidelity_page_opens_as_a_short_list_of_areas(browser, site_url: str) -> None:
+    open_page(browser, site_url + "simulator-fidelity/", "article details")
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    assert height < 5000, f"the fidelity page is {height} px tall with every area collapsed"
+    browser.find_element("css selector", "article details summary").click()
+    assert browser.find_element("css selector", "article details table").is_displayed()
+    browser.save_screenshot(str(SCREENSHOTS / "simulator-fidelity.png"))

@@ -2,8 +2,9 @@
 
 Every conformance test of `lambdasim` names, in its docstring, the AWS documentation page whose
 rule it pins. This hook reads those docstrings (without importing the tests) and replaces the
-marker `<!-- fidelity-table -->` with one row per test: the rule, the AWS page, the test. The
-table therefore cannot drift from the tests: a new test appears, a removed one disappears.
+marker `<!-- fidelity-table -->` with one collapsible section per area of the simulator, each a
+table with one row per test: the rule, the AWS page, the test. The table therefore cannot drift
+from the tests: a new test appears, a removed one disappears.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ _AREAS = {
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",
     "test_moto_patches.py": "moto patches",
+    "test_event_shapes.py": "Event shapes",
+    "test_examples.py": "Examples",
+    "test_simulator_faults.py": "Fault injection",
+    "test_isolation.py": "Isolated execution environments",
 }
 
 
@@ -86,12 +91,26 @@ def fidelity_rows(project_root: Path) -> list[tuple[str, str, list[str], str]]:
 
 
 def fidelity_table(project_root: Path) -> str:
-    lines = ["| Area | Rule | AWS page | Test |", "|---|---|---|---|"]
+    """One collapsed block per area (pymdownx.details), so the page opens as a short list of
+    areas with their rule counts instead of a table hundreds of rows long."""
+    by_area: dict[str, list[tuple[str, list[str], str]]] = {}
     for area, rule, pages, test in fidelity_rows(project_root):
-        links = "<br>".join(f"[{url.rsplit('/', 1)[1].removesuffix('.html')}]({url})" for url in pages)
-        rule = rule.replace("|", "\\|")
-        lines.append(f"| {area} | {rule} | {links} | `{test}` |")
-    return "\n".join(lines)
+        by_area.setdefault(area, []).append((rule, pages, test))
+    sections = []
+    for area, rows in by_area.items():
+        count = f"{len(rows)} rule" + ("" if len(rows) == 1 else "s")
+        files = sorted({test.split("::")[0] for _, _, test in rows})
+        lines = [f'??? note "{area}: {count}"', "",
+                 "    Tests in " + ", ".join(f"`{TEST_FOLDER.as_posix()}/{name}`" for name in files) + ".", "",
+                 "    | Rule | AWS page | Test |", "    |---|---|---|"]
+        for rule, pages, test in rows:
+            links = "<br>".join(f"[{url.rsplit('/', 1)[1].removesuffix('.html')}]({url})" for url in pages)
+            rule = rule.replace("|", "\\|")
+            # Long test names may break after an underscore instead of anywhere.
+            name = test.split("::")[1].replace("_", "_<wbr>")
+            lines.append(f"    | {rule} | {links} | <code>{name}</code> |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
