@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..sdk_models import share_loaders
 from . import codec
 
 _PARAMS_KEY = "lambdasim.isolation.params"
@@ -256,14 +257,10 @@ def _install(spec: dict[str, Any], host: Connection) -> None:
     botocore.handlers.BUILTIN_HANDLERS.append(
         ("before-call", _forward_api_call, botocore.handlers.REGISTER_FIRST))
     import boto3
-    import botocore.session
 
-    # Every session made from now on has the handlers above and shares the fork server's loaded
-    # models (libraries such as Powertools make sessions of their own).
-    shared = _session().get_component("data_loader")
-    create_loader = botocore.session.create_loader
-    botocore.session.create_loader = lambda search_path_string=None: (  # type: ignore[assignment]
-        shared if not search_path_string else create_loader(search_path_string))
+    # Every session made from now on has the handlers above, and shares the models the fork
+    # server loaded (its `share_loaders`, inherited): libraries such as Powertools make sessions
+    # of their own.
     boto3.DEFAULT_SESSION = None
     os.environ.clear()
     os.environ.update(spec["environ"])
@@ -274,21 +271,6 @@ def _install(spec: dict[str, Any], host: Connection) -> None:
         module_name, _, attribute = name.rpartition(".")
         module = __import__(module_name, fromlist=[attribute])
         setattr(module, attribute, _Proxy(name, frozenset(methods)))
-
-
-_loader: Any = None
-
-
-def _session() -> Any:
-    import botocore.loaders
-    import botocore.session
-
-    global _loader
-    if _loader is None:
-        _loader = botocore.loaders.create_loader()
-    session = botocore.session.get_session()
-    session.register_component("data_loader", _loader)
-    return session
 
 
 def prepare() -> None:
@@ -307,7 +289,8 @@ def _warm_models() -> None:
     import botocore.hooks
 
     botocore.hooks.accepts_kwargs = functools.lru_cache(maxsize=None)(botocore.hooks.accepts_kwargs)
-    session = boto3.Session(botocore_session=_session(), region_name="us-east-1",
+    share_loaders()
+    session = boto3.Session(region_name="us-east-1",
                             aws_access_key_id="warm", aws_secret_access_key="warm")
     for service in WARM_SERVICES:
         try:
