@@ -102,6 +102,21 @@ def test_a_busy_loop_is_killed_and_a_runaway_times_out_at_once(tmp_path):
         isolation.start(code_dir=tmp_path, environ={}, services=services, fingerprint=fingerprint)
 
 
+def test_an_environment_whose_init_fails_leaves_no_worker(sim, basic, call, monkeypatch):
+    """A failed INIT is reported to the invocation and the environment is gone
+    (lambda-runtime-environment.html): so is its worker process."""
+    isolation = Isolation()
+    started = []
+    start = isolation.start
+    monkeypatch.setattr(isolation, "start", lambda **kw: started.append(start(**kw)) or started[-1])
+    sim.create_function(FunctionName="broken", Handler="handlers.handler",
+                        code_dir=FIXTURES / "broken_import")
+    sim.map_handler("broken", code_dir=FIXTURES / "broken_import", isolation=isolation)
+    response, body = call("broken", {})
+    assert response["FunctionError"] == "Unhandled" and body["errorType"] == "Runtime.ImportModuleError"
+    assert started and not any(worker.alive for worker in started)
+
+
 def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
     target = Path(tempfile.gettempdir()) / f"lambdasim-isolation-test-{os.getpid()}"
     (tmp_path / "m.py").write_text(

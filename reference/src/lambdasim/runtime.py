@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -27,8 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from random import Random
+from types import ModuleType
 from typing import Any
 
+from . import isolation as iso
 from .clock import MICROS_PER_SECOND, VirtualClock, from_micros, seconds_to_micros
 from .context import LambdaContext
 from .environments import EnvironmentPool, ExecutionEnvironment
@@ -561,15 +565,9 @@ class Runtime:
         return {**{k: str(v) for k, v in config.environment.items()}, **reserved}
 
 
-def _load_isolated(isolation: Any, handler_name: str, code_dir: Path | None, environ: dict[str, str],
+def _load_isolated(isolation: iso.Isolation, handler_name: str, code_dir: Path | None, environ: dict[str, str],
                    clock: VirtualClock) -> LoadedCode:
     """Start a worker process for an environment and load its handler there (the INIT phase)."""
-    import sys
-    import time
-    from types import ModuleType
-
-    from . import isolation as iso
-
     module_name, function = rt.split_handler(handler_name)
     services = iso.Services(now_us=lambda: clock.micros, sleep=time.sleep)
     worker = None
@@ -604,10 +602,6 @@ class IsolatedHandler:
         self.sent = dict(environ)  # the environment variables the worker has
 
     def __call__(self, event: Any, context: LambdaContext) -> Any:
-        import sys
-
-        from . import isolation as iso
-
         # The runtime shows the invocation's variables (a new trace id...) in os.environ.
         changed = {k: v for k in self.sent if (v := os.environ.get(k)) is not None and v != self.sent[k]}
         self.sent.update(changed)
@@ -625,7 +619,7 @@ class IsolatedHandler:
         finally:
             if self.worker.output:
                 sys.stdout.write(self.worker.output)
-        return json.loads(payload)
+        return json.loads(payload)  # serialised by the worker as the runtime does; checked again here
 
 
 def _context_fields(context: LambdaContext) -> dict[str, Any]:

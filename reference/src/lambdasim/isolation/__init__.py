@@ -40,6 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from multiprocessing.connection import Connection
 from typing import Any
 
 from . import codec
@@ -74,12 +75,11 @@ class WorkerCrashed(WorkerError):
 
 
 class FunctionRaised(WorkerError):
-    """The code raised: ``payload`` is Lambda's error document, ``class_path`` the exception's class."""
+    """The code raised: ``payload`` is Lambda's error document."""
 
-    def __init__(self, payload: dict[str, Any], class_path: str = ""):
+    def __init__(self, payload: dict[str, Any]):
         super().__init__(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
         self.payload = payload
-        self.class_path = class_path
 
 
 class FunctionExited(WorkerError):
@@ -130,7 +130,6 @@ class Isolation:
         self.protected = tuple(Path(p).resolve() for p in self.protected)
         self.clients: dict[tuple[Any, ...], Any] = {}  # the host's clients that serve workers
         self._workers_started = itertools.count()
-        self._workers_started = itertools.count()
 
     def fingerprint(self, code_dir: Path | None, extra: str = "") -> str:
         """The identity of some code for ``runaway_after``: its files' content."""
@@ -167,8 +166,6 @@ class Isolation:
             pid = _fork_server().fork(spec, there.fileno())
         finally:
             there.close()
-        from multiprocessing.connection import Connection
-
         return Worker(self, pid, Connection(here.detach()), services, scratch, fingerprint)
 
     def runaway_message(self) -> str:
@@ -200,9 +197,14 @@ class Worker:
     def load(self, module: str, function: str | None = None) -> dict[str, str]:
         """Import ``module`` in the worker; its public names ("callable" or "value").
         Raises FunctionRaised (the module's init raised, or a runtime fault such as
-        Runtime.ImportModuleError), FunctionExited, WorkerTimedOut or WorkerCrashed."""
-        done = self._request({"op": "load", "module": module, "function": function},
-                             self.isolation.init_time_limit_s)
+        Runtime.ImportModuleError), FunctionExited, WorkerTimedOut or WorkerCrashed; the worker
+        is gone after any of them (a module that did not import has nothing left to run)."""
+        try:
+            done = self._request({"op": "load", "module": module, "function": function},
+                                 self.isolation.init_time_limit_s)
+        except FunctionRaised:
+            self.close()
+            raise
         return dict(done.get("names") or {})
 
     def call(self, function: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None,
@@ -295,7 +297,7 @@ class Worker:
                 payload = done[kind]
                 if not isinstance(payload, dict):
                     payload = {"errorType": "Unknown", "errorMessage": str(payload), "stackTrace": []}
-                raise FunctionRaised(payload, str(done.get("class") or ""))
+                raise FunctionRaised(payload)
         return done
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -327,6 +329,7 @@ class Worker:
         return reply
 
     def _aws(self, message: dict[str, Any]) -> dict[str, Any]:
+        from botocore import xform_name
         from botocore.exceptions import ClientError
 
         if not self.services.aws:
@@ -334,8 +337,8 @@ class Worker:
                                   "message": "no AWS calls here: this code runs outside a simulation"}}
         client = self._client(str(message["service"]), message.get("region"), message.get("config") or {})
         operation = str(message["operation"])
-        method = {api: name for name, api in client.meta.method_to_api_mapping.items()}.get(operation)
-        if method is None:
+        method = xform_name(operation)  # how botocore names a client's method for an operation
+        if client.meta.method_to_api_mapping.get(method) != operation:
             raise ValueError(f"no operation {operation}")
         params = codec.decode(message.get("params") or {}, {})
         try:

@@ -404,8 +404,7 @@ def _serve(host: Connection, spec: dict[str, Any]) -> None:
             status = 0 if code is None else (code if isinstance(code, int) else 1)
             done = {"exit": status}
         except BaseException as exc:  # noqa: BLE001 - the code's error, reported as Lambda does
-            done = {"exception": rt.exception_payload(exc, exc.__traceback__, None, (_PACKAGE_DIR,)),
-                    "class": codec.class_path(type(exc))}
+            done = {"exception": rt.exception_payload(exc, exc.__traceback__, None, (_PACKAGE_DIR,))}
         done["output"] = host.output.drain()
         if refused:
             done["refused"] = sorted(set(refused))
