@@ -14,10 +14,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lambdasim import isolation as iso
+from lambdasim.clock import to_micros
 
 #: The variables every function is given (Lambda sets the Region and credentials).
 BASE_ENVIRON = {
@@ -162,11 +164,7 @@ class RemoteModule:
             self._worker.close()
 
     def _now_us(self) -> int:
-        from datetime import datetime, timezone
-
-        from lambdasim.clock import to_micros
-
-        return to_micros(datetime.now(timezone.utc))
+        return to_micros(datetime.now(timezone.utc))  # frozen (freezegun) where a lab freezes it
 
     def _sleep(self, seconds: float) -> None:
         if self._clock is not None:  # without a clock, a sleep spends no time at all
