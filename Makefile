@@ -59,7 +59,7 @@ browser:
 # (Two runs: the notebooks need no conftest, and labs/conftest.py is the graders' entry point.)
 # Both runs use the two cores with pytest-xdist (a notebook's cells stay on one worker).
 test: install browser
-	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. -n 2 tests
+	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. -n 2 --dist loadgroup tests
 	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. --noconftest -p no:cacheprovider \
 		-n 2 --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
 

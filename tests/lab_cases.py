@@ -26,7 +26,7 @@ class Case:
     lab: str  # the lab's folder name under labs/
     name: str  # "wrong-...", "nothing-...", "broken-..." or "right-..."
     write: Callable[[Path], None]  # writes the learner's files into a folder
-    must_fail: str = ""  # wrong cases: a -k expression of tests it must fail (all: "")
+    must_fail: str = ""  # wrong cases: part of the name of a test it must lose points on ("": any)
 
     @property
     def kind(self) -> str:

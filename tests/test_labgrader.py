@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from labgrader import Lab, LabConfigError, SubmissionError
 from labgrader.cli import LOG_LIMIT, child_env, pytest_command
+from labgrader.grading_server import serve_gradings
 from labgrader.submission import SubmissionRaised, copy_student_files
 from lambdasim.isolation import Isolation
 
@@ -114,6 +114,31 @@ def test_grade_command_stops_a_grading_at_its_time_limit(tmp_path: Path) -> None
 # -- the class command ---------------------------------------------------------------------
 
 
+def test_a_grading_forked_by_the_server_is_graded_as_a_fresh_one(tmp_path: Path) -> None:
+    """The class command's gradings are forked from a warm server: the same results as a fresh
+    pytest process, and a server that died is started again for the next grading."""
+    _, fresh = grade(tmp_path, MINI, SUBMISSIONS / "good")
+    with serve_gradings(MINI) as server:
+        for attempt in ("first", "after the server was killed"):
+            results = tmp_path / attempt / "results.json"
+            results.parent.mkdir()
+            command = pytest_command(Lab.load(MINI), SUBMISSIONS / "good", results)
+            forked = server.start(command, tmp_path / attempt, child_env())
+            output = forked.stdout.read().decode()
+            assert forked.wait(timeout=60) == 0, output
+            data = json.loads(results.read_text())
+            assert (data["score"], [t["status"] for t in data["tests"]]) == \
+                (fresh["score"], [t["status"] for t in fresh["tests"]])
+            server.process.kill()
+            server.process.wait()
+
+
+
+# The tests that read the class run stay on one xdist worker (`--dist loadgroup`, Makefile), so
+# that the class is graded once.
+CLASS_RUN = pytest.mark.xdist_group("class_run")
+
+
 @pytest.fixture(scope="module")
 def class_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """Grade every fixture submission at once (from an unrelated working folder)."""
@@ -160,6 +185,7 @@ EXPECTED = {  # student: (points, status, text expected in the results' outputs)
 }
 
 
+@CLASS_RUN
 def test_class_gradebook(class_run: tuple[str, Path]) -> None:
     stdout, out = class_run
     with (out / "gradebook.csv").open(newline="") as f:
@@ -173,6 +199,7 @@ def test_class_gradebook(class_run: tuple[str, Path]) -> None:
     assert f"{len(EXPECTED)} graded, 0 timed out, 0 crashed, 0 tampered" in stdout
 
 
+@CLASS_RUN
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_class_results(class_run: tuple[str, Path], student: str) -> None:
     points, _, text = EXPECTED[student]
@@ -182,6 +209,7 @@ def test_class_results(class_run: tuple[str, Path], student: str) -> None:
     assert (class_run[1] / student / "grading.log").is_file()
 
 
+@CLASS_RUN
 def test_class_run_leaves_the_lab_and_no_process_behind(class_run: tuple[str, Path]) -> None:
     assert lab_files(MINI) == MINI_FILES, "a submission changed the lab's files"
     markers = []
@@ -194,6 +222,7 @@ def test_class_run_leaves_the_lab_and_no_process_behind(class_run: tuple[str, Pa
     assert not markers, f"a process started by a submission outlived its grading: {markers}"
 
 
+@CLASS_RUN
 def test_huge_output_is_capped(class_run: tuple[str, Path]) -> None:
     log = class_run[1] / "attack_huge_output" / "grading.log"
     assert log.stat().st_size <= LOG_LIMIT + 1000

@@ -1,55 +1,36 @@
 """Every lab is gradable, and its grade means something.
 
-Each lab under labs/ (a folder with a lab.toml) is graded the way instructors grade it
-(``python -m labgrader grade``): its reference solution earns full marks, its untouched starter
-does not, a submission that does nothing or does not import earns 0 on every test, and each
-wrong solution of ``lab_cases`` (wrong partial batch responses, retries without backoff or
-bound, a processor that is not idempotent...) earns less than full marks, and each right one
-written another way earns full marks. The reference is also
-graded the way a learner checks their work (``pytest labs/<lab>``, through labs/conftest.py).
+Each lab under labs/ (a folder with a lab.toml) is graded the way instructors grade a class
+(``python -m labgrader class``), with one student for its reference solution, one for its
+untouched starter and one for each case of ``lab_cases``: the reference earns full marks, the
+starter does not, a submission that does nothing or does not import earns 0 on every test,
+each wrong solution (wrong partial batch responses, retries without backoff or bound, a
+processor that is not idempotent...) earns less than full marks on the test it is wrong for,
+and each right one written another way earns full marks. The reference is also graded the way
+a learner checks their work (``pytest labs/<lab>``, through labs/conftest.py).
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import json
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lab_cases import Case, cases
 from labgrader import Lab
 from labgrader.cli import child_env
-from lambdasim.isolation import share_fork_server
 
 REPO = Path(__file__).resolve().parents[1]
 LABS = sorted(path.parent for path in (REPO / "labs").glob("*/lab.toml"))
 # No lab yet must fail, not pass quietly.
 LAB_PARAMS = [pytest.param(lab, id=lab.name) for lab in LABS] or [pytest.param(None, id="no-labs")]
 CASES = cases()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_fork_server() -> Iterator[None]:
-    """The gradings of this module share a fork server, as a class's do."""
-    with share_fork_server():
-        yield
-
-
-def grade(lab: Path, submission: Path | None, tmp_path: Path, *extra: str) -> dict[str, Any]:
-    """Grade with the instructors' command; its results.json."""
-    results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "labgrader", "grade", str(lab), "--results-json", str(results),
-               *(["--submission", str(submission)] if submission is not None else []), *extra]
-    process = subprocess.run(command, cwd=tmp_path, env=child_env(), capture_output=True,
-                             text=True, timeout=600)
-    assert results.is_file(), f"no results.json:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
-    data: dict[str, Any] = json.loads(results.read_text())
-    return data
 
 
 def failures(results: dict[str, Any]) -> str:
@@ -67,20 +48,59 @@ def load(lab_dir: Path | None) -> tuple[Lab, Path]:
     return lab, solution
 
 
+def grade_class(lab: Lab, solution: Path, tmp_path: Path) -> tuple[dict[str, dict[str, str]], Path]:
+    """The lab's reference, starter and cases graded as one class: the gradebook's rows by
+    student, and the folder of their results."""
+    students, out = tmp_path / "students", tmp_path / "out"
+    shutil.copytree(solution, students / "reference")
+    shutil.copytree(lab.starter_dir, students / "starter")
+    for case in CASES:
+        if case.lab == lab.path.name:
+            case.write(students / case.name)
+    command = [sys.executable, "-m", "labgrader", "class", str(lab.path), str(students),
+               "--out", str(out), "--jobs", "2"]
+    process = subprocess.run(command, cwd=tmp_path, env=child_env(), capture_output=True,
+                             text=True, timeout=600)
+    book = out / "gradebook.csv"
+    assert book.is_file(), f"no gradebook:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    with book.open(newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}, out
+
+
+def judge(name: str, case: Case | None, results: dict[str, Any]) -> str:
+    """What is wrong with the grade of student ``name`` ("" if nothing)."""
+    if not (results["max_score"] > 0 and results["tests"]):
+        return f"{name}: no tests graded\n{failures(results)}"
+    full = results["score"] == results["max_score"]
+    kind = case.kind if case is not None else name
+    if kind in ("reference", "right"):
+        return "" if full else f"{name} did not earn full marks:\n{failures(results)}"
+    if kind == "starter":
+        return f"{name}: the untouched starter already earns full marks" if full else ""
+    assert case is not None
+    if kind == "wrong":
+        wrong_for = [t for t in results["tests"] if case.must_fail in t["name"]]
+        lost = [t for t in wrong_for if t["score"] < t.get("max_score", 0)]
+        return "" if lost else f"{case.id} earned full marks on every test named *{case.must_fail}*"
+    assert kind in ("nothing", "broken"), f"unknown kind of case {case.id}"
+    earned = [t["name"] for t in results["tests"] if t["score"] > 0]
+    return f"{case.id} earned points for {earned}" if results["score"] or earned else ""
+
+
 @pytest.mark.parametrize("lab_dir", LAB_PARAMS)
-def test_solution_earns_full_marks(lab_dir: Path | None, tmp_path: Path) -> None:
+def test_lab_grades_mean_something(lab_dir: Path | None, tmp_path: Path) -> None:
     lab, solution = load(lab_dir)
-    data = grade(lab.path, solution, tmp_path)
-    assert data["max_score"] > 0
-    assert data["score"] == data["max_score"], failures(data)
-
-
-@pytest.mark.parametrize("lab_dir", LAB_PARAMS)
-def test_starter_does_not(lab_dir: Path | None, tmp_path: Path) -> None:
-    lab, _ = load(lab_dir)
-    data = grade(lab.path, None, tmp_path)
-    assert data["max_score"] > 0
-    assert data["score"] < data["max_score"], "the untouched starter already earns full marks"
+    book, out = grade_class(lab, solution, tmp_path)
+    by_name = {case.name: case for case in CASES if case.lab == lab.path.name}
+    problems = []
+    for name in ["reference", "starter", *by_name]:
+        row = book.get(name)
+        if row is None or row["status"] != "graded":
+            problems.append(f"{name}: {row['status'] if row else 'not in the gradebook'}")
+            continue
+        results = json.loads((out / name / "results.json").read_text())
+        problems.append(judge(name, by_name.get(name), results))
+    assert not any(problems), "\n".join(p for p in problems if p)
 
 
 @pytest.mark.parametrize("lab_dir", LAB_PARAMS)
@@ -89,23 +109,6 @@ def test_every_lab_has_wrong_nothing_and_broken_cases(lab_dir: Path | None) -> N
     kinds = [c.kind for c in CASES if c.lab == lab.path.name]
     assert kinds.count("wrong") >= 3 and "nothing" in kinds and "broken" in kinds, (
         f"{lab.path.name}: needs 3 wrong solutions, a do-nothing and a broken one; has {kinds}")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
-def test_case_is_graded_for_what_it_does(case: Case, tmp_path: Path) -> None:
-    folder = tmp_path / "submission"
-    case.write(folder)
-    extra = ("-k", case.must_fail) if case.kind == "wrong" and case.must_fail else ()
-    data = grade(REPO / "labs" / case.lab, folder, tmp_path, *extra)
-    assert data["max_score"] > 0 and data["tests"], failures(data)
-    if case.kind == "wrong":
-        assert data["score"] < data["max_score"], f"{case.id} earned full marks"
-    elif case.kind == "right":
-        assert data["score"] == data["max_score"], failures(data)
-    else:
-        assert case.kind in ("nothing", "broken"), f"unknown kind of case {case.id}"
-        earned = [t["name"] for t in data["tests"] if t["score"] > 0]
-        assert data["score"] == 0 and not earned, f"{case.id} earned points for {earned}"
 
 
 def test_solution_through_labs_conftest(tmp_path: Path) -> None:
@@ -126,14 +129,15 @@ def test_solution_through_labs_conftest(tmp_path: Path) -> None:
 
 def test_lab03_reference_retries_are_current() -> None:
     """Lab 03 grades retries against the reference's, stored for its graded seeds."""
-    from serverless_course.chaos import run_chaos
+    from serverless_course.chaos import ChaosMix, run_chaos
 
     path = REPO / "labs" / "03-chaos-proof-processor" / "tests" / "test_processor.py"
     constants = {target.id: ast.literal_eval(node.value)
                  for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign)
                  for target in node.targets if isinstance(target, ast.Name)
-                 and target.id in ("MESSAGES", "REFERENCE_RETRIES")}
+                 and target.id in ("MESSAGES", "MIX", "REFERENCE_RETRIES")}
     stored = constants["REFERENCE_RETRIES"]
-    fresh = {seed: run_chaos(None, seed=seed, messages=constants["MESSAGES"]).retries
+    mix = ChaosMix(**constants["MIX"])
+    fresh = {seed: run_chaos(None, seed=seed, messages=constants["MESSAGES"], faults=mix).retries
              for seed in stored}
     assert fresh == stored

@@ -4,7 +4,8 @@
     python -m labgrader grade labs/00-x [--submission DIR] [--results-json FILE] [pytest args]
 
 Each submission is graded by its own ``python -m pytest`` process in its own process group,
-killed as a whole once the wall-clock limit is over. The learner's code never runs in that
+killed as a whole once the wall-clock limit is over (for a class, the process is forked from a
+warm one, ``labgrader.grading_server``, instead of started afresh). The learner's code never runs in that
 process (``labgrader.submission``: worker processes), and this one, which writes the results,
 trusts only what the pytest process wrote to a private file, read after the pytest process and
 everything it started are gone:
@@ -45,8 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from labgrader.lab import Lab, LabConfigError
 from lambdasim.isolation import share_fork_server
+
+from labgrader.grading_server import Forked, GradingServer, serve_gradings
+from labgrader.lab import Lab, LabConfigError
 from labgrader.results import failure_results, fmt, write_json
 
 DEFAULT_TIME_LIMIT = 120.0
@@ -99,8 +102,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-_running: set[subprocess.Popen[bytes]] = set()
+_running: set[subprocess.Popen[bytes] | Forked] = set()
 _running_lock = threading.Lock()
+_grading_server: GradingServer | None = None  # set while a class is graded
 
 
 def run_limited(
@@ -111,11 +115,15 @@ def run_limited(
     LOG_LIMIT bytes of it."""
     _become_subreaper()
     with _running_lock:  # registered at once: a sweep for orphans must never take it for one
-        process = subprocess.Popen(
-            command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so all it started can be killed
-        )  # fmt: skip
+        process: Any
+        if _grading_server is not None:  # a class: forked from the warm server, same setup
+            process = _grading_server.start(list(command), cwd, child_env())
+        else:
+            process = subprocess.Popen(
+                command, cwd=cwd, env=child_env(), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so all it started can be killed
+            )  # fmt: skip
         _running.add(process)
     discard = isinstance(output, int)  # subprocess.DEVNULL: read it all the same, keep nothing
     sink: Any = open(os.devnull, "wb") if discard else (output or sys.stdout.buffer)  # noqa: SIM115
@@ -176,6 +184,8 @@ def _kill_orphans() -> None:
     for _ in range(40):  # at most about 2 s
         with _running_lock:  # no grading starts meanwhile
             running = {p.pid for p in _running}
+            if _grading_server is not None:  # a class's: not an orphan
+                running.add(_grading_server.process.pid)
             adopted = [pid for pid, ppid in _processes() if ppid == me and pid not in running]
             for pid in adopted:
                 with contextlib.suppress(OSError):
@@ -187,7 +197,7 @@ def _kill_orphans() -> None:
         time.sleep(0.05)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def _kill_group(process: subprocess.Popen[bytes] | Forked) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(process.pid, signal.SIGKILL)
 
@@ -324,21 +334,26 @@ def grade_class(
         (p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.name,
     )
-    max_points, tests = collect(lab)
-    if time_limit is None:
-        time_limit = default_time_limit(lab, tests)
-    print(f"{len(students)} submissions, {fmt(max_points)} points, "
-          f"{fmt(time_limit)} s at most for each", flush=True)
+    global _grading_server
     out.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
-    with share_fork_server() as server:  # one for the class, not one per submission
+    # One server of each kind for the class, not one per submission: the workers' (learners'
+    # code) and the gradings' (pytest, moto and botocore imported and warmed once).
+    with share_fork_server() as workers, serve_gradings(lab.path) as gradings:
         with _running_lock:
-            _running.add(server)  # not an orphan
+            _running.add(workers)  # not an orphan
+            _grading_server = gradings
         try:
+            max_points, tests = collect(lab)
+            if time_limit is None:
+                time_limit = default_time_limit(lab, tests)
+            print(f"{len(students)} submissions, {fmt(max_points)} points, "
+                  f"{fmt(time_limit)} s at most for each", flush=True)
             outcomes = _grade_all(lab, students, out, jobs, time_limit, max_points)
         finally:
             with _running_lock:
-                _running.discard(server)
+                _grading_server = None
+                _running.discard(workers)
     outcomes.sort(key=lambda o: o.student)
     with (out / "gradebook.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
