@@ -87,6 +87,7 @@ def judge(name: str, case: Case | None, results: dict[str, Any]) -> str:
     return f"{case.id} earned points for {earned}" if results["score"] or earned else ""
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("lab_dir", LAB_PARAMS)
 def test_lab_grades_mean_something(lab_dir: Path | None, tmp_path: Path) -> None:
     lab, solution = load(lab_dir)
