@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent,
 )
 
+# --8<-- [start:handler]
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
 config = IdempotencyConfig(
     event_key_jmespath="metadata.event_id",
@@ -40,3 +41,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     time.sleep(event.get("work_seconds", 0))
     return {"order_id": event["data"]["order_id"],
             "accepted_at": datetime.now(timezone.utc).strftime("%H:%M:%S")}
+# --8<-- [end:handler]

@@ -29,6 +29,7 @@ table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
 events = boto3.client("events")
 BUS_NAME = os.environ["EVENT_BUS_NAME"]
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"])
+# --8<-- [start:key]
 config = IdempotencyConfig(
     event_key_jmespath="messageId",  # the bug: a new message for the same event has a new id
     expires_after_seconds=24 * 3600,
@@ -47,6 +48,7 @@ def accept_delivery(record: dict[str, Any]) -> dict[str, Any]:
     if report["failed"]:
         raise RuntimeError(f"OrderAccepted not sent for {order.order_id}")
     return {"order_id": order.order_id}
+# --8<-- [end:key]
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
