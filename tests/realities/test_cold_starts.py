@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lambdasim.rules import pricing
 from lambdasim.rules.cold_start import DEFAULT_PLATFORM_MS, InitDurationModel
 from serverless_course.realities import cold_starts
 
@@ -112,3 +113,41 @@ def test_the_benchmark_measures_what_the_file_names(tmp_path):
     assert sets["numpy"]["modules_loaded"] > 50 and sets["numpy"]["module_files_mib"] > 1
     assert sets["numpy"]["median_ms"] > sets["bare handler (json, os)"]["median_ms"]
     assert set(sets) <= set(cold_starts.measured()["dependency_sets"])
+
+
+def _guide_rows(first_cell: str) -> list[list[str]]:
+    text = (ROOT / "docs/00-lambda-realities.md").read_text()
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith(f"| {first_cell}")]
+
+
+def test_the_guide_shows_the_published_medians():
+    for run in cold_starts.published_inits():
+        label = "java21 (no SnapStart)" if run.runtime == "java21" else run.runtime
+        rows = _guide_rows(label + " |")
+        if not rows:
+            continue  # the guide shows a selection of the runtimes
+        column = 1 if run.memory_mb == 128 else 2
+        assert rows[0][column] == f"{run.median_ms:,.0f} ms", (label, run.memory_mb)
+    assert _guide_rows("python3.12 |") and _guide_rows("java21 (no SnapStart) |")
+
+
+def test_the_guide_shows_the_measured_imports():
+    labels = {"bare handler (json, os)": "`json`, `os`", "numpy": "numpy"}
+    for item in cold_starts.measured_imports():
+        rows = _guide_rows(labels.get(item.name, item.name) + " |")
+        assert rows, item.name
+        expected = f"{item.median_ms:.1f} ms" if item.median_ms < 1 else f"{item.median_ms:,.0f} ms"
+        assert rows[0][1:] == [expected, str(item.modules_loaded)], item.name
+
+
+def test_the_guide_prices_the_boto3_handlers_init_as_the_model_does():
+    imports = cold_starts.import_ms("boto3 + a DynamoDB client")
+    text = " ".join((ROOT / "docs/00-lambda-realities.md").read_text().split())
+
+    def usd_per_million(memory_mb):
+        init = cold_starts.init_ms("python3.12", memory_mb, imports)
+        return pricing.duration_cost(pricing.gb_seconds(pricing.billed_duration_ms(0, init), memory_mb), "x86_64") * 1e6
+
+    assert (f"${usd_per_million(128):.2f} per million cold starts at 128 MB, "
+            f"${usd_per_million(1024):.2f} at 1,024 MB") in text
