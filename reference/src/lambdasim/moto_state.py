@@ -271,6 +271,39 @@ def stream_mapping_start(uuid: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# API Gateway: REST APIs, for the front door
+# ---------------------------------------------------------------------------------------------
+
+
+def apigateway_backend(account_id: str, region: str) -> Any:
+    from moto.apigateway.models import apigateway_backends
+
+    return apigateway_backends[account_id][region]
+
+
+def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict[str, tuple[str, str]]] | None:
+    """{resource path: {method: (integration type, integration URI)}} of a REST API (methods
+    without an integration have ("", "")); None if there is no such API."""
+    api = apigateway_backend(account_id, region).apis.get(api_id)
+    if api is None:
+        return None
+    routes: dict[str, dict[str, tuple[str, str]]] = {}
+    for resource in api.resources.values():
+        methods = routes.setdefault(resource.get_path(), {})
+        for name, method in resource.resource_methods.items():
+            integration = method.method_integration
+            methods[name] = (integration.integration_type, integration.uri) if integration else ("", "")
+    return routes
+
+
+def rest_api_stage_variables(account_id: str, region: str, api_id: str, stage: str) -> dict[str, str] | None:
+    """A REST API stage's variables; None if the API has no such stage."""
+    api = apigateway_backend(account_id, region).apis.get(api_id)
+    found = api.stages.get(stage) if api is not None else None
+    return None if found is None else dict(found.variables or {})
+
+
+# ---------------------------------------------------------------------------------------------
 # What moto tells the simulator's pollers
 # ---------------------------------------------------------------------------------------------
 

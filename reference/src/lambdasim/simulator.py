@@ -27,7 +27,7 @@ from pathlib import Path
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from . import _moto_patches, moto_state, running, sdk_models
+from . import _moto_patches, apigateway, moto_state, running, sdk_models
 from .async_queue import AsyncInvocationQueue
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
@@ -41,6 +41,7 @@ from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
 from .redrive import MessageMoveTasks
 from .service import LambdaService
+from .sources.apigateway import HttpResponse
 from .telemetry import MeteringReport, Telemetry
 
 if TYPE_CHECKING:
@@ -487,6 +488,24 @@ class Simulator:
         if not callable(duration) and duration < 0:
             raise ValueError("duration must be >= 0 ms")
         self._runtime.durations[_function_name(function_name)] = duration
+
+    def http(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+             body: bytes | str | None = None) -> HttpResponse:
+        """Send an HTTP request to a deployed REST API, as a client would, on the virtual clock.
+
+        ``url`` is the API's invoke URL with the stage and path
+        (``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}/orders``, as a stack's
+        outputs write it); a Lambda proxy integration invokes its function synchronously with
+        API Gateway's event, and the function's response comes back (`lambdasim.apigateway`)."""
+        self._require_running()
+        client = self.client("lambda")
+
+        def invoke(function: str, payload: bytes) -> tuple[bytes, bool]:
+            answer = client.invoke(FunctionName=function, Payload=payload)
+            return answer["Payload"].read(), "FunctionError" in answer
+
+        return apigateway.request(method, url, account_id=self.account_id, invoke=invoke,
+                                  now=lambda: self.now, headers=headers, body=body)
 
     def deploy(
         self,

@@ -23,6 +23,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
   parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
+- `apigateway`: `AWS::ApiGateway::RestApi` from an OpenAPI `Body` (SAM's APIs), applied with
+  moto's CloudFormation.
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -40,6 +42,7 @@ from ..errors import SimulatorError
 from . import (
     _patching,
     _shared,
+    apigateway,
     cloudformation,
     dispatch,
     event_source_mappings,
@@ -74,7 +77,7 @@ def _patch_table() -> list[Patch]:
 
 
 def _cloudformation_patches() -> list[Patch]:
-    return cloudformation.deferred_patches()
+    return cloudformation.deferred_patches() + apigateway.deferred_patches()
 
 
 def verify() -> list[str]:

@@ -1,4 +1,5 @@
-"""CloudFormation: every AWS::Lambda::Function property, and AWS::Lambda::EventInvokeConfig.
+"""CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and
+AWS::ApiGateway::Stage (the `apigateway` module's).
 
 moto's CloudFormation passes 7 properties of AWS::Lambda::Function to create_function (no
 DeadLetterConfig, Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them
@@ -16,6 +17,7 @@ from typing import Any
 
 from .. import moto_state
 from ._patching import Patch
+from .apigateway import StageResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
 
 
@@ -106,10 +108,10 @@ class _EventInvokeConfigResource:
 
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    added = {cls.cloudformation_type(): cls for cls in (_EventInvokeConfigResource, StageResource)}
+
     def resource_class_from_type(resource_type: str) -> Any:
-        if resource_type == _EventInvokeConfigResource.cloudformation_type():
-            return _EventInvokeConfigResource
-        return original(resource_type)
+        return added.get(resource_type) or original(resource_type)
 
     resource_class_from_type.__wrapped__ = original  # type: ignore[attr-defined]
     return resource_class_from_type
@@ -136,5 +138,6 @@ def deferred_patches() -> list[Patch]:
 
     return [
         Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
-              "CloudFormation AWS::Lambda::EventInvokeConfig", wrap=_wrap_resource_class_from_type),
+              "CloudFormation AWS::Lambda::EventInvokeConfig and AWS::ApiGateway::Stage",
+              wrap=_wrap_resource_class_from_type),
     ]
