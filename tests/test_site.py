@@ -1,9 +1,12 @@
-"""The published site: it builds in strict mode, and a real browser sees its content.
+"""The published site: it builds in strict mode, and a real browser sees every page of it.
 
-The browser check opens the built site in headless Chromium (Debian's `chromium` and
-`chromium-driver`, installed by `make test` where it may) and asserts what a reader would see:
-the pages' text, a Mermaid diagram rendered to SVG, and a notebook's outputs. Screenshots go to
-`build/screenshots/`. Without Chromium the check fails: a browser test that skips proves nothing.
+The browser check opens each page of the built site (from its sitemap) in headless Chromium
+(Debian's `chromium` and `chromium-driver`, installed by `make test` where it may), at a phone's
+width and a desktop's, in one browser session (tests/site_sweep.py). It fails on an empty figure
+output, a Mermaid error, a page or main column wider than the screen, and two pages with one
+title. Screenshots go to `build/screenshots/<width>/`, with the checks made on each page in
+`build/screenshots/checks.txt`. Without Chromium the check fails: a browser test that skips
+proves nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from site_sweep import WIDTHS, PageVisit, duplicate_titles, report, screenshot_name, set_width, site_pages, visit
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# One worker should build the site once and drive one browser for every test in this file; with
+# pytest 9.2 and xdist 3.8 the group is ignored (pytest-dev/pytest-xdist#1386), hence one sweep test.
+pytestmark = pytest.mark.xdist_group("site")
+
 SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 SITE_BUILD_BUDGET_SECONDS = 30
 
@@ -56,21 +65,15 @@ def test_site_builds_with_every_page(built_site: Path) -> None:
     assert "jp-OutputArea" in lesson, "the lesson page has no notebook output"
 
 
-def test_pages_have_unique_titles_and_lessons_a_download_link(built_site: Path) -> None:
-    titles: dict[str, list[str]] = {}
+def test_lessons_have_a_download_link(built_site: Path) -> None:
     lessons = 0
     for page in sorted(built_site.rglob("index.html")):
-        html = page.read_text()
-        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
-        titles.setdefault(title, []).append(str(page.relative_to(built_site)))
         notebook = page.parent / f"{page.parent.name}.ipynb"  # mkdocs-jupyter's copy (include_source)
         if notebook.is_file():
             lessons += 1
-            assert f'href="/{notebook.relative_to(built_site).as_posix()}" download' in html, (
+            assert f'href="/{notebook.relative_to(built_site).as_posix()}" download' in page.read_text(), (
                 f"{page.relative_to(built_site)} has no link to download its notebook")
     assert lessons >= 11
-    duplicated = {title: pages for title, pages in titles.items() if len(pages) > 1}
-    assert not duplicated, f"pages share a title (browser tabs, search results, footer): {duplicated}"
 
 
 def test_fidelity_table_is_grouped_by_area(built_site: Path) -> None:
@@ -118,13 +121,75 @@ def browser() -> Iterator[object]:
     options.binary_location = chromium
     for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1600"]:
+                 "--disable-sync", "--no-first-run", "--window-size=1400,900"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(30)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="module")
+def sweep(browser, site_url: str, built_site: Path) -> list[PageVisit]:
+    """Every page of the site at each width, in the one browser session; the checks per page are
+    written beside the screenshots (build/screenshots/checks.txt)."""
+    started = time.perf_counter()
+    pages = site_pages(built_site)
+    visits = []
+    for width in WIDTHS:
+        set_width(browser, width)
+        visits += [visit(browser, site_url, path, width, SCREENSHOTS) for path in pages]
+    summary = f"{len(pages)} pages x {len(WIDTHS)} widths checked in {time.perf_counter() - started:.1f} s"
+    (SCREENSHOTS / "checks.txt").write_text(summary + "\n" + report(visits) + "\n")
+    print(summary)
+    return visits
+
+
+def test_every_page_at_both_widths(sweep: list[PageVisit], built_site: Path) -> None:
+    """Every page at each width: no empty figure, no Mermaid error, no horizontal overflow, no
+    shared title; and the pages that must show something do. One test, so that the sweep runs
+    once even where xdist does not keep this file's tests on one worker."""
+    pages = site_pages(built_site)
+    assert len(pages) >= 21, f"the sitemap lists only {pages}"
+    assert {(page.path, page.width) for page in sweep} == {(path, width) for path in pages for width in WIDTHS}
+    failures = [f"no screenshot of /{page.path} at {page.width} px" for page in sweep
+                if not (SCREENSHOTS / str(page.width) / screenshot_name(page.path)).is_file()]
+    broken = [page for page in sweep if page.problems]
+    if broken:
+        failures.append("pages a reader would see broken:\n" + report(broken))
+    duplicated = duplicate_titles(sweep)
+    if duplicated:
+        failures.append(f"pages share a title (browser tabs, search results, footer): {duplicated}")
+    failures += shows_what_it_must(sweep)
+    assert not failures, "\n".join(failures)
+
+
+def shows_what_it_must(sweep: list[PageVisit]) -> list[str]:
+    def visited(path: str, width: int) -> PageVisit:
+        return next(page for page in sweep if page.path == path and page.width == width)
+
+    failures = [f"the home page does not show '{heading}'" for heading in ["What you will learn", "Run it locally", "Start here"]
+                if heading not in visited("", 1400).article_text]
+    for path, text in [("00-lambda-realities/", "ReportBatchItemFailures"), ("01-event-pipeline/", "PutEvents"),
+                       ("03-error-handling/", "StartMessageMoveTask"), ("simulator/", "Fidelity table")]:
+        for width in WIDTHS:
+            page = visited(path, width)
+            if text not in page.article_text:
+                failures.append(f"/{path} does not say {text} at {width} px")
+            if not any("Mermaid diagrams rendered" in check for check in page.checks):
+                failures.append(f"/{path} shows no diagram at {width} px")
+    lessons = [page for page in sweep if page.path.startswith("notebooks/")]
+    failures += [f"/{page.path} shows no output at {page.width} px" for page in lessons
+                 if not any(check.endswith("cell outputs shown") for check in page.checks)]
+    with_figures = {page.path for page in lessons if any(check.endswith("figures show their image") for check in page.checks)}
+    if len(with_figures) < 8:
+        failures.append(f"only {sorted(with_figures)} show figures")
+    return failures
+
+
+def test_module_guide_shows_code(built_site: Path) -> None:
+    assert 'class="highlight"' in (built_site / "00-lambda-realities" / "index.html").read_text(), "no code shown"
 
 
 def open_page(browser, url: str, ready_selector: str) -> None:
@@ -138,63 +203,10 @@ def open_page(browser, url: str, ready_selector: str) -> None:
     )
 
 
-def rendered_mermaid_svgs(browser) -> int:
-    """Count SVGs inside rendered Mermaid diagrams.
-
-    Material renders each diagram into a *closed* shadow root, which page scripts cannot read;
-    the DevTools protocol can pierce it.
-    """
-    document = browser.execute_cdp_cmd("DOM.getDocument", {"depth": -1, "pierce": True})
-
-    def walk(node: dict, inside_mermaid: bool) -> int:
-        attributes = node.get("attributes", [])
-        classes = dict(zip(attributes[::2], attributes[1::2])).get("class", "").split()
-        inside = inside_mermaid or (node.get("nodeName") == "DIV" and "mermaid" in classes)
-        found = 1 if inside and node.get("nodeName", "").lower() == "svg" else 0
-        for child in node.get("children", []) + node.get("shadowRoots", []):
-            found += walk(child, inside)
-        return found
-
-    return walk(document["root"], False)
-
-
-def test_landing_page_shows_course_map(browser, site_url: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    open_page(browser, site_url, "article")
-    body = browser.find_element("css selector", "article").text
-    assert "What you will learn" in body
-    assert "Run it locally" in body
-    assert "Start here" in body
-    WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
-    browser.save_screenshot(str(SCREENSHOTS / "landing.png"))
-
-
-def test_module_page_shows_diagram_and_code(browser, site_url: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    open_page(browser, site_url + "00-lambda-realities/", "article")
-    body = browser.find_element("css selector", "article").text
-    assert "ReportBatchItemFailures" in body
-    assert browser.find_elements("css selector", "article .highlight code"), "no code shown"
-    WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
-    browser.save_screenshot(str(SCREENSHOTS / "module-00.png"))
-
-
-def test_lesson_page_shows_notebook_outputs(browser, site_url: str) -> None:
-    open_page(browser, site_url + LESSON_URL, ".jp-OutputArea-output")
-    outputs = browser.find_elements("css selector", ".jp-OutputArea-output")
-    assert any(output.is_displayed() and output.text.strip() for output in outputs)
-    plots = browser.find_elements("css selector", ".jp-OutputArea-output img")
-    assert any(
-        browser.execute_script("return arguments[0].naturalWidth", plot) > 0 for plot in plots
-    ), "no plot image rendered in the lesson"
-    browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01.png"))
-
-
 def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
+    set_width(browser, 1400)
     open_page(browser, site_url + LESSON_URL, ".jp-OutputArea-output img")
     figure = browser.find_element("css selector", ".jp-OutputArea-output a.glightbox img")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", figure)
@@ -204,21 +216,24 @@ def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str) -> Non
     browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01-zoomed.png"))
 
 
-def test_pipeline_error_handling_and_simulator_pages_show_diagrams(browser, site_url: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    for page, text in [("01-event-pipeline/", "PutEvents"), ("03-error-handling/", "StartMessageMoveTask"),
-                       ("simulator/", "Fidelity table")]:
-        open_page(browser, site_url + page, "article")
-        assert text in browser.find_element("css selector", "article").text
-        WebDriverWait(browser, 20).until(lambda b: rendered_mermaid_svgs(b) > 0)
-        browser.save_screenshot(str(SCREENSHOTS / (page.strip("/") + ".png")))
-
-
 def test_fidelity_page_opens_as_a_short_list_of_areas(browser, site_url: str) -> None:
+    set_width(browser, 1400)
     open_page(browser, site_url + "simulator-fidelity/", "article details")
     height = browser.execute_script("return document.documentElement.scrollHeight")
     assert height < 5000, f"the fidelity page is {height} px tall with every area collapsed"
     browser.find_element("css selector", "article details summary").click()
     assert browser.find_element("css selector", "article details table").is_displayed()
-    browser.save_screenshot(str(SCREENSHOTS / "simulator-fidelity.png"))
+
+
+def test_course_map_links_the_modules_that_exist_and_marks_the_others_planned(built_site: Path) -> None:
+    guides = {int(page.parent.name[:2]): page.parent.name for page in built_site.glob("[0-9][0-9]-*/index.html")}
+    home = (built_site / "index.html").read_text()
+    course_map = home[home.index('<div class="grid course-map">'):]
+    cards = re.findall(r'<div class="card( planned)?">\s*<p class="course-map__title"><strong>(.*?)</strong>', course_map)
+    assert len(cards) == 9, f"the course map shows {len(cards)} modules, not 0 to 8"
+    for planned, title in cards:
+        module = int(title.split("·")[0].split(">")[-1])
+        if module in guides:
+            assert not planned and f'href="{guides[module]}/"' in title, f"module {module}'s card does not link its guide"
+        else:
+            assert planned and "href" not in title, f"module {module} has no guide but its card is not marked planned"
