@@ -308,11 +308,11 @@ def test_eventbridge_rule_event_targets_the_function_on_the_custom_bus(orders, s
 
 
 def test_resources_moto_does_not_create_are_listed_and_warned(sim, tmp_path):
-    """sam-property-function-sns.html: moto's CloudFormation does not implement
-    AWS::SNS::Subscription, so deploy lists it in `not_created` and warns. A queue policy is
-    listed without a warning (nothing in moto enforces resource policies on service deliveries).
+    """sam-property-function-schedulev2.html: moto's CloudFormation does not implement
+    AWS::Scheduler::Schedule (a SAM `ScheduleV2` event), so deploy lists it in `not_created` and
+    warns. sam-property-function-sns.html: AWS::SNS::Subscription, which moto lacks, and
     sam-resource-function.html (EventInvokeConfig): AWS::Lambda::EventInvokeConfig, which moto
-    lacks too, is created by lambdasim._moto_patches and lands in the function's config."""
+    lacks too, are created by lambdasim._moto_patches; the config lands in the function's config."""
     path = write_template(tmp_path, """\
 Transform: AWS::Serverless-2016-10-31
 Resources:
@@ -331,10 +331,15 @@ Resources:
           Type: SNS
           Properties:
             Topic: !Ref Topic
+        Hourly:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 hour)
 """, {"code/app.py": ECHO})
-    with pytest.warns(SamDeployWarning, match=r"does not implement FnFromTopic \(AWS::SNS::Subscription\);"):
+    with pytest.warns(SamDeployWarning, match=r"does not implement FnHourly \(AWS::Scheduler::Schedule\);"):
         stack = deploy(sim, path, stack_name="gaps", validate=False)
-    assert stack.not_created == {"FnFromTopic": "AWS::SNS::Subscription"}
+    assert stack.not_created == {"FnHourly": "AWS::Scheduler::Schedule"}
+    assert [s["Protocol"] for s in boto3.client("sns").list_subscriptions()["Subscriptions"]] == ["lambda"]
     config = boto3.client("lambda").get_function_event_invoke_config(
         FunctionName=stack.function_names["Fn"], Qualifier="$LATEST")
     assert config["MaximumRetryAttempts"] == 1

@@ -1,5 +1,6 @@
-"""CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and
-AWS::ApiGateway::Stage (the `apigateway` module's).
+"""CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and the
+resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage
+(`apigateway`) and AWS::SNS::Subscription (`sns`).
 
 moto's CloudFormation passes 7 properties of AWS::Lambda::Function to create_function (no
 DeadLetterConfig, Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them
@@ -19,6 +20,7 @@ from .. import moto_state
 from ._patching import Patch
 from .apigateway import StageResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
+from .sns import SubscriptionResource
 
 
 def _function_from_cloudformation(
@@ -108,7 +110,8 @@ class _EventInvokeConfigResource:
 
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
-    added = {cls.cloudformation_type(): cls for cls in (_EventInvokeConfigResource, StageResource)}
+    added = {cls.cloudformation_type(): cls
+             for cls in (_EventInvokeConfigResource, StageResource, SubscriptionResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         return added.get(resource_type) or original(resource_type)
@@ -138,6 +141,6 @@ def deferred_patches() -> list[Patch]:
 
     return [
         Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
-              "CloudFormation AWS::Lambda::EventInvokeConfig and AWS::ApiGateway::Stage",
+              "CloudFormation AWS::Lambda::EventInvokeConfig, AWS::ApiGateway::Stage, AWS::SNS::Subscription",
               wrap=_wrap_resource_class_from_type),
     ]

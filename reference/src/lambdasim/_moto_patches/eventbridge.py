@@ -1,9 +1,12 @@
-"""EventBridge: Lambda targets, and the CloudFormation `Ref` of an event bus.
+"""EventBridge: Lambda, SNS and Kinesis targets, and the CloudFormation `Ref` of an event bus.
 
-moto raises NotImplementedError for Lambda targets inside `put_events`; here a Lambda target
+moto raises NotImplementedError inside `put_events` for any target it does not deliver to
+(Lambda, SNS, Kinesis, Step Functions...), which fails the whole call; here a Lambda target
 goes to the simulator's `eventbridge.EventBridgeTargets` (retry policy, target DLQ, duplicates)
 as an asynchronous invocation with the event's `account` filled in, what EventBridge does on
-AWS, and the other targets go to moto as before. moto returns the model object for the `Ref`
+AWS; SNS topics and Kinesis streams receive the event; the targets moto delivers (queues, log
+groups, buses, archives, API destinations) go to moto as before; any other target type is
+warned about (`TargetNotDelivered`), and PutEvents never fails because of a target. moto returns the model object for the `Ref`
 of an `AWS::Events::EventBus` instead of the bus name (AWS returns the name), so
 `EventBusName: !Ref Bus` on a rule crashed with "'EventBus' object has no attribute 'split'":
 EventBus gets a `physical_resource_id`. moto parses the same default InputPathsMap with
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -23,24 +27,30 @@ from .. import moto_state
 from . import _shared
 from ._patching import Patch
 
+# The targets moto delivers itself: queues, log groups, buses, archives, API destinations.
+_MOTO_DELIVERS = ("sqs", "logs", "events")
+
 
 def _wrap_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-        """Rule.send_to_targets: Lambda targets are invoked asynchronously."""
-        lambda_targets = [t for t in self.targets if t.get("Arn", "").split(":")[2:3] == ["lambda"]]
-        if not lambda_targets:
-            return original(self, original_event, transform_input)
+        """Rule.send_to_targets: Lambda targets are invoked asynchronously, SNS topics and
+        Kinesis streams receive the event, and a target type the simulator does not deliver to
+        is recorded as not delivered (a warning), never an error of PutEvents."""
         if not self.event_pattern.matches_event(original_event):
             return None
-        others = [t for t in self.targets if t not in lambda_targets]
-        if others:
+        by_service: dict[str, list[dict[str, Any]]] = {}
+        for target in self.targets:
+            parts = str(target.get("Arn", "")).split(":")
+            by_service.setdefault(parts[2] if len(parts) > 2 else "", []).append(target)
+        moto_targets = [t for service in _MOTO_DELIVERS for t in by_service.get(service, [])]
+        if moto_targets:
             saved = self.targets
-            self.targets = others
+            self.targets = moto_targets
             try:
                 original(self, original_event, transform_input)
             finally:
                 self.targets = saved
-        for target in lambda_targets:
+        for target in by_service.get("lambda", []):
             payload = _target_input(target, original_event, transform_input, self.account_id)
             if _eventbridge_targets is not None:
                 # Retry policy, target DLQ, duplicates (lambdasim.eventbridge).
@@ -48,10 +58,57 @@ def _wrap_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
                                              _aws_event(original_event, self.account_id), payload)
             else:
                 _shared.deliver_to_lambda(self.account_id, target["Arn"], payload, "eventbridge")
+        for target in by_service.get("sns", []):
+            _publish_to_topic(target, _target_input(target, original_event, transform_input, self.account_id))
+        for target in by_service.get("kinesis", []):
+            _put_to_stream(target, _aws_event(original_event, self.account_id),
+                           _target_input(target, original_event, transform_input, self.account_id))
+        for service, targets in by_service.items():
+            if service not in (*_MOTO_DELIVERS, "lambda", "sns", "kinesis"):
+                for target in targets:
+                    warnings.warn(f"EventBridge rule {self.name}: the simulator does not deliver to "
+                                  f"{service} targets yet; {target['Arn']} did not receive the event",
+                                  TargetNotDelivered, stacklevel=2)
         return None
 
     send_to_targets.__wrapped__ = original  # type: ignore[attr-defined]
     return send_to_targets
+
+
+class TargetNotDelivered(UserWarning):
+    """A rule matched an event for a target type the simulator does not deliver to."""
+
+
+def _publish_to_topic(target: dict[str, Any], payload: bytes) -> None:
+    """An SNS topic target: the event (or its transformed input) is the message
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html)."""
+    from moto.sns.models import sns_backends
+
+    arn = str(target["Arn"])
+    _, _, _, region, account, _ = arn.split(":", 5)
+    sns_backends[account][region].publish(message=payload.decode("utf-8"), arn=arn)
+
+
+def _put_to_stream(target: dict[str, Any], aws_event: dict[str, Any], payload: bytes) -> None:
+    """A Kinesis stream target: one record, its partition key from `KinesisParameters`'
+    `PartitionKeyPath` (a JSON path into the event), else the event's id
+    (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_KinesisParameters.html)."""
+    import base64
+
+    from moto.kinesis.models import kinesis_backends
+
+    arn = str(target["Arn"])
+    _, _, _, region, account, _ = arn.split(":", 5)
+    key: Any = aws_event
+    path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
+    if path:
+        for part in str(path).lstrip("$").strip(".").split("."):
+            key = key.get(part) if isinstance(key, dict) and part else key
+    else:
+        key = aws_event.get("id")
+    kinesis_backends[account][region].put_record(
+        stream_arn=arn, stream_name=None, partition_key=str(key), explicit_hash_key=None,
+        data=base64.b64encode(payload).decode("ascii"))
 
 
 _eventbridge_targets: Any = None

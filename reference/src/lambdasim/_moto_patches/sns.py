@@ -1,9 +1,11 @@
-"""SNS to Lambda: AWS's event, delivered asynchronously.
+"""SNS to Lambda: AWS's event, delivered asynchronously; subscriptions from templates.
 
 For `lambda` subscriptions moto sends a fixed sample event (topic `arn:aws:sns:EXAMPLE`, made-up
 attributes, a 1970 timestamp); `Subscription.publish` sends the real topic, subscription, message
 id, attributes and time (with-sns.html) as an asynchronous invocation. Other protocols go to
-moto as before.
+moto as before. moto's CloudFormation has no `AWS::SNS::Subscription` (every SAM `SNS` event
+and SNS-to-SQS subscription is one): `SubscriptionResource` is added to it (through the
+`cloudformation` module's parser patch).
 """
 
 from __future__ import annotations
@@ -64,6 +66,76 @@ def _wrap_sns_publish(original: Callable[..., None]) -> Callable[..., None]:
 
     publish.__wrapped__ = original  # type: ignore[attr-defined]
     return publish
+
+
+def _attribute_text(value: Any) -> str:
+    """A template's attribute value as SetSubscriptionAttributes takes it: policies as JSON,
+    booleans as "true"/"false"."""
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class SubscriptionResource:
+    """AWS::SNS::Subscription for moto's CloudFormation, with its attributes
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-subscription.html)."""
+
+    _ATTRIBUTES = ("RawMessageDelivery", "DeliveryPolicy", "FilterPolicy", "FilterPolicyScope",
+                   "RedrivePolicy", "SubscriptionRoleArn")
+
+    def __init__(self, arn: str):
+        self.physical_resource_id = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> SubscriptionResource:
+        from moto.sns.models import sns_backends
+
+        props = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(str(props["TopicArn"]), str(props.get("Endpoint", "")),
+                                         str(props["Protocol"]))
+        for name in cls._ATTRIBUTES:
+            if name in props:
+                backend.set_subscription_attributes(subscription.arn, name, _attribute_text(props[name]))
+        return cls(subscription.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> SubscriptionResource:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        return None  # the subscription's ARN is not known from the template; `delete` has it
+
+    def delete(self, account_id: str, region: str) -> None:
+        from moto.sns.models import sns_backends
+
+        sns_backends[account_id][region].unsubscribe(self.physical_resource_id)
+
+    def is_created(self) -> bool:
+        return True
 
 
 def patches() -> list[Patch]:
