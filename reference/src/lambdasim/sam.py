@@ -35,9 +35,10 @@ takes the steps `sam build` + `sam deploy` take, offline:
    simulator through the public API like any others.
 
 What moto's CloudFormation does not implement (for instance `AWS::SQS::QueuePolicy`,
-`AWS::SNS::Subscription`, `AWS::Lambda::Alias`) is not created (`AWS::Lambda::EventInvokeConfig`
-is added by `lambdasim._moto_patches`); `Stack.not_created` lists it and `deploy` warns with `SamDeployWarning`, except for
-resource policies, which nothing in moto enforces for service-to-service deliveries.
+`AWS::Scheduler::Schedule`, `AWS::Lambda::Alias`) is not created (`AWS::Lambda::EventInvokeConfig`,
+`AWS::SNS::Subscription` and `AWS::ApiGateway::Stage` are added by `lambdasim._moto_patches`);
+`Stack.not_created` lists it and `deploy` warns with `SamDeployWarning`, except for resource
+policies, which nothing in moto enforces for service-to-service deliveries.
 """
 
 from __future__ import annotations
