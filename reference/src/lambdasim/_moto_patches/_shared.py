@@ -1,5 +1,6 @@
 """What the adapter's modules share: the simulator's `LambdaService` while a simulation runs,
-and the way a patched moto route hands an invocation to it or answers an error."""
+the way a patched moto route hands an invocation to it or answers an error, and the shape of a
+resource type added to moto's CloudFormation."""
 
 from __future__ import annotations
 
@@ -42,3 +43,44 @@ def raw_body(response: Any) -> bytes:
     if body is None:
         return b""
     return body if isinstance(body, bytes) else str(body).encode("utf-8")
+
+
+class AddedResource:
+    """A resource type moto's CloudFormation lacks, added by the adapter: what moto's parser
+    asks of every resource class, the same for each. A subclass gives `cloudformation_type`,
+    `create_from_cloudformation_json`, `delete_from_cloudformation_json` and `delete`; an update
+    is a delete and a create, as CloudFormation replaces a resource."""
+
+    physical_resource_id: str
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        raise NotImplementedError
+
+    def is_created(self) -> bool:
+        return True

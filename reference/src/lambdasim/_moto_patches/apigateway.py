@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import moto_state
+from . import _shared
 from ._patching import Patch
 
 #: The operations of an OpenAPI path item that API Gateway imports, and the method each becomes
@@ -80,7 +81,7 @@ def _resource_for(backend: Any, api_id: str, path: str) -> Any:
     return resource
 
 
-class StageResource:
+class StageResource(_shared.AddedResource):
     """AWS::ApiGateway::Stage for moto's CloudFormation, which lacks it: SAM puts each API's
     stage (`Prod` by default) in one
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-stage.html)."""
@@ -92,14 +93,6 @@ class StageResource:
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::ApiGateway::Stage"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(
@@ -113,14 +106,6 @@ class StageResource:
         return cls(api_id, name)
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> StageResource:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
@@ -131,9 +116,6 @@ class StageResource:
         api = moto_state.apigateway_backend(account_id, region).apis.get(self.api_id)
         if api is not None:
             api.stages.pop(self.physical_resource_id, None)
-
-    def is_created(self) -> bool:
-        return True
 
 
 def deferred_patches() -> list[Patch]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import moto_state
+from . import _shared
 from ._patching import Patch
 from .apigateway import StageResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
@@ -44,7 +45,7 @@ def _function_from_cloudformation(
     return moto_state.lambda_backend(account_id, region_name).create_function(spec)
 
 
-class _EventInvokeConfigResource:
+class _EventInvokeConfigResource(_shared.AddedResource):
     """AWS::Lambda::EventInvokeConfig for moto's CloudFormation, which lacks it
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventinvokeconfig.html;
     SAM's EventInvokeConfig property becomes one). The config lands where the API puts it.
@@ -61,14 +62,6 @@ class _EventInvokeConfigResource:
     def cloudformation_type() -> str:
         return "AWS::Lambda::EventInvokeConfig"
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
@@ -79,14 +72,6 @@ class _EventInvokeConfigResource:
         put_event_invoke_config(moto_state.lambda_backend(account_id, region_name), name, qualifier, body,
                                 check_qualifier=False)
         return cls(name, qualifier, resource_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> _EventInvokeConfigResource:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -104,9 +89,6 @@ class _EventInvokeConfigResource:
         except LambdaClientError:  # the function (or the config) is gone already
             return
         del configs[q]
-
-    def is_created(self) -> bool:
-        return True
 
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:

@@ -78,7 +78,7 @@ def _attribute_text(value: Any) -> str:
     return str(value)
 
 
-class SubscriptionResource:
+class SubscriptionResource(_shared.AddedResource):
     """AWS::SNS::Subscription for moto's CloudFormation, with its attributes
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-subscription.html)."""
 
@@ -91,14 +91,6 @@ class SubscriptionResource:
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::SNS::Subscription"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(
@@ -116,14 +108,6 @@ class SubscriptionResource:
         return cls(subscription.arn)
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> SubscriptionResource:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-
-    @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
@@ -133,9 +117,6 @@ class SubscriptionResource:
         from moto.sns.models import sns_backends
 
         sns_backends[account_id][region].unsubscribe(self.physical_resource_id)
-
-    def is_created(self) -> bool:
-        return True
 
 
 def patches() -> list[Patch]:
