@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
-from IPython.display import display
+from IPython.display import Markdown, display
 
-__all__ = ["show_table"]
+__all__ = ["show_code", "show_table"]
 
 
 def show_table(
@@ -90,3 +91,18 @@ def _text(columns: Sequence[str], cells: list[list[str]], numeric: list[bool], c
     lines = [caption] if caption else []
     lines += [line(columns), "  ".join("-" * w for w in widths)] + [line(row) for row in cells]
     return "\n".join(lines)
+
+
+def show_code(path: str | Path, region: str | None = None) -> None:
+    """Display a reference file, or one named snippet region of it (between the markers
+    `# --8<-- [start:name]` and `# --8<-- [end:name]` by which the site's pages include it),
+    highlighted, under the file's path. Read when the cell runs: what a lesson shows is the code
+    the tests run."""
+    text = Path(path).read_text(encoding="utf-8")
+    if region is not None:
+        start, end = f"# --8<-- [start:{region}]\n", f"# --8<-- [end:{region}]"
+        if start not in text or end not in text:
+            raise ValueError(f"{path} has no snippet region {region!r}")
+        text = text.split(start, 1)[1].split(end, 1)[0]
+    name = Path(path).as_posix().split("src/")[-1]
+    display(Markdown(f"`{name}`\n\n```python\n{text.rstrip()}\n```"))
