@@ -102,6 +102,22 @@ def test_a_busy_loop_is_killed_and_a_runaway_times_out_at_once(tmp_path):
         isolation.start(code_dir=tmp_path, environ={}, services=services, fingerprint=fingerprint)
 
 
+def test_a_loop_that_keeps_the_host_busy_is_stopped_at_the_wall_time_limit(tmp_path):
+    """A loop of sleeps spends the host's time, not the worker's: the call's real-time limit
+    would let it run ten times as long, the wall-time limit stops it."""
+    import time
+
+    (tmp_path / "m.py").write_text("import time\ndef nap():\n    while True:\n        time.sleep(1)\n")
+    isolation = Isolation(real_time_limit_s=5, wall_time_limit_s=0.3)
+    worker = isolation.start(code_dir=tmp_path, environ={},
+                             services=Services(now_us=lambda: 0, sleep=lambda s: time.sleep(0.01)))
+    worker.load("m")
+    started = time.monotonic()
+    with pytest.raises(WorkerTimedOut, match="an endless loop"):
+        worker.call("nap")
+    assert time.monotonic() - started < 2.0 and not worker.alive
+
+
 def test_an_environment_whose_init_fails_leaves_no_worker(sim, basic, call, monkeypatch):
     """A failed INIT is reported to the invocation and the environment is gone
     (lambda-runtime-environment.html): so is its worker process."""

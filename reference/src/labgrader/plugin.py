@@ -142,10 +142,14 @@ class Grader:
             protected = [solution / f for f in lab.student_files] if solution is not None else []
             # A loop must be caught by these limits before the test's own time limit ends it:
             # then a failed import is remembered, and a looping call is killed.
+            # A call that keeps the grader busy (a loop of sleeps) is stopped inside the test's
+            # time limit too: pytest-timeout's alarm, which can land anywhere (even in the
+            # middle of pytest's own reporting), stays the last resort.
             found = self._isolations[lab.path] = Isolation(
                 protected=tuple(protected), runaway_after=3,
                 real_time_limit_s=min(lab.real_time_limit_seconds, lab.timeout_seconds / 2),
-                init_time_limit_s=min(10.0, lab.timeout_seconds / 2))
+                init_time_limit_s=min(10.0, lab.timeout_seconds / 2),
+                wall_time_limit_s=0.6 * lab.timeout_seconds)
         return found
 
     # -- collection ---------------------------------------------------------------------
