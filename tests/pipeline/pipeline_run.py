@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-
 from lambdasim import Simulator
 from lambdasim.faults import FaultInjector, PartialFailure
 from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline
-from serverless_course.pipeline import apigw, traffic
+from serverless_course.pipeline import traffic
 
 
 @dataclass
@@ -48,17 +47,16 @@ def run_pipeline(count: int, seed: int, telemetry: bool = False, **kw: Any) -> R
                            Targets=[{"Id": "consumer", "Arn": consumer_arn}])
         seen: list[dict[str, Any]] = []
         requests = traffic.generate(count, seed=seed, **kw)
-        lam = boto3.client("lambda")
-        ingest = stack.function_name("IngestFunction")
         responses = []
         with FaultInjector(seed=seed) as faults:
             faults.add("events", "PutEvents", PartialFailure(),
                        when=lambda params: seen.append(params) and False)
             for r in requests:
-                event = apigw.proxy_event(r.body, request_id=r.request_id,
-                                          correlation_id=r.correlation_id)
-                out = lam.invoke(FunctionName=ingest, Payload=json.dumps(event))
-                responses.append(json.loads(out["Payload"].read()))
+                # Through API Gateway's front door: POST to the stack's URL, as a client does.
+                answer = sim.http("POST", stack.outputs["ApiUrl"], body=r.body, headers={
+                    "Content-Type": "application/json", "X-Correlation-Id": r.correlation_id})
+                responses.append({"statusCode": answer.status, "headers": answer.headers,
+                                  "body": answer.text})
             sim.run_until_idle()
             calls = faults.call_counts
         ddb = boto3.resource("dynamodb").Table(stack.outputs["OrdersTableName"])

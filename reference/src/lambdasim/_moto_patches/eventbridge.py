@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import moto_state
 from . import _shared
 from ._patching import Patch
 
