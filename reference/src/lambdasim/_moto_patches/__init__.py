@@ -25,6 +25,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
 - `apigateway`: `AWS::ApiGateway::RestApi` from an OpenAPI `Body` (SAM's APIs), applied with
   moto's CloudFormation.
+- `s3`: a template bucket's `NotificationConfiguration` (SAM's `S3` events), applied with moto's
+  CloudFormation.
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -49,6 +51,7 @@ from . import (
     eventbridge,
     lambda_config,
     lambda_invoke,
+    s3,
     sns,
     sqs,
 )
@@ -77,7 +80,7 @@ def _patch_table() -> list[Patch]:
 
 
 def _cloudformation_patches() -> list[Patch]:
-    return cloudformation.deferred_patches() + apigateway.deferred_patches()
+    return cloudformation.deferred_patches() + apigateway.deferred_patches() + s3.deferred_patches()
 
 
 def verify() -> list[str]:

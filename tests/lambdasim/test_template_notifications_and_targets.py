@@ -1,8 +1,9 @@
-"""Conformance: SNS subscriptions from templates, and EventBridge's SNS, Kinesis and other
-targets.
+"""Conformance: SNS subscriptions and S3 bucket notifications from templates, and EventBridge's
+SNS, Kinesis and other targets.
 
 moto's CloudFormation has no `AWS::SNS::Subscription`, so every SAM `SNS` event and every
-SNS-to-SQS subscription in a template was missing; moto's EventBridge raised inside PutEvents
+SNS-to-SQS subscription in a template was missing, and ignores a bucket's
+`NotificationConfiguration` (SAM's `S3` events); moto's EventBridge raised inside PutEvents
 for a target it does not deliver to (SNS, Kinesis, Step Functions...), failing the whole call.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 from lambdasim._moto_patches.eventbridge import TargetNotDelivered
 from lambdasim.sam import deploy
 
 SNS = Path(__file__).parent / "fixtures" / "sam" / "sns"
+S3 = Path(__file__).parent / "fixtures" / "sam" / "s3"
 
 
 def test_template_subscriptions_deliver_with_their_attributes(sim) -> None:
@@ -85,3 +88,27 @@ def test_sns_and_kinesis_targets_receive_the_event_and_putevents_never_fails(sim
     (record,) = kinesis.get_records(ShardIterator=iterator)["Records"]
     assert record["PartitionKey"] == "o-1"
     assert json.loads(record["Data"])["detail"] == {"order": "o-1"}
+
+
+def test_a_template_buckets_notifications_deliver(sim) -> None:
+    """AWS::S3::Bucket's NotificationConfiguration with its key filters
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-notificationconfiguration.html):
+    a SAM `S3` event invokes its function for the objects its filter matches
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-s3.html),
+    and the queue the others its own filter matches."""
+    stack = deploy(sim, S3, stack_name="uploads", validate=False)
+    s3, sqs = sim.client("s3"), sim.client("sqs")
+    bucket = stack.physical_id("Bucket")
+    for key in ("uploads/photo.jpg", "reports/q4.csv", "notes.txt"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    sim.run_until_idle()
+    function = stack.function_name("Uploaded")
+    assert [i.source for i in sim.invocations if i.function_name == function] == ["s3"]
+    url = sqs.list_queues()["QueueUrls"][0]
+    bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    # When a queue is configured, S3 first sends it an s3:TestEvent
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+    assert [b.get("Event") for b in bodies if "Records" not in b] == ["s3:TestEvent"]
+    # The object's key is URL-encoded in the event (same page).
+    keys = [unquote_plus(b["Records"][0]["s3"]["object"]["key"]) for b in bodies if "Records" in b]
+    assert keys == ["reports/q4.csv"]
