@@ -443,7 +443,30 @@ Resources:
         deploy(sim, path, stack_name="t", validate=False)
     problems = caught.value.problems
     assert problems[0].startswith("Packaged: CodeUri 's3://my-bucket/abc123.zip' is not a local folder")
-    assert problems[1].startswith("Missing: CodeUri 'nowhere/' is not a folder")
+    assert problems[1].startswith("Missing: CodeUri 'nowhere/' is not a folder or a .zip file")
+
+
+def test_code_may_be_a_local_zip(sim, tmp_path):
+    """sam-resource-function.html (CodeUri): a local .zip file is uploaded as it is by `sam
+    deploy`; the simulator runs the handler from its contents."""
+    import zipfile
+
+    (tmp_path / "build").mkdir()
+    with zipfile.ZipFile(tmp_path / "build" / "function.zip", "w") as zipped:
+        zipped.writestr("app.py", ECHO)
+    path = write_template(tmp_path, """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Zipped:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: build/function.zip
+      Handler: app.handler
+      Runtime: python3.12
+""")
+    stack = deploy(sim, path, stack_name="zipped", validate=False)
+    answer = sim.client("lambda").invoke(FunctionName=stack.function_name("Zipped"), Payload=b'{"n": 1}')
+    assert json.loads(answer["Payload"].read())["echo"] == {"n": 1}
 
 
 def test_globals_codeuri_default_folder_and_inline_code(sim, tmp_path):

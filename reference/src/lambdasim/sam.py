@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import json
 import logging
 import re
@@ -52,6 +53,7 @@ import shutil
 import tempfile
 import warnings
 import weakref
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -423,6 +425,23 @@ class _Packaged:
             self.inline_root = None
 
 
+def _unpacked(archive: Path) -> Path:
+    """The folder a code .zip unpacks to: one per content, under the system's temporary folder
+    (unpacked once, then reused; zipfile keeps every member inside it)."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "lambdasim-code" / digest
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent))
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(staging)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process unpacked the same archive meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
 def _package(template: dict[str, Any], base: Path, stack_name: str) -> _Packaged:
     """Replace local code locations with placeholder S3 locations (in place); remember folders."""
     packaged = _Packaged({}, {}, [])
@@ -442,8 +461,10 @@ def _package(template: dict[str, Any], base: Path, stack_name: str) -> _Packaged
                             "from local code (use the template `sam build` reads, not a packaged one)")
             return None
         folder = (base / value).resolve()
+        if folder.suffix == ".zip" and folder.is_file():
+            return _unpacked(folder)  # `sam deploy` uploads a local .zip as it is
         if not folder.is_dir():
-            problems.append(f"{owner}: {prop} {value!r} is not a folder ({folder})")
+            problems.append(f"{owner}: {prop} {value!r} is not a folder or a .zip file ({folder})")
             return None
         return folder
 
