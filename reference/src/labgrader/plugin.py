@@ -4,8 +4,8 @@ Loaded by ``labs/conftest.py`` (``pytest_plugins = ["labgrader.plugin"]``) or wi
 ``-p labgrader.plugin``. It only acts on tests inside a lab folder (one holding a lab.toml):
 
 * every such test must carry ``@pytest.mark.points(n)``; one without is a collection error;
-* each gets pytest-timeout's ``timeout`` marker (signal method) with the lab's
-  ``timeout_seconds``, unless it sets its own;
+* each gets pytest-timeout's ``timeout`` marker (signal method, the test function only) with
+  the lab's ``timeout_seconds``, unless it sets its own;
 * the ``submission`` fixture copies the lab's ``student_files`` from ``--submission DIR``
   (default: the lab's ``starter/``) into a fresh folder; ``submission.load("handler")``
   imports a file from it in a worker process (``lambdasim.isolation``): the learner's code
@@ -208,7 +208,10 @@ class Grader:
             if lab is None or marker is None:
                 continue
             if timeouts and item.get_closest_marker("timeout") is None:
-                item.add_marker(pytest.mark.timeout(lab.timeout_seconds, method="signal"))
+                # The test function only: an alarm during set-up or pytest's own reporting of
+                # a failure breaks pytest itself (an internal error, no score); set-up is
+                # bounded by the workers' import limit.
+                item.add_marker(pytest.mark.timeout(lab.timeout_seconds, method="signal", func_only=True))
             self.results.setdefault(item.nodeid, _graded_test(item, lab, marker))
 
     # -- running ------------------------------------------------------------------------
