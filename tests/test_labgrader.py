@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labgrader import Lab, LabConfigError, SubmissionError
-from labgrader.cli import LOG_LIMIT, child_env, pytest_command
+from labgrader import Lab, LabConfigError, SubmissionError, grading_server
+from labgrader.cli import LOG_LIMIT, child_env, grade_class, pytest_command
 from labgrader.grading_server import serve_gradings
 from labgrader.submission import SubmissionRaised, copy_student_files
 from lambdasim.isolation import Isolation
@@ -114,11 +114,26 @@ def test_grade_command_stops_a_grading_at_its_time_limit(tmp_path: Path) -> None
 # -- the class command ---------------------------------------------------------------------
 
 
+def test_a_class_is_graded_by_fresh_processes_when_the_server_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def cannot_start(self: object, lab: Path) -> None:
+        raise RuntimeError("the grading server did not start")
+
+    monkeypatch.setattr(grading_server.GradingServer, "__init__", cannot_start)
+    students = tmp_path / "students"
+    shutil.copytree(SUBMISSIONS / "good", students / "good")
+    (outcome,) = grade_class(Lab.load(MINI), students, tmp_path / "out", jobs=1)
+    assert (outcome.status, outcome.points) == ("graded", 4)
+    assert "no warm grading server" in capsys.readouterr().err
+
+
 def test_a_grading_forked_by_the_server_is_graded_as_a_fresh_one(tmp_path: Path) -> None:
     """The class command's gradings are forked from a warm server: the same results as a fresh
     pytest process, and a server that died is started again for the next grading."""
     _, fresh = grade(tmp_path, MINI, SUBMISSIONS / "good")
     with serve_gradings(MINI) as server:
+        assert server is not None
         for attempt in ("first", "after the server was killed"):
             results = tmp_path / attempt / "results.json"
             results.parent.mkdir()
