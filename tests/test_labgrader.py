@@ -253,6 +253,23 @@ def test_a_stale_results_file_never_counts(tmp_path: Path) -> None:
     assert data["score"] == 0 and "ended in the middle of a call" in outputs(data)
 
 
+@pytest.mark.parametrize("student", ["attack_atexit", "attack_rewrites_tests"])
+def test_attacks_that_read_the_graders_command_line_fail_on_a_fresh_grading(tmp_path: Path, student: str) -> None:
+    """These attacks look for the results file and the lab's tests on the command lines of
+    the machine. A class's gradings are forked from the warm grading server, whose command line
+    names neither, so the class run does not put them to the test: `labgrader grade` starts a
+    fresh pytest process that names both, and the attack still earns only its logic's points
+    and leaves the lab as it was."""
+    results = tmp_path / "results.json"
+    command = [sys.executable, "-m", "labgrader", "grade", str(MINI), "--results-json", str(results),
+               "--submission", str(SUBMISSIONS / student)]
+    subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    data = json.loads(results.read_text())
+    assert (data["score"], data["max_score"]) == (2, 4)
+    assert STARTER_LOGIC in outputs(data)
+    assert lab_files(MINI) == MINI_FILES
+
+
 def test_a_pytest_ini_in_the_submission_voids_a_plain_pytest_run(tmp_path: Path) -> None:
     """Run as the README once said (``pytest ... --submission DIR``), pytest reads the
     submission's pytest.ini and loads its plugin: the grade is void, never full marks."""
