@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import moto_state
+from .rules import apigateway as rules
 from .sources.apigateway import (
     HttpRequest,
     HttpResponse,
@@ -41,7 +42,6 @@ from .sources.apigateway import (
     rest_proxy_event,
 )
 
-INTEGRATION_TIMEOUT_S = 29.0
 _HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 _LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$")
 
@@ -65,7 +65,7 @@ def request(method: str, url: str, *, account_id: str, invoke: Invoke, now: Call
         return error_response(404, "Not Found")
     variables = moto_state.rest_api_stage_variables(account_id, region, api_id, stage)
     path = "/" + rest
-    match = _route(routes, path, method.upper())
+    match = rules.route(routes, path, method.upper())
     if variables is None or match is None:
         return error_response(403, "Missing Authentication Token")
     resource, parameters, (kind, uri) = match
@@ -80,7 +80,7 @@ def request(method: str, url: str, *, account_id: str, invoke: Invoke, now: Call
     event = rest_proxy_event(http, api_id=api_id, stage=stage, account_id=account_id, region=region,
                              request_id=str(uuid.uuid4()), when=started, stage_variables=variables)
     result, failed = invoke(function["function"], json.dumps(event).encode("utf-8"))
-    if (now() - started).total_seconds() > INTEGRATION_TIMEOUT_S:
+    if (now() - started).total_seconds() > rules.INTEGRATION_TIMEOUT_S:
         return error_response(504, "Endpoint request timed out")
     if failed:
         return error_response(502, "Internal server error")
@@ -90,38 +90,3 @@ def request(method: str, url: str, *, account_id: str, invoke: Invoke, now: Call
         return error_response(502, "Internal server error")
     return proxy_response(payload)
 
-
-def _route(routes: dict[str, dict[str, tuple[str, str]]], path: str,
-           method: str) -> tuple[str, dict[str, str], tuple[str, str]] | None:
-    """The resource template, its path parameters and the integration for ``method path``."""
-    best: tuple[tuple[int, ...], str, dict[str, str], tuple[str, str]] | None = None
-    for template, methods in routes.items():
-        integration = methods.get(method) or methods.get("ANY")
-        parameters = _match(template, path) if integration else None
-        if parameters is None or integration is None:
-            continue
-        # Literal segments beat {param}, which beats {proxy+}, from the left.
-        rank = tuple(0 if not s.startswith("{") else 2 if s.endswith("+}") else 1
-                     for s in template.strip("/").split("/"))
-        if best is None or rank < best[0]:
-            best = (rank, template, parameters, integration)
-    return None if best is None else (best[1], best[2], best[3])
-
-
-def _match(template: str, path: str) -> dict[str, str] | None:
-    wanted = [s for s in template.strip("/").split("/") if s]
-    got = [s for s in path.strip("/").split("/") if s]
-    parameters: dict[str, str] = {}
-    for i, segment in enumerate(wanted):
-        if segment.startswith("{") and segment.endswith("+}"):
-            if i >= len(got):
-                return None
-            parameters[segment[1:-2]] = "/".join(got[i:])
-            return parameters
-        if i >= len(got):
-            return None
-        if segment.startswith("{") and segment.endswith("}"):
-            parameters[segment[1:-1]] = got[i]
-        elif segment != got[i]:
-            return None
-    return parameters if len(got) == len(wanted) else None
