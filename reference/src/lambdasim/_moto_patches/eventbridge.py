@@ -98,13 +98,8 @@ def _put_to_stream(target: dict[str, Any], aws_event: dict[str, Any], payload: b
 
     arn = str(target["Arn"])
     _, _, _, region, account, _ = arn.split(":", 5)
-    key: Any = aws_event
     path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
-    if path:
-        for part in str(path).lstrip("$").strip(".").split("."):
-            key = key.get(part) if isinstance(key, dict) and part else key
-    else:
-        key = aws_event.get("id")
+    key = _at_path(aws_event, str(path)) if path else aws_event.get("id")
     kinesis_backends[account][region].put_record(
         stream_arn=arn, stream_name=None, partition_key=str(key), explicit_hash_key=None,
         data=base64.b64encode(payload).decode("ascii"))
@@ -139,17 +134,22 @@ def _aws_event(event: dict[str, Any], account_id: str | None = None) -> dict[str
     }
 
 
+def _at_path(event: dict[str, Any], path: str) -> Any:
+    """The value at a target's simple JSON path (`$.detail.order`) in the event, None if absent."""
+    value: Any = event
+    for part in path.lstrip("$").strip(".").split("."):
+        if part:
+            value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool,
                   account_id: str | None = None) -> bytes:
     aws_event = _aws_event(event, account_id)
     if transform_input and "Input" in target:
         return str(target["Input"]).encode("utf-8")
     if transform_input and "InputPath" in target:
-        value: Any = aws_event
-        for part in str(target["InputPath"]).lstrip("$").strip(".").split("."):
-            if part:
-                value = value.get(part) if isinstance(value, dict) else None
-        return json.dumps(value).encode("utf-8")
+        return json.dumps(_at_path(aws_event, str(target["InputPath"]))).encode("utf-8")
     if transform_input and "InputTransformer" in target:
         from moto.events.utils import EventTemplateParser
 
