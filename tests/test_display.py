@@ -1,11 +1,15 @@
-"""The lessons' table helper: an HTML table for the page and aligned text for a terminal."""
+"""The lessons' output helpers: tables as an HTML table for the page and aligned text for a
+terminal; text said line by line and printed as one block, in the order of the calls."""
 
 from __future__ import annotations
+
+import io
+from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from serverless_course.display import show_table
+from serverless_course.display import say, show, show_code, show_table
 
 
 @pytest.fixture
@@ -52,3 +56,69 @@ def test_a_notebook_receives_both_representations(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(shell.display_pub, "publish", lambda data, **kwargs: formatted.append(data))
     show_table([(1, "x")], ["n", "name"])
     assert set(formatted[0]) == {"text/html", "text/plain"}
+
+
+class RecordedStdout(io.StringIO):
+    """stdout that remembers each write, to tell one block from several."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def record_stdout(monkeypatch: pytest.MonkeyPatch) -> RecordedStdout:
+    # Called in the test itself: pytest's own capture replaces sys.stdout after the fixtures run.
+    recorded = RecordedStdout()
+    monkeypatch.setattr("sys.stdout", recorded)
+    return recorded
+
+
+def test_said_lines_are_printed_as_one_block_at_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdout = record_stdout(monkeypatch)
+    say("DLQ at", 325.5, "s:", {"messages": 10})
+    say()
+    say("orders stored:", ["o-1", "o-2"])
+    assert stdout.writes == []
+    show()
+    assert stdout.writes == ["DLQ at 325.5 s: {'messages': 10}\n\norders stored: ['o-1', 'o-2']\n"]
+
+
+def test_show_with_nothing_said_prints_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdout = record_stdout(monkeypatch)
+    say("once")
+    show()
+    show()
+    assert stdout.writes == ["once\n"]
+
+
+def test_text_said_before_a_table_is_shown_above_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = record_stdout(monkeypatch).writes
+    monkeypatch.setattr("serverless_course.display.display", lambda data, raw: outputs.append("<table>"))
+    say("80 orders, 5 sent twice")
+    show_table([(1,)], ["n"])
+    say("after the table")
+    show()
+    assert outputs == ["80 orders, 5 sent twice\n", "<table>", "after the table\n"]
+
+
+def test_text_said_before_code_is_shown_above_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    outputs = record_stdout(monkeypatch).writes
+    monkeypatch.setattr("serverless_course.display.display", lambda markdown: outputs.append(markdown.data))
+    source = tmp_path / "src" / "app.py"
+    source.parent.mkdir()
+    source.write_text("x = 1\n# --8<-- [start:two]\ny = 2\n# --8<-- [end:two]\n")
+    say("the handler:")
+    show_code(source, "two")
+    assert outputs == ["the handler:\n", "`app.py`\n\n```python\ny = 2\n```"]
+
+
+def test_a_cell_that_forgets_show_shows_its_lines_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    shell = InteractiveShell.instance()
+    shell.run_cell("from serverless_course.display import say\nsay('said, never shown')")
+    assert capsys.readouterr().out == "said, never shown\n"
+    shell.run_cell("say('the next cell')")
+    assert capsys.readouterr().out == "the next cell\n"

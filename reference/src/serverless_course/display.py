@@ -1,20 +1,60 @@
-"""Show a lesson's tabular results as a table, not as fixed-width text.
+"""How the lessons show their results: tables as tables, text as one block, code from its file.
 
-A table printed with padded f-strings wraps mid-number in a narrow column (a phone, the site's
-~720 px content column); an HTML table reflows and scrolls sideways instead. `show_table` sends
-both an HTML table (what JupyterLab and the site render) and a plain-text one (what a terminal,
-`nbconvert --to markdown` or a diff of the committed notebook shows).
+- `show_table`: a table printed with padded f-strings wraps mid-number in a narrow column (a
+  phone, the site's ~720 px content column); an HTML table reflows and scrolls sideways instead.
+  It sends both an HTML table (what JupyterLab and the site render) and a plain-text one (what a
+  terminal, `nbconvert --to markdown` or a diff of the committed notebook shows).
+- `say` and `show`: text that must stay text (sentences, JSON, ledgers). `say` collects lines and
+  `show` prints them in one write, so a cell's text is one output in the committed notebook
+  however long the cell runs (ipykernel sends what `print` writes in pieces, on a timer, and
+  nbval would compare those pieces). The site keeps text's columns and scrolls it sideways.
+- `show_code`: a reference file, or one snippet region of it, read when the cell runs.
+
+Output appears in the order of the calls: `show_table` and `show_code` first show what was said
+before them, and what is said and not shown by the end of a cell is shown then, never in the
+next cell's output.
 """
 
 from __future__ import annotations
 
 import html
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from IPython import get_ipython
 from IPython.display import Markdown, display
 
-__all__ = ["show_code", "show_table"]
+__all__ = ["say", "show", "show_code", "show_table"]
+
+_said: list[str] = []
+
+
+def say(*values: object) -> None:
+    """Add a line to the cell's text output: the values separated by spaces, as `print` writes
+    them (`say()` adds an empty line). Nothing is printed until `show()`."""
+    _said.append(" ".join(str(value) for value in values))
+    _show_at_the_end_of_each_cell()
+
+
+def show() -> None:
+    """Print the lines said since the last `show()` as one block of text (nothing if none)."""
+    if not _said:
+        return
+    text = "\n".join(_said) + "\n"
+    _said.clear()
+    sys.stdout.write(text)
+
+
+def _show_at_the_end_of_each_cell() -> None:
+    # A learner who adds say() to a cell and forgets show() would see the line under the next cell.
+    shell = get_ipython()
+    if shell is not None and _show_leftovers not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _show_leftovers)
+
+
+def _show_leftovers(result: object) -> None:  # IPython passes the cell's ExecutionResult
+    show()
 
 
 def show_table(
@@ -45,6 +85,7 @@ def show_table(
             raise ValueError(f"row {row!r} has {len(row)} values for {len(columns)} columns")
     cells = [[_format(value, template) for template, value in zip(templates, row)] for row in rows]
     numeric = [all(_is_number(row[i]) for row in rows) and bool(rows) for i in range(len(columns))]
+    show()
     display(
         {"text/html": _html(columns, cells, numeric, caption), "text/plain": _text(columns, cells, numeric, caption)},
         raw=True,
@@ -105,4 +146,5 @@ def show_code(path: str | Path, region: str | None = None) -> None:
             raise ValueError(f"{path} has no snippet region {region!r}")
         text = text.split(start, 1)[1].split(end, 1)[0]
     name = Path(path).as_posix().split("src/")[-1]
+    show()
     display(Markdown(f"`{name}`\n\n```python\n{text.rstrip()}\n```"))
