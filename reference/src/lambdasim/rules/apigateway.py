@@ -1,7 +1,11 @@
 """Rules of API Gateway REST APIs that the front door (`lambdasim.apigateway`) plays.
 
-Sources: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html (the
-integration timeout: 50 ms to 29 s, 29 s by default);
+Sources: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html and
+https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html (the integration
+timeout: 50 ms to 29 s, 29 s by default; since June 2024 a Regional or private REST API can
+raise it above 29 s through a quota increase,
+https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-api-gateway-integration-timeout-limit-29-seconds/,
+which the simulator does not model);
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html
 (path parameters, the greedy `{proxy+}`, and `ANY`, which matches every method).
 """
