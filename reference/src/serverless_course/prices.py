@@ -58,7 +58,8 @@ SQS_STANDARD_REQUEST = Price(
     ),
 )
 
-# Each 64 KB chunk of a request's payload is billed as one request (same page, same caveat).
+# Each 64 KB chunk of a request's payload is billed as one request (confirmed by AWS on
+# https://aws.amazon.com/sqs/features/; the $0.40 above could not be confirmed from an AWS page).
 SQS_BILLED_CHUNK_BYTES = 64 * 1024
 
 EVENTBRIDGE_CUSTOM_EVENT = Price(

@@ -12,7 +12,7 @@ a measurement of their own.
   (sqs-batch-api.html), and one of each for a batch smaller than 10. A batch larger than 10 is
   filled from full 10-message receives. Empty receives of an idle queue and the producer's sends
   are left out: neither depends on the batch size.
-- A request is billed once per started 64 KB of payload (SQS pricing page): a ReceiveMessage
+- A request is billed once per started 64 KB of payload (SQS pricing and features pages): a ReceiveMessage
   carries the message bodies; a DeleteMessageBatch carries only receipt handles.
 - The duration of an invocation is a fixed overhead plus a time per message, billed in 1 ms
   steps, times the memory size. Both times are assumptions: measure yours (the Duration in each
