@@ -46,8 +46,8 @@ def test_template_subscriptions_deliver_with_their_attributes(sim) -> None:
 
 @pytest.fixture
 def targets(sim):
-    """A rule with an SNS topic (a queue subscribed to it), a Kinesis stream and a Step
-    Functions state machine as targets."""
+    """A rule with an SNS topic (a queue subscribed to it), a Kinesis stream and an ECS task (a
+    target type the simulator does not model) as targets."""
     events, sns, sqs, kinesis = (sim.client(s) for s in ("events", "sns", "sqs", "kinesis"))
     topic = sns.create_topic(Name="orders")["TopicArn"]
     queue = sqs.create_queue(QueueName="from-topic")["QueueUrl"]
@@ -59,7 +59,7 @@ def targets(sim):
     events.put_targets(Rule="orders", Targets=[
         {"Id": "topic", "Arn": topic},
         {"Id": "stream", "Arn": stream_arn, "KinesisParameters": {"PartitionKeyPath": "$.detail.order"}},
-        {"Id": "workflow", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:orders",
+        {"Id": "task", "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/orders",
          "RoleArn": "arn:aws:iam::123456789012:role/events"},
     ])
     return queue
@@ -69,7 +69,7 @@ def test_sns_and_kinesis_targets_receive_the_event_and_putevents_never_fails(sim
     """The topic's subscribers get the event as the message; the stream gets one record whose
     partition key is read from the event at PartitionKeyPath
     (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_KinesisParameters.html).
-    A target type the simulator does not deliver to (Step Functions) is warned about, and the
+    A target type the simulator does not deliver to (ECS) is warned about and recorded, and the
     call and the other targets are unaffected
     (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html)."""
     events, sqs, kinesis = sim.client("events"), sim.client("sqs"), sim.client("kinesis")

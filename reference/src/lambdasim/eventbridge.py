@@ -1,28 +1,38 @@
-"""EventBridge rule targets that are Lambda functions, delivered on the virtual clock.
+"""EventBridge rule targets, every type, delivered on the virtual clock with the target's retry
+policy and dead-letter queue.
 
-`_moto_patches.eventbridge` hands every matched Lambda target here (moto raises for them).
-Each delivery is an asynchronous Invoke of the function (`LambdaService.enqueue_async`); the
-target's RetryPolicy and DeadLetterConfig apply to failures of that Invoke call, as on AWS
-(the rules and the model, with sources: `rules.eventbridge`):
+`_moto_patches.eventbridge` hands every matched target here (moto raises for most types). One
+delivery path serves them all (the rules, with sources: `rules.eventbridge`):
 
-- accepted (202): delivered; the function's own async handling takes over (errors, throttles
-  for lack of concurrency, the function's destinations and DLQ);
-- refused with a throttle or a 5xx: retried with exponential backoff and seeded jitter until
-  MaximumRetryAttempts (default 185) or MaximumEventAgeInSeconds (default 24 h) runs out, then
-  sent to the target's dead-letter queue (SQS) with AWS's attributes, or dropped without one;
-- refused otherwise (the function does not exist: 404; the event is too large: 413): straight
-  to the dead-letter queue (or dropped), no retry.
+- a Lambda function: an asynchronous Invoke (`LambdaService.enqueue_async`); the delivery
+  succeeds when Lambda's Invoke API accepts the event (202), and the function's errors and
+  concurrency throttles then belong to Lambda's async queue and the function's destinations and
+  DLQ, never to the target's RetryPolicy;
+- every other type: the adapter's sender writes the event to the target in moto (SQS, SNS,
+  Kinesis, Firehose, Step Functions StartExecution, another event bus, a log group, an archive)
+  and answers the target service's error when it fails; an API destination is recorded, not
+  called (state "recorded": the simulator makes no HTTP request), and so is a target type the
+  simulator does not model;
+- a failure that is a throttle or a 5xx is retried with exponential backoff and seeded jitter
+  until MaximumRetryAttempts (default 185) or MaximumEventAgeInSeconds (default 24 h) runs out;
+  any other failure (a missing queue, topic, stream or function; missing permissions; a KMS
+  key problem) is not retried. Then the event goes to the target's dead-letter queue (SQS) with
+  AWS's attributes, or is dropped without one.
 
-Lambda's Invoke API in the simulator accepts every asynchronous request of an existing function:
-API-level refusals (the Invoke request-rate quota, a service outage) are injected with
-`sim.eventbridge.refuse(function_name, ...)`. `duplicate_rate` (default 0) delivers an accepted
-event a second time with that probability (seeded), at-least-once delivery made visible.
-Every event keeps its `TargetDelivery` in `deliveries`: nothing is lost without a trace.
+Lambda's Invoke API in the simulator accepts every asynchronous request of an existing function,
+and moto's services take every write to an existing resource: refusals a real service makes
+(the Invoke request-rate quota, a throttled stream, an outage) are injected with
+`sim.eventbridge.refuse(function_name_or_target_arn, ...)`. `duplicate_rate` (default 0) delivers
+an event a second time with that probability (seeded), at-least-once delivery made visible.
+Every event keeps its `TargetDelivery` in `deliveries` (nothing is lost without a trace), and
+`metrics(rule)` counts them as the rule's AWS/Events metrics (Invocations, FailedInvocations,
+InvocationAttempts, DeadLetterInvocations, InvocationsSentToDlq, InvocationsFailedToBeSentToDlq).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 from typing import TYPE_CHECKING, Any
@@ -40,14 +50,30 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Attempt:
     at_us: int
-    status: int  # 202 accepted, else the Invoke API's error status
+    status: int  # 202 (Lambda accepted) or 200 (written), else the target service's error status
     code: str
     message: str = ""
 
 
+@dataclass(frozen=True)
+class TargetFailure:
+    """A target service's answer to a failed delivery: its HTTP status, error code and message."""
+
+    status: int
+    code: str
+    message: str = ""
+
+
+# A delivery to a target other than Lambda: writes the event, answers the failure or None.
+Sender = Callable[[], "TargetFailure | None"]
+
+LAMBDA = "lambda"
+API_DESTINATION = "api-destination"
+
+
 @dataclass(eq=False)
 class TargetDelivery:
-    """One event for one Lambda target of one rule."""
+    """One event for one target of one rule."""
 
     event_id: str
     rule_arn: str
@@ -57,8 +83,13 @@ class TargetDelivery:
     payload: bytes = field(repr=False)
     account_id: str
     received_us: int
+    kind: str = LAMBDA  # the target's type: lambda, sqs, sns, kinesis, firehose, states, event-bus ...
+    send: Sender | None = field(default=None, repr=False)  # None: a Lambda target
     attempts: list[Attempt] = field(default_factory=list)
-    state: str = "pending"  # pending, delivered, dead-lettered, dropped, dead-letter-failed
+    # pending, delivered, recorded (an API destination or unmodelled type: not sent anywhere),
+    # dead-lettered, dropped, dead-letter-failed, not-routed (a bus target of an event that came
+    # from another bus: not invoked)
+    state: str = "pending"
     exhausted: str | None = None  # MaximumRetryAttempts / MaximumEventAgeInSeconds
     async_events: list[AsyncEvent] = field(default_factory=list, repr=False)
     duplicates: int = 0
@@ -70,7 +101,7 @@ class TargetDelivery:
 
 
 class EventBridgeTargets:
-    """Delivers matched events to Lambda targets (see the module docstring)."""
+    """Delivers matched events to their targets (see the module docstring)."""
 
     def __init__(self, sim: Simulator, rng: Random):
         self._sim = sim
@@ -79,25 +110,50 @@ class EventBridgeTargets:
         self.deliveries: list[TargetDelivery] = []
         self._refusals: dict[str, tuple[int, str, str, int | None]] = {}
 
-    def refuse(self, function_name: str, *, status: int = 429, code: str = "TooManyRequestsException",
+    def refuse(self, target: str, *, status: int = 429, code: str = "TooManyRequestsException",
                message: str = "Rate Exceeded.", seconds: float | None = None) -> None:
-        """Make Lambda's Invoke API refuse this function's asynchronous invocations from EventBridge
-        (for `seconds`, or until `allow`)."""
+        """Make a target refuse EventBridge's deliveries (for `seconds`, or until `allow`):
+        `target` is a function name (Lambda's Invoke API refuses) or any target's ARN."""
         until = None if seconds is None else self._sim._clock.micros + seconds_to_micros(seconds)
-        self._refusals[function_name] = (status, code, message, until)
+        self._refusals[target] = (status, code, message, until)
 
-    def allow(self, function_name: str) -> None:
-        self._refusals.pop(function_name, None)
+    def allow(self, target: str) -> None:
+        self._refusals.pop(target, None)
+
+    def metrics(self, rule: str | None = None) -> dict[str, int]:
+        """The AWS/Events metrics of one rule (its name or ARN) or of all rules, counted from the
+        deliveries (`rules.eventbridge.METRICS_OF_STATE`); events still being retried count only
+        their attempts."""
+        counts = dict.fromkeys(("Invocations", "FailedInvocations", "InvocationAttempts", "DeadLetterInvocations",
+                                "InvocationsSentToDlq", "InvocationsFailedToBeSentToDlq"), 0)
+        for d in self.deliveries:
+            if rule is not None and rule not in (d.rule_arn, d.rule_arn.rsplit("/", 1)[-1]):
+                continue
+            counts["InvocationAttempts"] += len(d.attempts)
+            for metric in rules.METRICS_OF_STATE.get(d.state, ()):
+                counts[metric] += 1
+        return counts
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver(self, account_id: str, rule_arn: str, target: dict[str, Any], event: dict[str, Any],
-                payload: bytes) -> TargetDelivery:
+                payload: bytes, *, kind: str = LAMBDA, send: Sender | None = None) -> TargetDelivery:
+        """Deliver one event to one target now (retries follow on the virtual clock). `send`
+        writes it to a target that is not a Lambda function."""
         delivery = TargetDelivery(event_id=str(event.get("id")), rule_arn=rule_arn, target_arn=target["Arn"],
                                   target=target, event=event, payload=payload, account_id=account_id,
-                                  received_us=self._sim._clock.micros)
+                                  received_us=self._sim._clock.micros, kind=kind, send=send)
         self.deliveries.append(delivery)
         self._attempt(delivery)
         return delivery
+
+    def record_not_routed(self, account_id: str, rule_arn: str, target: dict[str, Any], event: dict[str, Any]) -> None:
+        """An event bus target not invoked: the event came from another bus, and EventBridge does
+        not route it to a third one (eb-bus-to-bus.html; eb-monitoring.html counts it in
+        DeadLetterInvocations)."""
+        self.deliveries.append(TargetDelivery(
+            event_id=str(event.get("id")), rule_arn=rule_arn, target_arn=target["Arn"], target=target, event=event,
+            payload=b"", account_id=account_id, received_us=self._sim._clock.micros, kind="event-bus",
+            state="not-routed"))
 
     def _attempt(self, d: TargetDelivery) -> None:
         now = self._sim._clock.micros
@@ -106,31 +162,20 @@ class EventBridgeTargets:
             d.exhausted = rules.MAXIMUM_EVENT_AGE
             self._dead_letter(d)
             return
-        service = self._sim._service
-        region = d.target_arn.split(":")[3]
-        try:
-            config, arn = moto_state.resolve_function(d.account_id, region, d.target_arn, None)
-        except Exception as missing:  # moto's ResourceNotFoundException
-            d.attempts.append(Attempt(now, 404, "ResourceNotFoundException", str(missing)))
-            self._dead_letter(d)
-            return
-        refusal = self._refusals.get(config.name)
-        if refusal is not None and refusal[3] is not None and now >= refusal[3]:
-            self._refusals.pop(config.name, None)
-            refusal = None
-        if refusal is None and len(d.payload) > inv.ASYNC_REQUEST_LIMIT_BYTES:
-            refusal = (inv.REQUEST_TOO_LARGE_STATUS, inv.REQUEST_TOO_LARGE_CODE,
-                       inv.request_too_large_message("Event", len(d.payload)), None)
-        if refusal is None:
-            d.attempts.append(Attempt(now, 202, "Accepted"))
-            d.async_events.append(service.enqueue_async(config, arn, d.payload, source="eventbridge"))
-            d.state = "delivered"
+        failure = self._refusal(d.target_arn, now)
+        if failure is None:
+            failure = self._invoke_lambda(d, now) if d.send is None else d.send()
+        if failure is None:
+            self._delivered(d, now)
             if self.duplicate_rate and self.rng.random() < self.duplicate_rate:
                 d.duplicates += 1
-                d.async_events.append(service.enqueue_async(config, arn, d.payload, source="eventbridge"))
+                if d.send is None:
+                    self._invoke_lambda(d, now)
+                else:
+                    d.send()
             return
-        status, code, message, _ = refusal
-        d.attempts.append(Attempt(now, status, code, message))
+        status = rules.failure_status(failure.code, failure.status)
+        d.attempts.append(Attempt(now, status, failure.code, failure.message))
         if not rules.retriable(status):
             self._dead_letter(d)
         elif d.retries >= max_retries:
@@ -139,6 +184,44 @@ class EventBridgeTargets:
         else:
             delay = rules.backoff_s(d.retries + 1, self.rng)
             self._sim._scheduler.call_at(now + seconds_to_micros(delay), self._attempt, d)
+
+    def _delivered(self, d: TargetDelivery, now: int) -> None:
+        if d.kind == LAMBDA:
+            d.attempts.append(Attempt(now, 202, "Accepted"))
+            d.state = "delivered"
+        elif d.kind == API_DESTINATION:
+            d.attempts.append(Attempt(now, 200, "Recorded", "API destination: recorded, no HTTP request made"))
+            d.state = "recorded"
+        elif d.send is None:
+            d.attempts.append(Attempt(now, 200, "Recorded", f"{d.kind} targets are recorded, not simulated"))
+            d.state = "recorded"
+        else:
+            d.attempts.append(Attempt(now, 200, "Delivered"))
+            d.state = "delivered"
+
+    def _refusal(self, target_arn: str, now: int) -> TargetFailure | None:
+        """An injected refusal of this target (by ARN), dropped once it has run out."""
+        refusal = self._refusals.get(target_arn)
+        if refusal is not None and refusal[3] is not None and now >= refusal[3]:
+            self._refusals.pop(target_arn, None)
+            refusal = None
+        return None if refusal is None else TargetFailure(*refusal[:3])
+
+    def _invoke_lambda(self, d: TargetDelivery, now: int) -> TargetFailure | None:
+        """Lambda's Invoke API, asynchronous: accepted (None) or its error."""
+        region = d.target_arn.split(":")[3]
+        try:
+            config, arn = moto_state.resolve_function(d.account_id, region, d.target_arn, None)
+        except Exception as missing:  # moto's ResourceNotFoundException
+            return TargetFailure(404, "ResourceNotFoundException", str(missing))
+        refusal = self._refusal(config.name, now)
+        if refusal is not None:
+            return refusal
+        if len(d.payload) > inv.ASYNC_REQUEST_LIMIT_BYTES:
+            return TargetFailure(inv.REQUEST_TOO_LARGE_STATUS, inv.REQUEST_TOO_LARGE_CODE,
+                                 inv.request_too_large_message("Event", len(d.payload)))
+        d.async_events.append(self._sim._service.enqueue_async(config, arn, d.payload, source="eventbridge"))
+        return None
 
     def _dead_letter(self, d: TargetDelivery) -> None:
         last = d.attempts[-1] if d.attempts else Attempt(self._sim._clock.micros, 0, "", "")

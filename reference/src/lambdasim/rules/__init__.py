@@ -12,8 +12,8 @@ constants.
   invocation record and what each destination and the dead-letter queue receive).
 - `sqs_scaling`: how an SQS event source mapping scales its concurrent batches (5 at first, +300
   per minute, 1,250 or MaximumConcurrency, back-off on errors and throttles, throttle retries).
-- `eventbridge`: EventBridge Lambda targets (RetryPolicy defaults and limits, which Invoke
-  failures are retried, backoff, the target DLQ's message attributes).
+- `eventbridge`: EventBridge rule targets (RetryPolicy defaults and limits, which target
+  failures are retried, backoff, the target DLQ's message attributes, AWS/Events metrics).
 - `sqs_redrive`: SQS dead-letter queue redrive (StartMessageMoveTask's rate limit, statuses, list
   limits, the errors AWS answers, what is modelled where AWS is silent).
 """

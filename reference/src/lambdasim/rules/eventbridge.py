@@ -1,4 +1,4 @@
-"""Rules of EventBridge rule targets that are Lambda functions: retry policy and target DLQ.
+"""Rules of EventBridge rule targets: retry policy, target DLQ, which failures are retried, metrics.
 
 Pure functions and constants. Sources:
 
@@ -6,6 +6,11 @@ Pure functions and constants. Sources:
   has a RetryPolicy, MaximumRetryAttempts 0-185 and MaximumEventAgeInSeconds 60-86,400, by
   default 185 attempts and 24 hours, "with an exponential back off and jitter"; throttling and
   5xx errors are retried; errors such as a deleted resource or missing permissions are not.
+  https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html : "for errors that
+  result from missing permissions to a target, or if a target resource that no longer exists, no
+  retry attempts will happen"; the event goes straight to the DLQ. A customer managed KMS key that
+  is disabled or missing is such a non-retriable error too
+  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-event-bus-dlq.html).
   When the retries or the age run out the event is dropped, or sent to the target's dead-letter
   queue (an SQS queue, eb-rule-dlq.html) if it has one.
 - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html : the dead-lettered
@@ -14,6 +19,16 @@ Pure functions and constants. Sources:
   EventBridge's own codes; the page lists examples (THROTTLING, NO_RESOURCE, NO_PERMISSIONS,
   ERROR_FROM_TARGET, INTERNAL_ERROR, TIMEOUT, ...), without saying which failure gives which.
 - Delivery is at least once (eb-what-is / the EventBridge FAQ): a target may get an event twice.
+- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-bus-to-bus.html : another event
+  bus can be a rule's target; its rules then match the event; EventBridge "can't route events
+  received from a sender event bus to a third event bus".
+- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html : the AWS/Events
+  metrics of a rule's targets. Invocations counts target invocations that succeeded or failed
+  permanently (not the attempts retried before); FailedInvocations those that failed permanently;
+  InvocationAttempts every attempt; DeadLetterInvocations the times a target was not invoked,
+  including invocations that would run the same rule again (an endless loop);
+  InvocationsFailedToBeSentToDlq the events the dead-letter queue could not take;
+  InvocationsSentToDlq, the ones it took, is named on eb-rule-dlq.html.
 
 What EventBridge sees of a Lambda target (the model; see lambdasim/eventbridge.py): EventBridge
 invokes the function asynchronously, so its delivery succeeds as soon as Lambda's Invoke API
@@ -22,6 +37,13 @@ lack of concurrency happen later, inside Lambda, and are handled by Lambda's own
 event age and the function's destinations / DLQ (invocation-async-error-handling.html), never by
 the target's RetryPolicy. EventBridge retries only when the Invoke call itself fails with a
 throttle (429) or a 5xx; a missing function (404) or an oversized event (413) is not retried.
+
+Every target type's delivery failure is described by the target service's error (HTTP status and
+error code); `failure_status` reads the code where the status alone does not say what happened
+(SQS answers a missing queue with 400 AWS.SimpleQueueService.NonExistentQueue, Kinesis with 400
+ResourceNotFoundException): a missing resource counts as 404, missing permissions or a KMS key
+problem as 403, a throttle as 429, so `retriable` and `dead_letter_error_code` treat every target
+type the same way.
 
 Modelling choices: the backoff doubles from 1 s to at most 300 s, each delay drawn uniformly in
 [delay/2, delay] from a seeded generator (AWS documents "exponential back off and jitter", no
@@ -60,6 +82,23 @@ def retriable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+MISSING_RESOURCE_MARKERS: Final = ("NotFound", "NonExistent", "DoesNotExist")
+NO_PERMISSION_MARKERS: Final = ("AccessDenied", "AuthorizationError", "NotAuthorized", "KMS")
+THROTTLE_MARKERS: Final = ("Throttl", "ProvisionedThroughputExceeded", "TooManyRequests", "RequestLimitExceeded")
+
+
+def failure_status(code: str, status: int) -> int:
+    """The status a target's failure counts as: 404 for a missing resource, 403 for missing
+    permissions or a KMS key problem, 429 for a throttle, else the service's own status."""
+    if any(marker in code for marker in MISSING_RESOURCE_MARKERS):
+        return 404
+    if any(marker in code for marker in NO_PERMISSION_MARKERS):
+        return 403
+    if any(marker in code for marker in THROTTLE_MARKERS):
+        return 429
+    return status
+
+
 def backoff_s(retry: int, rng: Random | None = None) -> float:
     """Delay before the `retry`-th retry (1-based): 1, 2, 4 ... 300 s, jittered when `rng` is given."""
     delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (retry - 1))
@@ -70,7 +109,7 @@ DEAD_LETTER_ERROR_CODES: Final = {429: "THROTTLING", 404: "NO_RESOURCE", 403: "N
 
 
 def dead_letter_error_code(status: int) -> str:
-    """EventBridge's ERROR_CODE for a Lambda target whose Invoke call failed with `status`."""
+    """EventBridge's ERROR_CODE for a target whose delivery failed with `status`."""
     return DEAD_LETTER_ERROR_CODES.get(status, "ERROR_FROM_TARGET")
 
 
@@ -87,3 +126,15 @@ def dead_letter_attributes(*, rule_arn: str, target_arn: str, error_code: str, e
         attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
     attributes["RETRY_ATTEMPTS"] = str(retry_attempts)
     return {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+
+
+# What each final state of one event for one target adds to the rule's AWS/Events metrics
+# (eb-monitoring.html); every attempt also adds one InvocationAttempts.
+METRICS_OF_STATE: Final = {
+    "delivered": ("Invocations",),
+    "recorded": ("Invocations",),
+    "dead-lettered": ("Invocations", "FailedInvocations", "InvocationsSentToDlq"),
+    "dead-letter-failed": ("Invocations", "FailedInvocations", "InvocationsFailedToBeSentToDlq"),
+    "dropped": ("Invocations", "FailedInvocations"),
+    "not-routed": ("DeadLetterInvocations",),
+}
