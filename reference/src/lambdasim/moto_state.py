@@ -345,3 +345,85 @@ def message_added(queue_arn: str, visible_from_ms: float) -> None:
 def records_added(stream_arn: str) -> None:
     if _stream_listener is not None:
         _stream_listener(stream_arn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schedules: EventBridge scheduled rules and EventBridge Scheduler schedules
+# ---------------------------------------------------------------------------------------------
+
+
+def scheduled_rules() -> list[dict[str, Any]]:
+    """Every EventBridge rule with a ScheduleExpression, in every account and Region moto holds:
+    `arn`, `name`, `bus`, `account`, `region`, `expression`, `state`."""
+    from moto.events.models import events_backends
+
+    found = []
+    for account_backends in list(events_backends.values()):
+        for region, backend in list(account_backends.items()):
+            for bus_name, bus in list(backend.event_buses.items()):
+                for rule in list(bus.rules.values()):
+                    if rule.scheduled_expression:
+                        found.append({"arn": rule.arn, "name": rule.name, "bus": bus_name,
+                                      "account": rule.account_id, "region": region,
+                                      "expression": rule.scheduled_expression, "state": rule.state})
+    return found
+
+
+def send_scheduled_event(account_id: str, region: str, bus: str, rule_name: str, event: dict[str, Any]) -> bool:
+    """Deliver `event` to the rule's targets as EventBridge delivers a matched event (Input,
+    InputPath, InputTransformer; Lambda targets through the adapter's delivery). False if the
+    rule is gone or disabled."""
+    from moto.events.models import events_backends
+
+    bus_obj = events_backends[account_id][region].event_buses.get(bus)
+    rule = bus_obj.rules.get(rule_name) if bus_obj is not None else None
+    if rule is None or rule.state != "ENABLED":
+        return False
+    from moto.core.utils import unix_time
+
+    # moto's own event messages carry `ingestion-time`, which its InputTransformer reads.
+    rule.send_to_targets({**event, "ingestion-time": unix_time()})
+    return True
+
+
+def scheduler_schedules() -> list[dict[str, Any]]:
+    """Every EventBridge Scheduler schedule moto holds, as GetSchedule answers it (`Arn`,
+    `Name`, `GroupName`, `ScheduleExpression`, `ScheduleExpressionTimezone`, `StartDate`,
+    `EndDate`, `State`, `FlexibleTimeWindow`, `Target`, `ActionAfterCompletion`), plus
+    `account` and `region`. Dates are epoch seconds or None."""
+    from moto.scheduler.models import scheduler_backends
+
+    found = []
+    for account_id, account_backends in list(scheduler_backends.items()):
+        for region, backend in list(account_backends.items()):
+            for group in list(backend.schedule_groups.values()):
+                for schedule in list(group.schedules.values()):
+                    found.append({**schedule.to_dict(), "account": account_id, "region": region})
+    return found
+
+
+def delete_scheduler_schedule(account_id: str, region: str, group: str, name: str) -> None:
+    """Delete a schedule (ActionAfterCompletion DELETE) as DeleteSchedule does, if it is still
+    there."""
+    from moto.scheduler.exceptions import ScheduleGroupNotFound, ScheduleNotFound
+    from moto.scheduler.models import scheduler_backends
+
+    try:
+        scheduler_backends[account_id][region].delete_schedule(group, name)
+    except (ScheduleNotFound, ScheduleGroupNotFound):
+        return
+
+
+_schedules_listener: Callable[[], None] | None = None
+
+
+def set_schedules_listener(schedules_changed: Callable[[], None] | None) -> None:
+    """`schedules_changed()` runs after every change to a rule or a Scheduler schedule (None
+    removes it)."""
+    global _schedules_listener
+    _schedules_listener = schedules_changed
+
+
+def schedules_changed() -> None:
+    if _schedules_listener is not None:
+        _schedules_listener()

@@ -40,6 +40,7 @@ from .runtime import DurationSpec, InvocationRecord, Runtime
 from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
 from .redrive import MessageMoveTasks
+from .schedules import Schedules
 from .service import LambdaService
 from .sources.apigateway import HttpResponse
 from .telemetry import MeteringReport, Telemetry
@@ -169,6 +170,8 @@ class Simulator:
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
         # SQS dead-letter queue redrive: StartMessageMoveTask and its tasks (redrive.py).
         self.message_moves = MessageMoveTasks(self, Random(f"{seed}/redrive"))
+        # Scheduled rules and Scheduler schedules fired on the virtual clock (schedules.py).
+        self.schedules = Schedules(self, Random(f"{seed}/schedules"))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -194,6 +197,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
             _moto_patches.set_message_moves(self.message_moves)
             self._undo.append(lambda: _moto_patches.set_message_moves(None))
+            self.schedules.start()
+            self._undo.append(self.schedules.stop)
             self.faults.start()
             self._undo.append(self.faults.stop)
             self._undo.append(self._runtime.pool.release_code)

@@ -25,6 +25,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
 - `apigateway`: `AWS::ApiGateway::RestApi` from an OpenAPI `Body` (SAM's APIs), applied with
   moto's CloudFormation.
+- `schedules`: changes to scheduled rules and Scheduler schedules reach the simulator, which
+  fires them; bad expressions refused; AWS::Scheduler::Schedule in CloudFormation.
 - `s3`: a template bucket's `NotificationConfiguration` (SAM's `S3` events), applied with moto's
   CloudFormation.
 
@@ -53,6 +55,7 @@ from . import (
     lambda_invoke,
     s3,
     sns,
+    schedules,
     sqs,
 )
 from ._patching import EXPECTED_MOTO_VERSION, Patch
@@ -67,7 +70,8 @@ __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "se
            "set_message_moves", "verify"]
 
 # The service modules, in the order their patches are installed.
-_MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, cloudformation, dispatch)
+_MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
+            dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None

@@ -1,6 +1,6 @@
 """CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and the
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage
-(`apigateway`) and AWS::SNS::Subscription (`sns`).
+(`apigateway`) and AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`).
 
 moto's CloudFormation passes 7 properties of AWS::Lambda::Function to create_function (no
 DeadLetterConfig, Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them
@@ -21,6 +21,7 @@ from . import _shared
 from ._patching import Patch
 from .apigateway import StageResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
+from .schedules import ScheduleResource
 from .sns import SubscriptionResource
 
 
@@ -93,7 +94,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
-             for cls in (_EventInvokeConfigResource, StageResource, SubscriptionResource)}
+             for cls in (_EventInvokeConfigResource, StageResource, SubscriptionResource, ScheduleResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         return added.get(resource_type) or original(resource_type)

@@ -1,0 +1,166 @@
+"""The command line (`python -m lambdasim run|serve`, `lambdasim.cli`): a SAM template run on the
+virtual clock with an events file and summarised, the same template served over real HTTP, and
+the user's mistakes answered with exit status 2 and one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lambdasim.cli import main
+
+SAM = Path(__file__).parent / "fixtures" / "sam"
+API = SAM / "api"
+ORDERS = SAM / "orders"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*argv: str | Path) -> int:
+    """`python -m lambdasim ...` in this process: its exit status."""
+    try:
+        return main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's own errors
+        return int(exit_.code or 0)
+
+
+def events_file(tmp_path: Path, entries: object) -> Path:
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
+
+
+def test_run_sends_the_events_at_their_times_and_summarises_the_run(tmp_path, capsys) -> None:
+    """The orders fixture: a queue with a DLQ (maxReceiveCount 5, visibility 60 s) read by
+    OrderWriterFunction with ReportBatchItemFailures; a bus rule to the queue and to
+    OrderEventsFunction, which also reads the table's stream."""
+    events = events_file(tmp_path, [
+        {"sqs": "OrdersQueue", "body": {"orderId": "o-1"}},
+        {"at": "1s", "sqs": "OrdersQueue", "body": "not json"},
+        {"at": "10s", "eventbridge": {"EventBusName": "OrdersBus", "Source": "course.orders",
+                                      "DetailType": "OrderPlaced", "Detail": {"orderId": "o-2"}}},
+        {"at": "20s", "invoke": "OrderEventsFunction", "payload": {"detail-type": "Manual"}},
+        {"at": "30s", "invoke": "OrderWriterFunction", "payload": {}, "type": "Event"},
+    ])
+    assert cli("run", ORDERS, "--events", events, "--for", "10m", "--no-validate", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [e["outcome"] for e in summary["events"]] == ["sent", "sent", "sent", "200", "202 queued"]
+    assert [e["sent_at"] for e in summary["events"]] == [
+        "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "2026-01-01T00:00:10Z", "2026-01-01T00:00:20Z",
+        "2026-01-01T00:00:30Z"]
+    # Writer: the batch of both messages and 4 redeliveries of "not json" (5 receives, then the
+    # DLQ), the same for the bus's envelope (no orderId), and the async event's 3 attempts (a
+    # KeyError each: errors). Audit: the bus event, the stream record of o-1, the direct invoke.
+    assert summary["functions"]["OrderWriterFunction"] | {"name": ""} == {
+        "name": "", "invocations": 13, "errors": 3, "cold_starts": 1, "throttles": 0}
+    assert summary["functions"]["OrderEventsFunction"]["invocations"] == 3
+    assert summary["queues"] == {
+        "OrdersDeadLetterQueue": {"dead_letter_queue": True, "visible": 2, "in_flight": 0, "delayed": 0},
+        "OrdersQueue": {"dead_letter_queue": False, "visible": 0, "in_flight": 0, "delayed": 0}}
+    assert summary["async_events"] == {"OrderEventsFunction": {"received": 1, "Success": 1},
+                                       "OrderWriterFunction": {"received": 1, "RetriesExhausted": 1}}
+    [failure] = summary["failures"]
+    assert (failure["function"], failure["failed_invocations"], failure["error_type"]) == (
+        "OrderWriterFunction", 3, "KeyError")
+    assert "[ERROR] KeyError: 'Records'" in failure["log"]
+    assert failure["log"][-1].startswith(f"REPORT RequestId: {failure['request_id']}")
+    assert summary["outputs"]["OrdersBusName"] == "orders-orders"
+
+
+def test_run_prints_a_summary_for_people_with_http_requests_through_the_front_door(tmp_path, capsys) -> None:
+    """`http` entries reach the REST API with or without the stage, as `sam local` serves them."""
+    events = events_file(tmp_path, [
+        {"http": {"path": "/orders/42"}},
+        {"at": "5s", "http": {"method": "POST", "path": "/v1/orders", "body": {"n": 1}}},
+        {"at": "10s", "http": {"path": "/fail/raise"}},
+        {"at": "15s", "http": {"path": "/nowhere"}},
+    ])
+    assert cli("run", API, "--events", events, "--for", "90s", "--no-validate") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("seed 0: ran 1m30s of virtual time, to 2026-01-01T00:01:30Z")
+    outcomes = [line.split()[-2:] for line in lines[lines.index("Events sent (4)") + 2:][:4]]
+    assert outcomes == [["HTTP", "200"], ["HTTP", "200"], ["HTTP", "502"], ["HTTP", "403"]]
+    table = lines[lines.index("Invocations") + 1:][:3]
+    assert [row.split() for row in table[1:]] == [["EchoFunction", "2", "0", "1", "0"],
+                                                  ["FailingFunction", "1", "1", "1", "0"]]
+    assert "  [ERROR] RuntimeError: the function failed" in lines
+    assert any(line.startswith("  ApiUrl = https://") for line in lines)
+
+
+def one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    assert captured.err.count("\n") == 1, captured.err
+    return captured.err
+
+
+@pytest.mark.parametrize("argv, entries, message", [
+    (["run", SAM / "no-such-stack", "--for", "1m"], None, "no-such-stack does not exist"),
+    (["run", API, "--for", "10x"], None, "invalid duration '10x'"),
+    (["run", API, "--for", "0"], None, "it must be more than 0"),
+    (["run", API, "--for", "1m", "--param", "Stage"], None, "invalid parameter 'Stage': write Key=Value"),
+    (["run", API, "--for", "1m", "--events"], "[{\"sqs\": ", "is not JSON: Expecting value (line 1, column 10)"),
+    (["run", API, "--for", "1m", "--events"], [{"sqs": "Queue"}], "entry 1: an sqs entry needs a \"body\""),
+    (["run", API, "--for", "1m", "--events"], [{"sqs": "Q", "body": 1, "invoke": "F"}],
+     "name exactly one target of invoke, sqs, sns, eventbridge, http, s3 (found sqs, invoke)"),
+    (["run", API, "--for", "1m", "--events"], [{"invoke": "F", "paylod": {}}], "unknown key(s) paylod"),
+    (["run", API, "--for", "1m", "--events"], [{"at": "2m", "invoke": "F"}], "due at 2m, after the run ends (1m)"),
+])
+def test_a_mistake_in_the_command_or_its_input_is_one_line_and_exit_status_2(
+        tmp_path, capsys, argv, entries, message) -> None:
+    if entries is not None:
+        path = tmp_path / "events.json"
+        path.write_text(entries if isinstance(entries, str) else json.dumps(entries), encoding="utf-8")
+        argv = [*argv, path]
+    assert cli(*argv) == 2
+    assert message in one_line_error(capsys)
+
+
+def test_an_events_file_naming_what_the_stack_does_not_have_is_refused_before_the_run(tmp_path, capsys) -> None:
+    events = events_file(tmp_path, [{"invoke": "EchoFunction"}, {"at": "1s", "invoke": "NoSuchFunction"}])
+    assert cli("run", API, "--events", events, "--for", "1m", "--no-validate") == 2
+    assert ("entry 2 (invoke NoSuchFunction): no function 'NoSuchFunction' in the stack; its functions: "
+            "EchoFunction, FailingFunction") in one_line_error(capsys)
+
+
+def test_serve_answers_real_http_requests_and_stops_cleanly_on_ctrl_c() -> None:
+    """`serve` on an ephemeral port, in a process of its own (as people run it): the APIs' URLs
+    printed on start, a request with and without the stage answered by the function, the
+    virtual clock on the wall clock's time, and Ctrl-C (SIGINT) ending it with status 0."""
+    server = subprocess.Popen([sys.executable, "-m", "lambdasim", "serve", str(API), "--port", "0", "--no-validate"],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stdout.readline()
+        assert banner.startswith("Serving stack api on http://127.0.0.1:"), banner + server.stderr.read()
+        base = banner.split(" on ")[1].split()[0]
+        routes = [server.stdout.readline() for _ in range(5)]
+        assert routes[0].startswith(f"  ServerlessRestApi (") and f"{base}/Prod/" in routes[0]
+        assert "  GET     /orders/{id} -> EchoFunction" in "".join(routes)
+
+        with urllib.request.urlopen(f"{base}/orders/42?expand=items", timeout=30) as answer:
+            event = json.loads(answer.read())
+        assert answer.status == 200 and answer.headers["Content-Type"] == "application/json"
+        assert (event["resource"], event["pathParameters"], event["queryStringParameters"]) == (
+            "/orders/{id}", {"id": "42"}, {"expand": "items"})
+        assert abs(event["requestContext"]["requestTimeEpoch"] / 1000 - time.time()) < 10
+
+        request = urllib.request.Request(f"{base}/v1/orders", data=b'{"n": 1}', method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert json.loads(answer.read())["requestContext"]["stage"] == "v1"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/Prod/no/such/path", timeout=30)
+        assert refused.value.code == 403
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "Stopped: 3 request(s) answered, 2 invocation(s)" in out
+    assert "GET /orders/42?expand=items -> 200 (EchoFunction" in err
