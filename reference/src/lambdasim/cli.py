@@ -6,7 +6,7 @@ notebook.
 
 `run` deploys the SAM template into a fresh simulation, sends the events file's entries at
 their virtual times (`lambdasim.scenario`), runs the virtual clock for the given duration and
-prints what happened (`lambdasim.report`). `serve` deploys it and serves its REST APIs over
+prints what happened (`lambdasim.report`). `serve` deploys it and serves its REST and HTTP APIs over
 HTTP on the local machine with the virtual clock following real time (`lambdasim.server`),
 until Ctrl-C.
 
@@ -92,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="how long to run the virtual clock: 90s, 10m, 2h or seconds")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
-    serve = commands.add_parser("serve", help="deploy, then serve the REST APIs over HTTP in real time",
-                                description="Deploy the template and serve its REST APIs on this machine; the "
+    serve = commands.add_parser("serve", help="deploy, then serve the APIs over HTTP in real time",
+                                description="Deploy the template and serve its REST and HTTP APIs on this machine; the "
                                             "virtual clock follows real time. Ctrl-C stops.")
     deploy_options(serve)
     serve.add_argument("--port", type=int, default=3000, help="the port (default 3000; 0 picks a free one)")
@@ -183,10 +183,10 @@ def _serve(args: argparse.Namespace) -> int:
     # The virtual clock starts at the wall clock's time, so requests carry today's timestamps.
     with Simulator(seed=args.seed, start=_wall_clock()) as sim:
         stack = _deploy(args, sim)
-        apis = local_api.rest_apis(sim, stack)
+        apis = local_api.stack_apis(sim, stack)
         if not apis:
-            raise UsageError(f"stack {stack.name} has no REST API to serve (SAM `Api` events or "
-                             "AWS::Serverless::Api)")
+            raise UsageError(f"stack {stack.name} has no API to serve (SAM `Api` or `HttpApi` events, "
+                             "AWS::Serverless::Api or AWS::Serverless::HttpApi)")
         try:
             server = LocalServer(sim, apis, host, args.port,
                                  function_labels={fn.name: lid for lid, fn in stack.functions.items()})

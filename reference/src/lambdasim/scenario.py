@@ -23,7 +23,7 @@ default 0). Entries due at the same time are sent in the file's order.
   String message attributes, which filter policies read).
 - `eventbridge`: one PutEvents entry; `EventBusName` may be a bus's logical id (default: the
   default bus); `Detail` may be JSON.
-- `http`: a request to the stack's REST API through the API Gateway front door; `path` with the
+- `http`: a request to the stack's REST or HTTP API through the API Gateway front door; `path` with the
   stage (`/Prod/orders`) or without it (the first API that routes it, as `sam local start-api`
   serves); `method` (default GET), `headers`, `body` (text or JSON).
 - `s3`: an object written to a bucket (`bucket` a logical id, `key`, `body` text or JSON):
@@ -296,9 +296,9 @@ def _sender(sim: Simulator, stack: Stack, entry: Entry) -> Callable[[], str]:
             return "sent"
         return put_events
     if entry.kind == "http":
-        apis = local_api.rest_apis(sim, stack)
+        apis = local_api.stack_apis(sim, stack)
         if not apis:
-            raise EventsFileError(f"{where}: the stack has no REST API to send it to")
+            raise EventsFileError(f"{where}: the stack has no API to send it to")
         method = str(entry.target.get("method", "GET")).upper()
         url = local_api.invoke_url(apis, method, entry.target["path"])
         headers = dict(entry.target.get("headers", {}))

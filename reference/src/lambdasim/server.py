@@ -1,4 +1,4 @@
-"""A local HTTP server in front of a deployed stack's REST APIs, for `python -m lambdasim serve`:
+"""A local HTTP server in front of a deployed stack's APIs (REST and HTTP APIs), for `python -m lambdasim serve`:
 what `sam local start-api` does, without Docker, with every event source of the stack running
 behind it on a virtual clock that follows real time.
 
@@ -56,15 +56,15 @@ class _Request:
 
 
 class LocalServer:
-    """Serves a stack's REST APIs on `host:port` (port 0: any free port; see `address`).
+    """Serves a stack's APIs on `host:port` (port 0: any free port; see `address`).
 
     `serve_until(stopped)` runs on the simulation's thread and returns when `stopped` is set.
     """
 
-    def __init__(self, sim: Simulator, apis: list[local_api.RestApi], host: str = "127.0.0.1",
+    def __init__(self, sim: Simulator, apis: list[local_api.Api], host: str = "127.0.0.1",
                  port: int = 3000, log: TextIO | None = None, function_labels: dict[str, str] | None = None):
         if not apis:
-            raise ValueError("the stack has no REST API with a stage to serve")
+            raise ValueError("the stack has no API with a stage to serve")
         self.sim = sim
         self.apis = apis
         self._log = log if log is not None else sys.stderr
@@ -91,11 +91,15 @@ class LocalServer:
         """One line per API stage and route, for people: where to send requests."""
         lines = []
         for api in self.apis:
-            stages = ", ".join(f"{self.base_url}/{stage}/" for stage in api.stages)
-            lines.append(f"{api.logical_id} ({api.api_id}): {stages}, and {self.base_url}/ for stage {api.stages[0]}")
+            stages = ", ".join(f"{self.base_url}/{'' if stage == local_api.DEFAULT else stage + '/'}"
+                               for stage in api.stages)
+            root = "" if api.stages[0] == local_api.DEFAULT else f", and {self.base_url}/ for stage {api.stages[0]}"
+            lines.append(f"{api.logical_id} ({api.kind} {api.api_id}): {stages}{root}")
             for path, methods in sorted(api.routes.items()):
                 for method, target in sorted(methods.items()):
                     lines.append(f"  {method:7} {path} -> {target}")
+            if api.catch_all is not None:
+                lines.append(f"  {'ANY':7} anything else ($default) -> {api.catch_all}")
         return lines
 
     def serve_until(self, stopped: threading.Event) -> None:
