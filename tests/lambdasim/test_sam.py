@@ -308,9 +308,8 @@ def test_eventbridge_rule_event_targets_the_function_on_the_custom_bus(orders, s
 
 
 def test_resources_moto_does_not_create_are_listed_and_warned(sim, tmp_path):
-    """sam-property-function-schedulev2.html: moto's CloudFormation does not implement
-    AWS::Scheduler::Schedule (a SAM `ScheduleV2` event), so deploy lists it in `not_created` and
-    warns. sam-property-function-sns.html: AWS::SNS::Subscription, which moto lacks, and
+    """aws-resource-scheduler-schedulegroup.html: moto's CloudFormation does not implement
+    AWS::Scheduler::ScheduleGroup, so deploy lists it in `not_created` and warns. sam-property-function-sns.html: AWS::SNS::Subscription, which moto lacks, and
     sam-resource-function.html (EventInvokeConfig): AWS::Lambda::EventInvokeConfig, which moto
     lacks too, are created by lambdasim._moto_patches; the config lands in the function's config."""
     path = write_template(tmp_path, """\
@@ -331,14 +330,12 @@ Resources:
           Type: SNS
           Properties:
             Topic: !Ref Topic
-        Hourly:
-          Type: ScheduleV2
-          Properties:
-            ScheduleExpression: rate(1 hour)
+  Group:
+    Type: AWS::Scheduler::ScheduleGroup
 """, {"code/app.py": ECHO})
-    with pytest.warns(SamDeployWarning, match=r"does not implement FnHourly \(AWS::Scheduler::Schedule\);"):
+    with pytest.warns(SamDeployWarning, match=r"does not implement Group \(AWS::Scheduler::ScheduleGroup\);"):
         stack = deploy(sim, path, stack_name="gaps", validate=False)
-    assert stack.not_created == {"FnHourly": "AWS::Scheduler::Schedule"}
+    assert stack.not_created == {"Group": "AWS::Scheduler::ScheduleGroup"}
     assert [s["Protocol"] for s in boto3.client("sns").list_subscriptions()["Subscriptions"]] == ["lambda"]
     config = boto3.client("lambda").get_function_event_invoke_config(
         FunctionName=stack.function_names["Fn"], Qualifier="$LATEST")

@@ -236,7 +236,6 @@ def test_lambda_destinations_route_success_and_failure(sim: Simulator) -> None:
     assert failure["requestPayload"] == {"type": "failure"}
 
 
-@pytest.mark.xfail(strict=True, reason=NO_SCHEDULER)
 def test_eventbridge_schedule_invokes_the_function_every_five_minutes(sim: Simulator) -> None:
     """README: the function's logs and Invocations show a run every 5 minutes."""
     stack = deploy_app(sim, "eventbridge-schedule-lambda")
