@@ -2,17 +2,26 @@
 it, and record what a reader would see go wrong.
 
 A page is checked for: its title (collected here, compared across pages by the test), every
-Mermaid diagram rendered to an SVG without Mermaid's error diagram, every lesson figure output
-holding an image that loaded (not matplotlib's bare ``<Figure size ...>`` text, which is what a
-figure that was never drawn leaves behind), and no horizontal overflow of the page or its main
-column. Code blocks and tables scroll inside their own boxes, so they do not overflow the column
-and need no exception; an element that pokes out of the column is named with its position.
+Mermaid diagram of its built HTML rendered to an SVG without Mermaid's error diagram, every
+lesson figure output holding an image that loaded (not matplotlib's bare ``<Figure size ...>``
+text, which is what a figure that was never drawn leaves behind), and no horizontal overflow of
+the page or its main column. Code blocks and tables scroll inside their own boxes, so they do
+not overflow the column and need no exception; an element that pokes out of the column is named
+with its position.
+
+Each run writes its screenshots into a folder of its own (`new_screenshot_folder`) and, at the
+end, `publish_screenshots` points `build/screenshots` at it in one atomic rename: two runs at the
+same time never mix their screenshots, and the build folder keeps the last run's whole set.
 """
 
 from __future__ import annotations
 
 import base64
-import time
+import fcntl
+import os
+import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +58,40 @@ def site_pages(site_dir: Path) -> list[str]:
     return paths + ["404.html"]
 
 
+def built_page(site_dir: Path, path: str) -> Path:
+    """The built HTML file that the site serves at `path`."""
+    return site_dir / path / "index.html" if path == "" or path.endswith("/") else site_dir / path
+
+
+def mermaid_blocks(html: str) -> int:
+    """The Mermaid diagrams in a page's HTML as built: pymdownx.superfences writes each as a
+    `pre.mermaid` block, which Material's script renders after the page has loaded."""
+    return len(re.findall(r'<pre class="mermaid"', html))
+
+
+def new_screenshot_folder(build: Path) -> Path:
+    """An empty folder in `build` for this run's screenshots only."""
+    build.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".screenshots-", dir=build))
+
+
+def publish_screenshots(folder: Path, published: Path) -> None:
+    """Make `published` (a symbolic link beside `folder`) show `folder`, replacing the link in one
+    rename, and delete the folder it showed before. A lock orders runs that finish together, so
+    that each deletes only a folder that no link shows any more."""
+    with open(published.parent / ".screenshots.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        previous = published.resolve() if published.is_symlink() else None
+        if published.is_dir() and not published.is_symlink():
+            shutil.rmtree(published)  # the shared folder that runs wrote into before they had their own
+        link = published.with_name(f"{folder.name}.link")
+        link.unlink(missing_ok=True)
+        link.symlink_to(folder.name)
+        os.replace(link, published)
+        if previous is not None and previous != folder.resolve():
+            shutil.rmtree(previous, ignore_errors=True)
+
+
 def screenshot_name(path: str) -> str:
     return (path.strip("/").replace("/", "--").removesuffix(".html") or "index") + ".png"
 
@@ -58,13 +101,13 @@ def set_width(browser, width: int) -> None:
         "width": width, "height": HEIGHT[width], "deviceScaleFactor": 1, "mobile": width < 600})
 
 
-def visit(browser, site_url: str, path: str, width: int, screenshots: Path) -> PageVisit:
+def visit(browser, site_url: str, site_dir: Path, path: str, width: int, screenshots: Path) -> PageVisit:
     page = PageVisit(path, width)
     browser.get(site_url + path)
     page.title = browser.title
     page.article_text = browser.execute_script(
         "const a = document.querySelector('article'); return a ? a.innerText : ''")
-    check_mermaid(browser, page)
+    check_mermaid(browser, page, mermaid_blocks(built_page(site_dir, path).read_text(encoding="utf-8")))
     check_figures(browser, page)
     check_overflow(browser, page)
     full_page = bool(page.problems)
@@ -73,20 +116,27 @@ def visit(browser, site_url: str, path: str, width: int, screenshots: Path) -> P
     return page
 
 
-def check_mermaid(browser, page: PageVisit) -> None:
+def check_mermaid(browser, page: PageVisit, diagrams_built: int) -> None:
     """Material replaces each `pre.mermaid` with a `div.mermaid` holding the SVG in a closed
-    shadow root; a diagram Mermaid cannot parse keeps its `pre` (the render throws)."""
-    deadline = time.monotonic() + MERMAID_RENDER_TIMEOUT_SECONDS
-    count = "return document.querySelectorAll('pre.mermaid, div.mermaid').length"
-    pending = "return document.querySelectorAll('pre.mermaid').length"
-    total = browser.execute_script(count)
-    if not total:
+    shadow root; a diagram Mermaid cannot parse keeps its `pre` (the render throws). Rendering
+    ends after the page's load event, later under load: the check waits, up to
+    MERMAID_RENDER_TIMEOUT_SECONDS, for all `diagrams_built` of the page's diagrams."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not diagrams_built:
         return
-    while browser.execute_script(pending) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    unrendered = browser.execute_script(pending)
-    if unrendered:
-        page.problems.append(f"{unrendered} of {total} Mermaid diagrams not rendered (a Mermaid syntax error?)")
+    counts = "return [document.querySelectorAll('div.mermaid').length, document.querySelectorAll('pre.mermaid').length]"
+    try:
+        WebDriverWait(browser, MERMAID_RENDER_TIMEOUT_SECONDS, poll_frequency=0.05).until(
+            lambda driver: driver.execute_script(counts) == [diagrams_built, 0])
+        unrendered = 0
+    except TimeoutException:
+        rendered, _ = browser.execute_script(counts)
+        unrendered = diagrams_built - rendered
+        page.problems.append(
+            f"{unrendered} of the page's {diagrams_built} Mermaid diagrams not rendered after "
+            f"{MERMAID_RENDER_TIMEOUT_SECONDS} s (a Mermaid syntax error, or mermaid.min.js not loaded?)")
     diagrams = rendered_diagrams(browser)
     broken = [text for text, _ in diagrams if text is None or "Syntax error" in text]
     if broken:
@@ -96,7 +146,7 @@ def check_mermaid(browser, page: PageVisit) -> None:
     if smallest < MIN_DIAGRAM_SCALE:
         page.problems.append(f"a Mermaid diagram is drawn at {smallest:.0%} of its size: its text is unreadable")
     if not unrendered and not broken and smallest >= MIN_DIAGRAM_SCALE:
-        page.checks.append(f"{total} Mermaid diagrams rendered, at {smallest:.0%} of their size or more")
+        page.checks.append(f"{diagrams_built} Mermaid diagrams rendered, at {smallest:.0%} of their size or more")
 
 
 def rendered_diagrams(browser) -> list[tuple[str | None, float | None]]:

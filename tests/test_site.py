@@ -5,8 +5,9 @@ The browser check opens each page of the built site (from its sitemap) in headle
 width and a desktop's, in one browser session (tests/site_sweep.py). It fails on an empty figure
 output, a Mermaid error, a page or main column wider than the screen, and two pages with one
 title. Screenshots go to `build/screenshots/<width>/`, with the checks made on each page in
-`build/screenshots/checks.txt`. Without Chromium the check fails: a browser test that skips
-proves nothing.
+`build/screenshots/checks.txt`; each run writes its own folder and `build/screenshots` shows the
+last run's when it ends. Without Chromium the check fails: a browser test that skips proves
+nothing.
 """
 
 from __future__ import annotations
@@ -24,14 +25,27 @@ from pathlib import Path
 
 import pytest
 
-from site_sweep import WIDTHS, PageVisit, duplicate_titles, report, screenshot_name, set_width, site_pages, visit
+import site_sweep
+from site_sweep import (
+    WIDTHS,
+    PageVisit,
+    check_mermaid,
+    duplicate_titles,
+    new_screenshot_folder,
+    publish_screenshots,
+    report,
+    screenshot_name,
+    set_width,
+    site_pages,
+    visit,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # One worker should build the site once and drive one browser for every test in this file; with
 # pytest 9.2 and xdist 3.8 the group is ignored (pytest-dev/pytest-xdist#1386), hence one sweep test.
 pytestmark = pytest.mark.xdist_group("site")
 
-SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+PUBLISHED_SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 SITE_BUILD_BUDGET_SECONDS = 30
 
 LESSON_URL = "notebooks/00-lambda-realities/01-sqs-batch-size/"
@@ -125,13 +139,21 @@ def browser() -> Iterator[object]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_page_load_timeout(30)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
 
 
 @pytest.fixture(scope="module")
-def sweep(browser, site_url: str, built_site: Path) -> list[PageVisit]:
+def screenshots() -> Iterator[Path]:
+    """This run's screenshot folder; build/screenshots shows it once the run's tests are done,
+    passed or failed (a failing page's full-page screenshot is the proof most wanted)."""
+    folder = new_screenshot_folder(PUBLISHED_SCREENSHOTS.parent)
+    yield folder
+    publish_screenshots(folder, PUBLISHED_SCREENSHOTS)
+
+
+@pytest.fixture(scope="module")
+def sweep(browser, site_url: str, built_site: Path, screenshots: Path) -> list[PageVisit]:
     """Every page of the site at each width, in the one browser session; the checks per page are
     written beside the screenshots (build/screenshots/checks.txt)."""
     started = time.perf_counter()
@@ -139,14 +161,14 @@ def sweep(browser, site_url: str, built_site: Path) -> list[PageVisit]:
     visits = []
     for width in WIDTHS:
         set_width(browser, width)
-        visits += [visit(browser, site_url, path, width, SCREENSHOTS) for path in pages]
+        visits += [visit(browser, site_url, built_site, path, width, screenshots) for path in pages]
     summary = f"{len(pages)} pages x {len(WIDTHS)} widths checked in {time.perf_counter() - started:.1f} s"
-    (SCREENSHOTS / "checks.txt").write_text(summary + "\n" + report(visits) + "\n")
+    (screenshots / "checks.txt").write_text(summary + "\n" + report(visits) + "\n")
     print(summary)
     return visits
 
 
-def test_every_page_at_both_widths(sweep: list[PageVisit], built_site: Path) -> None:
+def test_every_page_at_both_widths(sweep: list[PageVisit], built_site: Path, screenshots: Path) -> None:
     """Every page at each width: no empty figure, no Mermaid error, no horizontal overflow, no
     shared title; and the pages that must show something do. One test, so that the sweep runs
     once even where xdist does not keep this file's tests on one worker."""
@@ -154,7 +176,7 @@ def test_every_page_at_both_widths(sweep: list[PageVisit], built_site: Path) -> 
     assert len(pages) >= 21, f"the sitemap lists only {pages}"
     assert {(page.path, page.width) for page in sweep} == {(path, width) for path in pages for width in WIDTHS}
     failures = [f"no screenshot of /{page.path} at {page.width} px" for page in sweep
-                if not (SCREENSHOTS / str(page.width) / screenshot_name(page.path)).is_file()]
+                if not (screenshots / str(page.width) / screenshot_name(page.path)).is_file()]
     broken = [page for page in sweep if page.problems]
     if broken:
         failures.append("pages a reader would see broken:\n" + report(broken))
@@ -203,7 +225,7 @@ def open_page(browser, url: str, ready_selector: str) -> None:
     )
 
 
-def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str) -> None:
+def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str, screenshots: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     set_width(browser, 1400)
@@ -213,7 +235,7 @@ def test_a_lesson_figure_opens_full_size_on_click(browser, site_url: str) -> Non
     figure.click()
     WebDriverWait(browser, 10).until(
         lambda b: any(img.is_displayed() for img in b.find_elements("css selector", ".glightbox-container .gslide-image img")))
-    browser.save_screenshot(str(SCREENSHOTS / "lesson-00-01-zoomed.png"))
+    browser.save_screenshot(str(screenshots / "lesson-00-01-zoomed.png"))
 
 
 def test_fidelity_page_opens_as_a_short_list_of_areas(browser, site_url: str) -> None:
@@ -237,3 +259,46 @@ def test_course_map_links_the_modules_that_exist_and_marks_the_others_planned(bu
             assert not planned and f'href="{guides[module]}/"' in title, f"module {module}'s card does not link its guide"
         else:
             assert planned and "href" not in title, f"module {module} has no guide but its card is not marked planned"
+
+
+def test_screenshots_are_published_whole_and_replace_the_last_run(tmp_path: Path) -> None:
+    published = tmp_path / "screenshots"
+    published.mkdir()
+    (published / "stale.png").write_bytes(b"from a run before runs had their own folder")
+    first = new_screenshot_folder(tmp_path)
+    (first / "390").mkdir()
+    (first / "390" / "index.png").write_bytes(b"first")
+    second = new_screenshot_folder(tmp_path)
+    (second / "checks.txt").write_text("second")
+    publish_screenshots(first, published)
+    assert published.is_symlink() and (published / "390" / "index.png").read_bytes() == b"first"
+    publish_screenshots(second, published)
+    assert sorted(p.name for p in published.iterdir()) == ["checks.txt"]
+    assert not first.exists(), "the replaced run's folder is left behind"
+    assert second.is_dir()
+
+
+# A page whose diagram appears only after the load event, as Material's script renders it later
+# under load; and a page whose diagram never renders.
+LATE_DIAGRAM = """data:text/html,<body><script>setTimeout(() => {
+  const host = document.createElement('div'); host.className = 'mermaid';
+  host.attachShadow({mode: 'open'}).innerHTML = '<svg viewBox="0 0 100 50" width="100"><text>A</text></svg>';
+  document.body.append(host);
+}, 700)</script></body>"""
+NEVER_RENDERED = "data:text/html,<body><pre class='mermaid'>graph TD; A-->B</pre></body>"
+
+
+def test_the_mermaid_check_waits_for_a_diagram_rendered_after_the_load(browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(site_sweep, "MERMAID_RENDER_TIMEOUT_SECONDS", 5)
+    browser.get(LATE_DIAGRAM)
+    page = PageVisit("late", 1400)
+    check_mermaid(browser, page, diagrams_built=1)
+    assert page.problems == [] and page.checks == ["1 Mermaid diagrams rendered, at 100% of their size or more"]
+
+
+def test_the_mermaid_check_fails_a_diagram_that_never_renders(browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(site_sweep, "MERMAID_RENDER_TIMEOUT_SECONDS", 1)
+    browser.get(NEVER_RENDERED)
+    page = PageVisit("never", 1400)
+    check_mermaid(browser, page, diagrams_built=1)
+    assert page.problems[0].startswith("1 of the page's 1 Mermaid diagrams not rendered after 1 s"), page.problems
