@@ -258,8 +258,10 @@ def test_an_sqs_target_gets_the_input_as_its_message(sim) -> None:
 
 def test_expressions_aws_refuses_are_refused(sim) -> None:
     """rate() takes a singular unit for 1 and a plural one above; cron() has six fields with `?`
-    in Day-of-month or Day-of-week; a Scheduler time zone is an IANA name
+    in Day-of-month or Day-of-week; a Scheduler time zone is an IANA name; only the default
+    event bus takes scheduled rules
     (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html,
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cron-expressions.html)."""
     events, scheduler = boto3.client("events"), boto3.client("scheduler")
     for expression in ("rate(1 minutes)", "rate(5 hour)", "cron(0 9 * * * *)", "cron(0 9 * *)", "every 5 minutes"):
@@ -272,7 +274,11 @@ def test_expressions_aws_refuses_are_refused(sim) -> None:
                                   ScheduleExpressionTimezone="Mars/Olympus", FlexibleTimeWindow={"Mode": "OFF"},
                                   Target={"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": ROLE})
     assert "bad-zone" in refused.value.response["Error"]["Message"]
-    assert boto3.client("events").list_rules()["Rules"] == []
+    events.create_event_bus(Name="orders")
+    with pytest.raises(ClientError) as refused:
+        events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)", EventBusName="orders")
+    assert "only on the default event bus" in refused.value.response["Error"]["Message"]
+    assert events.list_rules()["Rules"] == [] == events.list_rules(EventBusName="orders")["Rules"]
 
 
 def test_cron_special_characters() -> None:

@@ -16,6 +16,11 @@ choices):
   not use up the retry attempts. With reserved concurrency 0 the event is discarded at once.
 - An event older than MaximumEventAgeInSeconds (default 6 h) when its next attempt is due is
   discarded (EventAgeExceeded).
+- An event whose function (or version) was deleted before its next attempt is discarded without
+  running (condition `FunctionDeleted`, the simulator's name: a deleted function cannot be
+  invoked, https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html), and nothing is
+  sent: the function's destinations and DLQ were deleted with it. So a deleted stack's queued
+  events never run its functions.
 - When the event settles, the invocation record goes to the on-success or on-failure
   destination, and a discarded event also goes to the function's dead-letter queue (both, when
   both are configured).
@@ -116,6 +121,15 @@ def _moto_reserved(request: InvocationRequest) -> int | None:
                                                        request.config.name)
 
 
+def _moto_function_exists(request: InvocationRequest) -> bool:
+    try:
+        moto_state.resolve_function(request.config.account_id, request.config.region, request.config.name,
+                                    request.config.version)
+    except Exception:  # moto's ResourceNotFoundException: the function (or version) was deleted
+        return False
+    return True
+
+
 class AsyncInvocationQueue:
     """Accepts asynchronous invocations and runs them on the virtual clock, with AWS's retries,
     event age, destinations and dead-letter queue.
@@ -138,6 +152,7 @@ class AsyncInvocationQueue:
         *,
         settings_for: Callable[[InvocationRequest], ai.AsyncSettings] = _moto_settings,
         reserved_for: Callable[[InvocationRequest], int | None] = _moto_reserved,
+        exists: Callable[[InvocationRequest], bool] = _moto_function_exists,
         destinations: Destinations | None = None,
         rng: Random | None = None,
         jitter: bool = False,
@@ -146,6 +161,7 @@ class AsyncInvocationQueue:
         self._execute = execute
         self.settings_for = settings_for
         self.reserved_for = reserved_for
+        self.exists = exists
         self.destinations = destinations or Destinations()
         self.rng = rng or Random("async")
         self.jitter = jitter
@@ -164,6 +180,9 @@ class AsyncInvocationQueue:
     # -- the event's life -----------------------------------------------------------------------
     def _dispatch(self, item: AsyncEvent) -> None:
         now = self._scheduler.now_us
+        if not self.exists(item.request):
+            self._discard_deleted(item, now)
+            return
         settings = self.settings_for(item.request)
         if ai.event_expired((now - item.enqueued_us) / 1_000_000, settings.maximum_event_age_s):
             self._settle_as(item, ai.EVENT_AGE_EXCEEDED, settings)
@@ -193,6 +212,15 @@ class AsyncInvocationQueue:
             self._scheduler.call_at(self._scheduler.now_us + seconds_to_micros(delay), self._dispatch, item)
         else:
             self._settle_as(item, ai.RETRIES_EXHAUSTED, settings)
+
+    def _discard_deleted(self, item: AsyncEvent, now: int) -> None:
+        # A deleted function cannot run (API_DeleteFunction.html; an Invoke of it is
+        # ResourceNotFoundException): its queued event is dropped, and its event invoke config
+        # and DLQ went with it, so no record is sent anywhere.
+        item.condition = ai.FUNCTION_DELETED
+        item.settled_us = now
+        self.pending.remove(item)
+        self.completed.append(item)
 
     def _settle_as(self, item: AsyncEvent, condition: str, settings: ai.AsyncSettings) -> None:
         now = self._scheduler.now_us

@@ -28,7 +28,10 @@ takes the steps `sam build` + `sam deploy` take, offline:
    moto's copy of the AWS managed policies; there are no IAM calls.
 5. Create: `create_stack` in moto's CloudFormation. moto creates everything synchronously;
    a resource that fails ends the deploy with `StackCreateError` (the failed resource and its
-   reason), after the partly created stack is deleted, as CloudFormation rolls back by default.
+   reason, from its CREATE_FAILED stack event), after the partly created stack is deleted, as
+   CloudFormation rolls back by default. A Lambda-backed custom resource's function is invoked
+   during the creation (`lambdasim.custom_resources`), so a function the stack has just created
+   is mapped to its local code as soon as a custom resource calls it.
 6. Map: every `AWS::Lambda::Function` of the stack with local code is mapped to its folder
    (`Simulator.map_handler`), so invocations run the template's `Handler` from `CodeUri`.
    Event source mappings, rules and permissions are moto's own resources, read by the
@@ -64,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 from . import running
 from .errors import SimulatorError, SimulatorNotRunning
 from .functions import placeholder_zip
+from .rules.custom_resources import CFNRESPONSE_IMPORT
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -268,7 +272,7 @@ def deploy(
     try:
         cfn_template = _transform(sam_template, values) if _is_sam(sam_template) else sam_template
         _upload_placeholders(sim, packaged.keys)
-        with _quiet_moto_parsing():
+        with _quiet_moto_parsing(), _mapped_as_created(sim, name, packaged):
             created = _create_stack(sim, name, cfn_template, values)
             stack = _describe(sim, name, path, cfn_template, packaged, created)
         for fn in stack.functions.values():
@@ -552,7 +556,13 @@ def _package_resources(
 
 
 def _write_inline(packaged: _Packaged, logical_id: str, code: Any) -> Path:
-    """Inline code runs from a private folder as index.py (Lambda's file name for ZipFile)."""
+    """Inline code runs from a private folder as index.py (Lambda's file name for ZipFile).
+
+    Code that imports the `cfn-response` module with exactly `import cfnresponse` gets it beside
+    index.py, as CloudFormation adds it to ZipFile code (SAM's InlineCode becomes ZipFile); code
+    folders do not (cfn-lambda-function-code-cfnresponsemodule.html). The module is AWS's own,
+    from the `cfnresponse` package.
+    """
     if not isinstance(code, str):
         raise TemplateError(f"{logical_id}: inline code must be text, not {type(code).__name__}")
     if packaged.inline_root is None:
@@ -560,6 +570,10 @@ def _write_inline(packaged: _Packaged, logical_id: str, code: Any) -> Path:
     folder = packaged.inline_root / logical_id
     folder.mkdir()
     (folder / "index.py").write_text(code, encoding="utf-8")
+    if CFNRESPONSE_IMPORT.search(code):
+        import cfnresponse
+
+        shutil.copyfile(str(cfnresponse.__file__), folder / "cfnresponse.py")
     return folder
 
 
@@ -683,6 +697,30 @@ def _quiet_moto_parsing() -> Iterator[None]:
         logger.removeFilter(_not_a_moto_gap_notice)
 
 
+@contextmanager
+def _mapped_as_created(sim: Simulator, stack_name: str, packaged: _Packaged) -> Iterator[None]:
+    """While the stack is created: a function a custom resource invokes runs its local code,
+    though the stack is not complete yet (the functions are mapped after it, in step 6).
+    CloudFormation's stack-level tags say which template function a function is."""
+    lam = sim.client("lambda")
+
+    def map_function(function_arn: str) -> None:
+        arn = ":".join(function_arn.split(":")[:7])  # without a version or alias
+        try:
+            tags = lam.list_tags(Resource=arn)["Tags"]
+        except lam.exceptions.ClientError:
+            return  # not a function: the custom resource reports it
+        folder = packaged.code_dirs.get(tags.get("aws:cloudformation:logical-id", ""))
+        if tags.get("aws:cloudformation:stack-name") == stack_name and folder is not None:
+            sim.map_handler(arn.rsplit(":", 1)[-1], code_dir=folder)
+
+    sim.custom_resources.before_request = map_function
+    try:
+        yield
+    finally:
+        sim.custom_resources.before_request = None
+
+
 def _stack_exists(cfn: Any, name: str) -> bool:
     try:
         stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -719,18 +757,32 @@ def _create_failure(cfn: Any, name: str, template: dict[str, Any], error: Except
     # moto has no CREATE_FAILED: the resource's error escapes create_stack and the stack stays
     # CREATE_IN_PROGRESS. (Do not list its resources now: moto's list_stack_resources would
     # create the remaining ones on the way.)
-    reason = _error_reason(error)
-    logical_id = _failed_resource(error)
-    if logical_id:
-        rtype = ((template.get("Resources") or {}).get(logical_id) or {}).get("Type", "?")
-        reason = f"({rtype}) {reason}"
+    failures = _failed_events(cfn, name)
+    if not failures:
+        reason = _error_reason(error)
+        logical_id = _failed_resource(error)
+        if logical_id:
+            rtype = ((template.get("Resources") or {}).get(logical_id) or {}).get("Type", "?")
+            reason = f"({rtype}) {reason}"
+        failures = {logical_id or "": reason}
     rolled_back = False
     try:
         cfn.delete_stack(StackName=name)  # deletes what was created, as a rollback does
         rolled_back = True
     except Exception:  # noqa: S110 - the error being reported matters more
         pass
-    return StackCreateError(name, {logical_id or "": reason}, rolled_back)
+    return StackCreateError(name, failures, rolled_back)
+
+
+def _failed_events(cfn: Any, name: str) -> dict[str, str]:
+    """Logical id -> "(type) reason" of the stack's CREATE_FAILED resources, oldest first, as
+    describe_stack_events shows them (the adapter records them for moto)."""
+    try:
+        events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    except cfn.exceptions.ClientError:
+        return {}
+    return {ev["LogicalResourceId"]: f"({ev.get('ResourceType', '?')}) {ev.get('ResourceStatusReason', '')}"
+            for ev in reversed(events) if ev["ResourceStatus"] == "CREATE_FAILED"}
 
 
 def _error_reason(error: Exception) -> str:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _moto_patches, apigateway, moto_state, running, sdk_models
 from .async_queue import AsyncInvocationQueue
+from .custom_resources import CustomResources
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
 from .faults import FaultInjector
@@ -170,6 +171,8 @@ class Simulator:
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
         # SQS dead-letter queue redrive: StartMessageMoveTask and its tasks (redrive.py).
         self.message_moves = MessageMoveTasks(self, Random(f"{seed}/redrive"))
+        # CloudFormation's requests to Lambda-backed custom resources (custom_resources.py).
+        self.custom_resources = CustomResources(self._service, region, Random(f"{seed}/custom-resources"))
         # Scheduled rules and Scheduler schedules fired on the virtual clock (schedules.py).
         self.schedules = Schedules(self, Random(f"{seed}/schedules"))
 
@@ -197,6 +200,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
             _moto_patches.set_message_moves(self.message_moves)
             self._undo.append(lambda: _moto_patches.set_message_moves(None))
+            _moto_patches.set_custom_resources(self.custom_resources)
+            self._undo.append(lambda: _moto_patches.set_custom_resources(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
             self.faults.start()

@@ -29,6 +29,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   fires them; bad expressions refused; AWS::Scheduler::Schedule in CloudFormation.
 - `s3`: a template bucket's `NotificationConfiguration` (SAM's `S3` events), applied with moto's
   CloudFormation.
+- `custom_resources`: Lambda-backed custom resources (Create/Update/Delete requests, answered by
+  the function's PUT to the response URL, caught in process for http.client and urllib3).
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -48,6 +50,7 @@ from . import (
     _shared,
     apigateway,
     cloudformation,
+    custom_resources,
     dispatch,
     event_source_mappings,
     eventbridge,
@@ -59,6 +62,7 @@ from . import (
     sqs,
 )
 from ._patching import EXPECTED_MOTO_VERSION, Patch
+from .custom_resources import set_custom_resources
 from .dispatch import _route
 from .eventbridge import set_eventbridge_targets
 from .sqs import set_message_moves
@@ -67,11 +71,11 @@ if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_message_moves", "verify"]
+           "set_custom_resources", "set_message_moves", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
-            dispatch)
+            custom_resources, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -84,7 +88,8 @@ def _patch_table() -> list[Patch]:
 
 
 def _cloudformation_patches() -> list[Patch]:
-    return cloudformation.deferred_patches() + apigateway.deferred_patches() + s3.deferred_patches()
+    return (cloudformation.deferred_patches() + apigateway.deferred_patches() + s3.deferred_patches()
+            + custom_resources.deferred_patches())
 
 
 def verify() -> list[str]:
@@ -129,6 +134,7 @@ def remove() -> None:
         _cloudformation_import = None
     set_eventbridge_targets(None)
     set_message_moves(None)
+    set_custom_resources(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
     _shared.service = None

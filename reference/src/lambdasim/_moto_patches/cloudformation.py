@@ -2,6 +2,9 @@
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage
 (`apigateway`) and AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`).
 
+Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
+`custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
+
 moto's CloudFormation passes 7 properties of AWS::Lambda::Function to create_function (no
 DeadLetterConfig, Architectures, Layers, TracingConfig, EphemeralStorage, Tags...): all of them
 go now; and it lacks AWS::Lambda::EventInvokeConfig (SAM's EventInvokeConfig), which is added.
@@ -20,6 +23,8 @@ from .. import moto_state
 from . import _shared
 from ._patching import Patch
 from .apigateway import StageResource
+from .custom_resources import is_custom_resource_type
+from .custom_resources import resource_class as custom_resource_class
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
 from .schedules import ScheduleResource
 from .sns import SubscriptionResource
@@ -41,8 +46,14 @@ def _function_from_cloudformation(
     spec["Code"] = dict(props["Code"])
     if "ZipFile" in spec["Code"]:
         spec["Code"]["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(spec["Code"]["ZipFile"]))
-    if props.get("Tags"):
-        spec["Tags"] = {t["Key"]: t["Value"] for t in props["Tags"]}
+    spec["Tags"] = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+    if "StackId" in kwargs:
+        # The stack-level tags CloudFormation gives every resource it creates
+        # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html):
+        # they also tell a deploy which template function a new function is.
+        spec["Tags"].update({"aws:cloudformation:stack-id": kwargs["StackId"],
+                             "aws:cloudformation:stack-name": kwargs["StackId"].split("/")[1],
+                             "aws:cloudformation:logical-id": kwargs["LogicalId"]})
     return moto_state.lambda_backend(account_id, region_name).create_function(spec)
 
 
@@ -97,10 +108,52 @@ def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[
              for cls in (_EventInvokeConfigResource, StageResource, SubscriptionResource, ScheduleResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
+        if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)
+            return custom_resource_class()
         return added.get(resource_type) or original(resource_type)
 
     resource_class_from_type.__wrapped__ = original  # type: ignore[attr-defined]
     return resource_class_from_type
+
+
+def _failure_reason(error: BaseException) -> str:
+    """A resource's error as its CREATE_FAILED status reason: moto's error code and message, a
+    failed custom resource's reason, or the exception."""
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, str):
+        return reason
+    code = getattr(error, "error_type", None) or getattr(error, "code", None)
+    message = getattr(error, "message", None)
+    if isinstance(code, str) and isinstance(message, str):
+        return f"{code}: {message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _wrap_parse_and_create_resource(original: Callable[..., Any]) -> Callable[..., Any]:
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], resources_map: Any,
+                                  account_id: str, region_name: str) -> Any:
+        """parse_and_create_resource, and a resource that fails gets its CREATE_FAILED stack
+        event with the reason, as describe_stack_events shows it on AWS
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html):
+        moto turns most errors into an API error response, which no longer says which resource
+        failed. Only the resource that failed first: those referring to it fail with it."""
+        try:
+            return original(logical_id, resource_json, resources_map, account_id, region_name)
+        except Exception as error:
+            if not getattr(error, "_lambdasim_failed_resource", None):
+                error._lambdasim_failed_resource = logical_id  # type: ignore[attr-defined]
+                from moto.cloudformation import cloudformation_backends
+                from moto.cloudformation.models import Event
+
+                stack = cloudformation_backends[account_id][region_name].stacks.get(resources_map.stack_id)
+                if stack is not None:
+                    stack.events.append(Event(stack.stack_id, stack.name, logical_id, "",
+                                              str(resource_json.get("Type", "")), "CREATE_FAILED",
+                                              _failure_reason(error), None))
+            raise
+
+    parse_and_create_resource.__wrapped__ = original  # type: ignore[attr-defined]
+    return parse_and_create_resource
 
 
 # The module `deferred_patches` patches, slow to import (see above).
@@ -126,4 +179,7 @@ def deferred_patches() -> list[Patch]:
         Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
               "CloudFormation AWS::Lambda::EventInvokeConfig, AWS::ApiGateway::Stage, AWS::SNS::Subscription",
               wrap=_wrap_resource_class_from_type),
+        Patch(cfn_parsing, "parse_and_create_resource", None,
+              ("logical_id", "resource_json", "resources_map", "account_id", "region_name"),
+              "a failed resource's CREATE_FAILED event and reason", wrap=_wrap_parse_and_create_resource),
     ]

@@ -37,14 +37,18 @@ def _wrap_put_rule(original: Callable[..., Any]) -> Callable[..., Any]:
                  event_pattern: str | None = None, role_arn: str | None = None,
                  scheduled_expression: str | None = None, state: str | None = None,
                  managed_by: str | None = None, tags: list[dict[str, str]] | None = None) -> Any:
-        """EventsBackend.put_rule: a ScheduleExpression AWS refuses is refused (moto stores any)."""
+        """EventsBackend.put_rule: a ScheduleExpression AWS refuses is refused (moto stores any),
+        and so is one on a bus other than the default one (eb-create-rule-schedule.html)."""
         if scheduled_expression:
+            from moto.events.exceptions import ValidationException
+
             try:
                 rules.parse_expression(scheduled_expression, scheduler=False)
             except rules.InvalidSchedule as problem:
-                from moto.events.exceptions import ValidationException
-
                 raise ValidationException(f"Parameter ScheduleExpression is not valid (rule {name}): {problem}")
+            if not rules.on_default_bus(event_bus_arn):
+                raise ValidationException(f"ScheduleExpression is supported only on the default event bus (rule {name} "
+                                          f"is on {event_bus_arn}).")
         rule = original(self, name, description, event_bus_arn, event_pattern, role_arn, scheduled_expression,
                         state, managed_by, tags)
         moto_state.schedules_changed()

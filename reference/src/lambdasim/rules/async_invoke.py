@@ -70,6 +70,9 @@ Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
 SUCCESS: Final = "Success"
 RETRIES_EXHAUSTED: Final = "RetriesExhausted"
 EVENT_AGE_EXCEEDED: Final = "EventAgeExceeded"
+# Not one of AWS's record conditions (no record is sent): the simulator's name for an event
+# whose function was deleted before it ran (API_DeleteFunction.html: the function is gone).
+FUNCTION_DELETED: Final = "FunctionDeleted"
 EVENTBRIDGE_SOURCE: Final = "lambda"
 EVENTBRIDGE_DETAIL_TYPE: Final[dict[bool, str]] = {
     True: "Lambda Function Invocation Result - Success",

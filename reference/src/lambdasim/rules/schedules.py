@@ -16,8 +16,8 @@ Sources:
   unit)`, value a positive number, unit minute | minutes | hour | hours | day | days, singular for
   1 and plural above ("rate(1 hours) and rate(5 hour) aren't valid"); "a rate expression starts
   when you create the scheduled event rule".
-- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html: a
-  scheduled rule sends its targets the "Scheduled Event": source `aws.events`, detail-type
+- https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html: only
+  the default event bus takes scheduled rules; a scheduled rule sends its targets the "Scheduled Event": source `aws.events`, detail-type
   `Scheduled Event`, resources [the rule's ARN], detail {}, in the envelope of every event
   (https://docs.aws.amazon.com/eventbridge/latest/ref/overiew-event-structure.html).
 - https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html: Scheduler's
@@ -129,6 +129,12 @@ def parse_expression(text: str, *, scheduler: bool) -> Expression:
         return At(datetime.fromisoformat(match.group(1)))
     allowed = "rate(...), cron(...) or at(...)" if scheduler else "rate(...) or cron(...)"
     raise InvalidSchedule(f"{text!r} is not a schedule expression: expected {allowed}")
+
+
+def on_default_bus(event_bus: str | None) -> bool:
+    """Whether PutRule's EventBusName (a name or an ARN; None is the default) names the default
+    event bus, the only one that takes a ScheduleExpression."""
+    return (event_bus or "default").rsplit("/", 1)[-1] == "default"
 
 
 def parse_cron(fields: str) -> Cron:
