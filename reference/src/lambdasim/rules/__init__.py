@@ -14,6 +14,9 @@ constants.
   per minute, 1,250 or MaximumConcurrency, back-off on errors and throttles, throttle retries).
 - `eventbridge`: EventBridge rule targets (RetryPolicy defaults and limits, which target
   failures are retried, backoff, the target DLQ's message attributes, AWS/Events metrics).
+- `schedules`: EventBridge scheduled rules and EventBridge Scheduler schedules (rate, cron and at
+  expressions, time zones and daylight saving, flexible windows, the Scheduled Event, context
+  attributes, retry policy defaults, the dead-letter message's attributes).
 - `sqs_redrive`: SQS dead-letter queue redrive (StartMessageMoveTask's rate limit, statuses, list
   limits, the errors AWS answers, what is modelled where AWS is silent).
 """
