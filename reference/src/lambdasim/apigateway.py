@@ -1,25 +1,51 @@
-"""The API Gateway front door: HTTP requests to a deployed REST API reach its Lambda functions.
+"""The API Gateway front door: HTTP requests to a deployed REST API or HTTP API reach its Lambda
+functions.
 
-moto keeps REST APIs but does not run a request through a Lambda integration. `Simulator.http`
-sends one here, on the virtual clock. The URL names the API and the stage
-(`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}/...`, as a stack's outputs
-write it); the path and the method pick the API's resource and method as API Gateway does (a
-literal path segment before a `{param}`, `{proxy+}` last; a method before `ANY`); an
+moto keeps REST APIs and HTTP APIs but does not run a request through a Lambda integration.
+`Simulator.http` sends one here (a `FrontDoor`), on the virtual clock. The URL names the API
+(`https://{api-id}.execute-api.{region}.amazonaws.com/...`, as a stack's outputs write it).
+
+REST APIs (`/{stage}/path`): the path and the method pick the API's resource and method as API
+Gateway does (a literal path segment before a `{param}`, `{proxy+}` last; a method before
+`ANY`); a Lambda authorizer (TOKEN or REQUEST) runs first when the method has one; an
 `AWS_PROXY` integration with a Lambda function invokes it synchronously with the proxy event
-(`sources.apigateway`) and answers with the response the function returned.
-
-Errors are answered as API Gateway answers them: 403 "Missing Authentication Token" for a
-stage, path or method the API does not have
-(https://repost.aws/knowledge-center/api-gateway-authentication-token-errors); 502 "Internal
-server error" when the function fails or returns a malformed response
+(`sources.apigateway`) and answers with the response the function returned. Errors as API
+Gateway answers them: 403 "Missing Authentication Token" for a stage, path or method the API
+does not have (https://repost.aws/knowledge-center/api-gateway-authentication-token-errors);
+502 "Internal server error" when the function fails or returns a malformed response
 (https://repost.aws/knowledge-center/malformed-502-api-gateway); 504 "Endpoint request timed
-out" when it runs past the integration timeout, 29 s by default
-(https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html). An API id that
-does not exist answers 404 (on AWS its host name does not resolve).
+out" past the integration timeout, 29 s by default
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
 
-Not modelled yet (a request that needs one is answered 500 with a message saying so): non-proxy
-Lambda integrations (mapping templates), AWS service and HTTP integrations, HTTP APIs (payload
-format 2.0), authorizers, API keys and throttling.
+HTTP APIs (`/path` on the `$default` stage, `/{stage}/path` on another): routed as HTTP APIs route
+(`rules.http_api_route`: the most specific route, then `$default`), the event in the
+integration's payload format version (2.0 or 1.0), a Lambda authorizer (payload format 2.0,
+simple or IAM-policy responses) first when the route has one. Errors: 404 "Not Found" for no
+stage or no route (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html);
+500 "Internal Server Error" when the function fails or a 1.0 response is malformed
+(https://repost.aws/knowledge-center/api-gateway-status-codes-http-api); 503 "Service
+Unavailable" past the 30 s integration timeout (the quota:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html; the status
+and message AWS sends are not documented, they are what clients receive, e.g.
+https://github.com/cortexlabs/cortex/issues/1225).
+
+Lambda authorizers (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-output.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html):
+an identity source that is missing or empty is 401 "Unauthorized" without calling the
+authorizer; the result is cached per identity for the TTL on the virtual clock (REST: 300 s
+unless `authorizerResultTtlInSeconds` says otherwise; 0 turns it off), and a cached policy is
+evaluated again against each request's method ARN; an explicit Deny is 403 "User is not
+authorized to access this resource with an explicit deny", no Allow 403 "User is not authorized
+to access this resource" (https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer);
+an authorizer that raises `Exception("Unauthorized")` is 401, one that fails otherwise or
+returns a malformed result is 500 with a null message (REST) or "Internal Server Error" (HTTP
+APIs). The context reaches the integration's `requestContext.authorizer`.
+
+An API id that does not exist answers 404 (on AWS its host name does not resolve). Not
+modelled yet (a request that needs one is answered 500 with a message saying so): non-proxy
+Lambda integrations (mapping templates), AWS service and HTTP integrations, HTTP API
+authorizers with payload format 1.0, JWT authorizers, API keys and throttling.
 """
 
 from __future__ import annotations
@@ -28,16 +54,21 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import moto_state
+from .moto_state import ApiAuthorizer, ApiTarget
 from .rules import apigateway as rules
 from .sources.apigateway import (
     HttpRequest,
     HttpResponse,
     error_response,
+    http_api_event_v1,
+    http_api_event_v2,
+    http_api_response,
     proxy_response,
     rest_proxy_event,
 )
@@ -49,44 +80,263 @@ _LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<function>.+)/in
 #: (its result and whether it failed) and read the virtual clock.
 Invoke = Callable[[str, bytes], tuple[bytes, bool]]
 
+EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
+NOT_ALLOWED = "User is not authorized to access this resource"
 
-def request(method: str, url: str, *, account_id: str, invoke: Invoke, now: Callable[[], datetime],
-            headers: dict[str, str] | None = None, body: bytes | str | None = None) -> HttpResponse:
-    """Send one HTTP request to a REST API; the response the client receives."""
-    parts = urlsplit(url)
-    host = _HOST.match(parts.hostname or "")
-    if host is None:
-        raise ValueError(f"{url} is not an API Gateway URL (https://<api-id>.execute-api.<region>"
-                         ".amazonaws.com/<stage>/<path>)")
-    api_id, region = host["api"], host["region"]
-    stage, _, rest = parts.path.lstrip("/").partition("/")
-    routes = moto_state.rest_api_routes(account_id, region, api_id)
-    if routes is None:
+
+@dataclass(frozen=True)
+class _Authorized:
+    """An authorizer's verdict as it is cached: the policy (or the simple answer) and context."""
+
+    principal_id: str | None
+    policy: Any  # the policyDocument; None for an HTTP API simple response
+    is_authorized: bool  # the simple response's isAuthorized
+    context: dict[str, Any]
+
+
+class FrontDoor:
+    """API Gateway's request path for the simulation's APIs, with the authorizers' result cache."""
+
+    def __init__(self, account_id: str, invoke: Invoke, now: Callable[[], datetime]):
+        self._account_id = account_id
+        self._invoke = invoke
+        self._now = now
+        # (api id, authorizer name, identity) -> (verdict, expiry on the virtual clock)
+        self._cache: dict[tuple[str, str, tuple[str, ...]], tuple[_Authorized, datetime]] = {}
+        self.authorizer_calls = 0  # invocations of authorizer functions (cache hits make none)
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
+                body: bytes | str | None = None) -> HttpResponse:
+        """Send one HTTP request; the response the client receives."""
+        parts = urlsplit(url)
+        host = _HOST.match(parts.hostname or "")
+        if host is None:
+            raise ValueError(f"{url} is not an API Gateway URL (https://<api-id>.execute-api.<region>"
+                             ".amazonaws.com/[<stage>/]<path>)")
+        api_id, region = host["api"], host["region"]
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        http = HttpRequest(method.upper(), parts.path or "/", "", {}, {k: [v] for k, v in (headers or {}).items()},
+                           parse_qs(parts.query), data, parts.query)
+        routes = moto_state.rest_api_routes(self._account_id, region, api_id)
+        if routes is not None:
+            return self._rest(http, api_id, region, routes)
+        api = moto_state.http_api(self._account_id, region, api_id)
+        if api is not None:
+            return self._http_api(http, api_id, region, api)
         return error_response(404, "Not Found")
-    variables = moto_state.rest_api_stage_variables(account_id, region, api_id, stage)
-    path = "/" + rest
-    match = rules.route(routes, path, method.upper())
-    if variables is None or match is None:
-        return error_response(403, "Missing Authentication Token")
-    resource, parameters, (kind, uri) = match
-    function = _LAMBDA_URI.search(uri)
-    if kind != "AWS_PROXY" or function is None:
-        return error_response(500, f"the simulator does not run {kind or 'no'} integrations yet "
-                                   "(only Lambda proxy integrations)")
-    data = body.encode("utf-8") if isinstance(body, str) else body
-    http = HttpRequest(method.upper(), path, resource, parameters,
-                       {k: [v] for k, v in (headers or {}).items()}, parse_qs(parts.query), data)
-    started = now()
-    event = rest_proxy_event(http, api_id=api_id, stage=stage, account_id=account_id, region=region,
-                             request_id=str(uuid.uuid4()), when=started, stage_variables=variables)
-    result, failed = invoke(function["function"], json.dumps(event).encode("utf-8"))
-    if (now() - started).total_seconds() > rules.INTEGRATION_TIMEOUT_S:
-        return error_response(504, "Endpoint request timed out")
-    if failed:
-        return error_response(502, "Internal server error")
-    try:
-        payload: Any = json.loads(result)
-    except ValueError:
-        return error_response(502, "Internal server error")
-    return proxy_response(payload)
 
+    # -- REST APIs -----------------------------------------------------------------------------
+    def _rest(self, http: HttpRequest, api_id: str, region: str,
+              routes: dict[str, dict[str, ApiTarget]]) -> HttpResponse:
+        stage, _, rest = http.path.lstrip("/").partition("/")
+        variables = moto_state.rest_api_stage_variables(self._account_id, region, api_id, stage)
+        path = "/" + rest
+        match = rules.route(routes, path, http.method)
+        if variables is None or match is None:
+            return error_response(403, "Missing Authentication Token")
+        resource, parameters, target = match
+        routed = HttpRequest(http.method, path, resource, parameters, http.headers, http.query, http.body,
+                             http.raw_query)
+        started = self._now()
+        request_id = str(uuid.uuid4())
+        authorizer_context: dict[str, Any] | None = None
+        if target.authorizer is not None:
+            arn = rules.method_arn(region, self._account_id, api_id, stage, http.method, path)
+            verdict = self._rest_authorize(target.authorizer, routed, arn, api_id=api_id, stage=stage, region=region,
+                                           variables=variables, request_id=request_id)
+            if isinstance(verdict, HttpResponse):
+                return verdict
+            authorizer_context = verdict
+            authorizer_context["integrationLatency"] = int((self._now() - started).total_seconds() * 1000)
+        function = _LAMBDA_URI.search(target.uri)
+        if target.integration_type != "AWS_PROXY" or function is None:
+            return error_response(500, f"the simulator does not run {target.integration_type or 'no'} integrations "
+                                       "yet (only Lambda proxy integrations)")
+        event = rest_proxy_event(routed, api_id=api_id, stage=stage, account_id=self._account_id, region=region,
+                                 request_id=request_id, when=started, stage_variables=variables,
+                                 authorizer=authorizer_context)
+        integration_started = self._now()
+        result, failed = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.INTEGRATION_TIMEOUT_S
+        if (self._now() - integration_started).total_seconds() > timeout_s:
+            return error_response(504, "Endpoint request timed out")
+        if failed:
+            return error_response(502, "Internal server error")
+        try:
+            payload: Any = json.loads(result)
+        except ValueError:
+            return error_response(502, "Internal server error")
+        return proxy_response(payload)
+
+    def _rest_authorize(self, authorizer: ApiAuthorizer, http: HttpRequest, arn: str, *, api_id: str, stage: str,
+                        region: str, variables: dict[str, str], request_id: str) -> dict[str, Any] | HttpResponse:
+        """The context for the integration, or the error response that ends the request."""
+        identity = _identity(authorizer.identity_sources, http, variables)
+        if identity is None:
+            return error_response(401, "Unauthorized")
+        if authorizer.type == "TOKEN" and authorizer.validation_expression and not re.fullmatch(
+                authorizer.validation_expression, identity[0]):
+            return error_response(401, "Unauthorized")
+
+        def event() -> dict[str, Any]:
+            if authorizer.type == "TOKEN":
+                return {"type": "TOKEN", "methodArn": arn, "authorizationToken": identity[0]}
+            proxy = rest_proxy_event(http, api_id=api_id, stage=stage, account_id=self._account_id, region=region,
+                                     request_id=request_id, when=self._now(), stage_variables=variables)
+            proxy.pop("body")
+            proxy.pop("isBase64Encoded")
+            return {"type": "REQUEST", "methodArn": arn, **proxy}
+
+        verdict = self._authorized(api_id, authorizer, identity, event, simple=False,
+                                   default_ttl_s=rules.AUTHORIZER_TTL_DEFAULT_S)
+        if verdict is None:
+            return error_response(500, None)
+        if verdict == "Unauthorized":
+            return error_response(401, "Unauthorized")
+        try:
+            decision = rules.policy_decision(verdict.policy, arn)
+        except ValueError:
+            return error_response(500, None)
+        if decision == "Deny":
+            return error_response(403, EXPLICIT_DENY)
+        if decision == "NotAllowed":
+            return error_response(403, NOT_ALLOWED)
+        # context values reach a REST integration as strings
+        context = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in verdict.context.items()}
+        return {"principalId": verdict.principal_id, **context}
+
+    # -- HTTP APIs -----------------------------------------------------------------------------
+    def _http_api(self, http: HttpRequest, api_id: str, region: str, api: moto_state.HttpApi) -> HttpResponse:
+        staged = rules.http_api_stage(api.stages, http.path)
+        if staged is None:
+            return error_response(404, "Not Found")
+        stage, path = staged
+        found = rules.http_api_route(api.routes, path, http.method)
+        if found is None:
+            return error_response(404, "Not Found")
+        route_key, parameters, target = found
+        variables = api.stages[stage]
+        # "API Gateway decodes URL-encoded request parameters before passing them" (http-api-develop-routes.html)
+        routed = HttpRequest(http.method, path, route_key, {k: unquote(v) for k, v in parameters.items()},
+                             http.headers, http.query, http.body, http.raw_query)
+        started = self._now()
+        request_id = str(uuid.uuid4())
+        authorizer_context: dict[str, Any] | None = None
+        if target.authorizer is not None:
+            verdict = self._http_api_authorize(target.authorizer, routed, route_key, api_id=api_id, stage=stage,
+                                               region=region, variables=variables, request_id=request_id)
+            if isinstance(verdict, HttpResponse):
+                return verdict
+            authorizer_context = verdict
+        function = _LAMBDA_URI.search(target.uri)
+        if target.integration_type != "AWS_PROXY" or function is None:
+            return error_response(500, f"the simulator does not run {target.integration_type or 'no'} integrations "
+                                       "of HTTP APIs yet (only Lambda proxy integrations)")
+        version = target.payload_version or "2.0"
+        build = http_api_event_v2 if version == "2.0" else http_api_event_v1
+        event = build(routed, route_key=route_key, api_id=api_id, stage=stage, account_id=self._account_id,
+                      region=region, request_id=request_id, when=started, stage_variables=variables,
+                      authorizer=authorizer_context)
+        integration_started = self._now()
+        result, failed = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.HTTP_API_INTEGRATION_TIMEOUT_S
+        if (self._now() - integration_started).total_seconds() > timeout_s:
+            return error_response(503, "Service Unavailable")
+        response = None if failed else http_api_response(result, version)
+        return response if response is not None else error_response(500, "Internal Server Error")
+
+    def _http_api_authorize(self, authorizer: ApiAuthorizer, http: HttpRequest, route_key: str, *, api_id: str,
+                            stage: str, region: str, variables: dict[str, str],
+                            request_id: str) -> dict[str, Any] | HttpResponse:
+        if authorizer.payload_version != "2.0":
+            return error_response(500, "the simulator runs HTTP API Lambda authorizers of payload format 2.0 only")
+        identity = _identity(authorizer.identity_sources, http, variables)
+        if identity is None:
+            return error_response(401, "Unauthorized")
+        arn = rules.method_arn(region, self._account_id, api_id, stage, http.method, http.path)
+
+        def event() -> dict[str, Any]:
+            request = http_api_event_v2(http, route_key=route_key, api_id=api_id, stage=stage,
+                                        account_id=self._account_id, region=region, request_id=request_id,
+                                        when=self._now(), stage_variables=variables)
+            request.pop("body", None)
+            request.pop("isBase64Encoded", None)
+            return {**request, "type": "REQUEST", "routeArn": arn, "identitySource": list(identity)}
+
+        verdict = self._authorized(api_id, authorizer, identity, event, simple=authorizer.simple_responses,
+                                   default_ttl_s=rules.HTTP_API_AUTHORIZER_TTL_DEFAULT_S)
+        if verdict is None or verdict == "Unauthorized":
+            return error_response(500, "Internal Server Error")
+        if authorizer.simple_responses:
+            allowed = verdict.is_authorized
+        else:
+            try:
+                allowed = rules.policy_decision(verdict.policy, arn) == "Allow"
+            except ValueError:
+                return error_response(500, "Internal Server Error")
+        if not allowed:
+            return error_response(403, "Forbidden")
+        return dict(verdict.context)
+
+    # -- authorizers, both kinds ---------------------------------------------------------------
+    def _authorized(self, api_id: str, authorizer: ApiAuthorizer, identity: tuple[str, ...],
+                    event: Callable[[], dict[str, Any]], *, simple: bool,
+                    default_ttl_s: int) -> _Authorized | str | None:
+        """The authorizer's verdict for this identity: from the cache while its TTL lasts, else
+        from the authorizer function. "Unauthorized": it raised Exception("Unauthorized");
+        None: it failed or its result is malformed. Only valid verdicts are cached."""
+        key = (api_id, authorizer.name, identity)
+        cached = self._cache.get(key)
+        if cached is not None and self._now() < cached[1]:
+            return cached[0]
+        function = _LAMBDA_URI.search(authorizer.uri)
+        if function is None:
+            return None
+        self.authorizer_calls += 1
+        result, failed = self._invoke(function["function"], json.dumps(event()).encode("utf-8"))
+        try:
+            output: Any = json.loads(result)
+        except ValueError:
+            return None
+        if failed:
+            return "Unauthorized" if isinstance(output, dict) and output.get("errorMessage") == "Unauthorized" else None
+        verdict = _verdict(output, simple=simple)
+        ttl = default_ttl_s if authorizer.ttl_s is None else authorizer.ttl_s
+        if verdict is not None and ttl > 0:
+            self._cache[key] = (verdict, self._now() + timedelta(seconds=ttl))
+        return verdict
+
+
+def _verdict(output: Any, *, simple: bool) -> _Authorized | None:
+    """An authorizer's output as a verdict; None when it is not the documented shape."""
+    if not isinstance(output, dict):
+        return None
+    context = output.get("context") or {}
+    if simple:
+        if not isinstance(output.get("isAuthorized"), bool) or not isinstance(context, dict):
+            return None
+        return _Authorized(None, None, output["isAuthorized"], context)
+    if "policyDocument" not in output or not rules.context_is_valid(output.get("context")):
+        return None
+    return _Authorized(str(output.get("principalId", "")), output["policyDocument"], False, context)
+
+
+def _identity(sources: tuple[str, ...], http: HttpRequest, variables: dict[str, str]) -> tuple[str, ...] | None:
+    """The values of an authorizer's identity sources (REST `method.request.header.X`,
+    `method.request.querystring.X`, `stageVariables.X`; HTTP APIs `$request.header.X`,
+    `$request.querystring.X`, `$stageVariables.X`), None if one is missing or empty."""
+    values: list[str] = []
+    for source in sources:
+        where, _, name = source.removeprefix("$").removeprefix("method.").rpartition(".")
+        if where == "request.header":
+            found = [v for k, vs in http.headers.items() if k.lower() == name.lower() for v in vs]
+        elif where == "request.querystring":
+            found = list(http.query.get(name, []))
+        elif where == "stageVariables":
+            found = [variables[name]] if name in variables else []
+        else:  # context variables: API Gateway's own, always present
+            found = [source]
+        if not found or not found[-1]:
+            return None
+        values.append(",".join(found))
+    return tuple(values)

@@ -15,6 +15,7 @@ listeners through which moto's changes reach the pollers (`set_poller_listeners`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .functions import FunctionConfig
@@ -271,7 +272,7 @@ def stream_mapping_start(uuid: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# API Gateway: REST APIs, for the front door
+# API Gateway: REST APIs and HTTP APIs, for the front door
 # ---------------------------------------------------------------------------------------------
 
 
@@ -281,18 +282,67 @@ def apigateway_backend(account_id: str, region: str) -> Any:
     return apigateway_backends[account_id][region]
 
 
-def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict[str, tuple[str, str]]] | None:
-    """{resource path: {method: (integration type, integration URI)}} of a REST API (methods
-    without an integration have ("", "")); None if there is no such API."""
+def apigatewayv2_backend(account_id: str, region: str) -> Any:
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    return apigatewayv2_backends[account_id][region]
+
+
+@dataclass(frozen=True)
+class ApiAuthorizer:
+    """A Lambda authorizer of an API, as its definition configured it."""
+
+    name: str
+    type: str  # REST: TOKEN or REQUEST; HTTP APIs: REQUEST (Lambda) or JWT
+    uri: str  # arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations
+    identity_sources: tuple[str, ...]  # method.request.header.X / $request.header.X
+    ttl_s: int | None  # authorizerResultTtlInSeconds; None: not set
+    validation_expression: str | None = None  # TOKEN: identityValidationExpression
+    payload_version: str = "1.0"  # HTTP APIs: authorizerPayloadFormatVersion
+    simple_responses: bool = False  # HTTP APIs: enableSimpleResponses
+
+
+@dataclass(frozen=True)
+class ApiTarget:
+    """What a REST method or an HTTP API route leads to: its integration and authorizer."""
+
+    integration_type: str  # AWS_PROXY, AWS, HTTP_PROXY ... ("" for none)
+    uri: str
+    payload_version: str | None = None  # HTTP APIs: payloadFormatVersion
+    timeout_ms: int | None = None
+    authorizer: ApiAuthorizer | None = None
+
+
+@dataclass(frozen=True)
+class HttpApi:
+    """An HTTP API: its routes by route key and its stages' variables."""
+
+    routes: dict[str, ApiTarget] = field(default_factory=dict)
+    stages: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict[str, ApiTarget]] | None:
+    """{resource path: {method: target}} of a REST API (a method without an integration has
+    integration type ""); None if there is no such API."""
     api = apigateway_backend(account_id, region).apis.get(api_id)
     if api is None:
         return None
-    routes: dict[str, dict[str, tuple[str, str]]] = {}
+    routes: dict[str, dict[str, ApiTarget]] = {}
     for resource in api.resources.values():
         methods = routes.setdefault(resource.get_path(), {})
         for name, method in resource.resource_methods.items():
             integration = method.method_integration
-            methods[name] = (integration.integration_type, integration.uri) if integration else ("", "")
+            authorizer = api.authorizers.get(method.authorizer_id) if method.authorization_type == "CUSTOM" else None
+            timeout = integration.timeout_in_millis if integration else None
+            methods[name] = ApiTarget(
+                integration.integration_type if integration else "", integration.uri if integration else "",
+                timeout_ms=int(timeout) if timeout else None,
+                authorizer=None if authorizer is None else ApiAuthorizer(
+                    name=authorizer.name, type=str(authorizer.type).upper(), uri=authorizer.authorizer_uri or "",
+                    identity_sources=tuple(
+                        source.strip() for source in (authorizer.identity_source or "").split(",") if source.strip()),
+                    ttl_s=None if authorizer.authorizer_result_ttl is None else int(authorizer.authorizer_result_ttl),
+                    validation_expression=authorizer.identity_validation_expression))
     return routes
 
 
@@ -306,6 +356,31 @@ def rest_api_stage_variables(account_id: str, region: str, api_id: str, stage: s
 # ---------------------------------------------------------------------------------------------
 # What moto tells the simulator's pollers
 # ---------------------------------------------------------------------------------------------
+def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:
+    """An HTTP API's routes (with their integrations and authorizers) and stages; None if there
+    is no such HTTP API."""
+    api = apigatewayv2_backend(account_id, region).apis.get(api_id)
+    if api is None or api.protocol_type != "HTTP":
+        return None
+    routes: dict[str, ApiTarget] = {}
+    for route in api.routes.values():
+        integration = api.integrations.get(str(route.target or "").removeprefix("integrations/"))
+        authorizer = api.authorizers.get(route.authorizer_id) if route.authorization_type == "CUSTOM" else None
+        routes[route.route_key] = ApiTarget(
+            integration.integration_type if integration else "", integration.integration_uri if integration else "",
+            payload_version=integration.payload_format_version if integration else None,
+            timeout_ms=integration.timeout_in_millis if integration else None,
+            authorizer=None if authorizer is None else ApiAuthorizer(
+                name=authorizer.name, type=str(authorizer.authorizer_type).upper(), uri=authorizer.authorizer_uri or "",
+                identity_sources=tuple(authorizer.identity_source or ()),
+                ttl_s=None if authorizer.auth_result_ttl is None else int(authorizer.auth_result_ttl),
+                payload_version=str(authorizer.auth_payload_format_version or "2.0"),
+                simple_responses=bool(authorizer.enable_simple_response)))
+    stages = {name: {str(k): str(v) for k, v in (stage.stage_variables or {}).items()}
+              for name, stage in api.stages.items()}
+    return HttpApi(routes, stages)
+
+
 
 
 _mappings_listener: Callable[[], None] | None = None

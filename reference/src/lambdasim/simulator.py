@@ -27,7 +27,8 @@ from pathlib import Path
 from random import Random
 from typing import TYPE_CHECKING, Any
 
-from . import _moto_patches, apigateway, moto_state, running, sdk_models
+from . import _moto_patches, moto_state, running, sdk_models
+from .apigateway import FrontDoor
 from .async_queue import AsyncInvocationQueue
 from .custom_resources import CustomResources
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
@@ -166,6 +167,8 @@ class Simulator:
         self._pollers = PollerManager(self)
         # EventBridge Lambda targets: retry policy, target DLQ, seeded duplicates (eventbridge.py).
         self.eventbridge = EventBridgeTargets(self, Random(f"{seed}/eventbridge"))
+        # API Gateway's front door: REST and HTTP APIs, Lambda authorizers' cache (apigateway.py).
+        self.api_gateway = FrontDoor(self.account_id, self._invoke_for_api_gateway, lambda: self.now)
         # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
         # active for the whole simulation, so it also counts every API call (faults.calls).
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
@@ -501,21 +504,21 @@ class Simulator:
 
     def http(self, method: str, url: str, *, headers: dict[str, str] | None = None,
              body: bytes | str | None = None) -> HttpResponse:
-        """Send an HTTP request to a deployed REST API, as a client would, on the virtual clock.
+        """Send an HTTP request to a deployed REST API or HTTP API, as a client would, on the
+        virtual clock.
 
         ``url`` is the API's invoke URL with the stage and path
-        (``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}/orders``, as a stack's
-        outputs write it); a Lambda proxy integration invokes its function synchronously with
-        API Gateway's event, and the function's response comes back (`lambdasim.apigateway`)."""
+        (``https://{api-id}.execute-api.{region}.amazonaws.com/{stage}/orders``; an HTTP API's
+        `$default` stage has no stage segment), as a stack's outputs write it; a Lambda
+        authorizer runs first where the route has one, then a Lambda proxy integration invokes
+        its function synchronously with API Gateway's event, and the function's response comes
+        back (`lambdasim.apigateway`)."""
         self._require_running()
-        client = self.client("lambda")
+        return self.api_gateway.request(method, url, headers=headers, body=body)
 
-        def invoke(function: str, payload: bytes) -> tuple[bytes, bool]:
-            answer = client.invoke(FunctionName=function, Payload=payload)
-            return answer["Payload"].read(), "FunctionError" in answer
-
-        return apigateway.request(method, url, account_id=self.account_id, invoke=invoke,
-                                  now=lambda: self.now, headers=headers, body=body)
+    def _invoke_for_api_gateway(self, function: str, payload: bytes) -> tuple[bytes, bool]:
+        answer = self.client("lambda").invoke(FunctionName=function, Payload=payload)
+        return answer["Payload"].read(), "FunctionError" in answer
 
     def deploy(
         self,

@@ -23,8 +23,9 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
   parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
-- `apigateway`: `AWS::ApiGateway::RestApi` from an OpenAPI `Body` (SAM's APIs), applied with
-  moto's CloudFormation.
+- `apigateway`: `AWS::ApiGateway::RestApi` and `AWS::ApiGatewayV2::Api` (with its stage) from an
+  OpenAPI `Body` (SAM's REST and HTTP APIs, their Lambda authorizers), applied with moto's
+  CloudFormation.
 - `schedules`: changes to scheduled rules and Scheduler schedules reach the simulator, which
   fires them; bad expressions refused; AWS::Scheduler::Schedule in CloudFormation.
 - `s3`: a template bucket's `NotificationConfiguration` (SAM's `S3` events), applied with moto's

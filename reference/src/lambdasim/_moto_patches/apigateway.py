@@ -1,13 +1,22 @@
-"""API Gateway: REST APIs defined by an OpenAPI body, as SAM writes them.
+"""API Gateway: REST APIs and HTTP APIs defined by an OpenAPI body, as SAM writes them.
 
 moto's `AWS::ApiGateway::RestApi` requires `Name` and ignores `Body`, and its import API takes
 OpenAPI 3 only; SAM writes every REST API (the implicit `ServerlessRestApi` of `Events: Api`, an
 `AWS::Serverless::Api` with or without `DefinitionBody`) as a Swagger 2.0 `Body` and no `Name`.
 The replacement creates the API as CloudFormation does (the name from `Name`, else the
-definition's `info.title`) and imports the definition's paths, methods and
-`x-amazon-apigateway-integration`s (Swagger 2.0 or OpenAPI 3) into moto's model, where the
-simulator's front door (`lambdasim.apigateway`) reads them. Applied with moto's CloudFormation
-(which imports API Gateway's models), like the `cloudformation` module's parser patch.
+definition's `info.title`) and imports the definition's paths, methods,
+`x-amazon-apigateway-integration`s and Lambda authorizers (`securityDefinitions` /
+`components.securitySchemes` with `x-amazon-apigateway-authorizer`, an operation's
+`security`; SAM's `Auth` writes them there) into moto's model, where the simulator's front door
+(`lambdasim.apigateway`) reads them.
+
+moto's CloudFormation has no ApiGatewayV2 resource at all: SAM's HTTP APIs (`Events: HttpApi`,
+`AWS::Serverless::HttpApi`), an `AWS::ApiGatewayV2::Api` with an OpenAPI 3 `Body` and an
+`AWS::ApiGatewayV2::Stage` (`$default` unless `StageName` says otherwise), are added here and
+imported into moto's ApiGatewayV2 model (routes, integrations with their payload format
+version, Lambda authorizers); moto's own import API reads neither `$default` nor
+`x-amazon-apigateway-any-method` correctly. Applied with moto's CloudFormation (which imports
+API Gateway's models), like the `cloudformation` module's parser patch.
 """
 
 from __future__ import annotations
@@ -40,14 +49,20 @@ def _rest_api_from_cloudformation(
     backend = moto_state.apigateway_backend(account_id, region_name)
     api = backend.create_rest_api(name=name, description=props.get("Description") or info.get("description", ""),
                                   endpoint_configuration=props.get("EndpointConfiguration"))
-    import_definition(backend, api.id, body)
+    import_definition(backend, api.id, body, resource_name)
     return api
 
 
-def import_definition(backend: Any, api_id: str, definition: dict[str, Any]) -> None:
-    """The definition's paths as resources, its operations as methods, and their
+def import_definition(backend: Any, api_id: str, definition: dict[str, Any], resource_name: str = "") -> None:
+    """The definition's paths as resources, its operations as methods, their
     `x-amazon-apigateway-integration`s as integrations
-    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html)."""
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html)
+    and their Lambda authorizers
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authorizer.html)."""
+    schemes = definition.get("securityDefinitions") or (definition.get("components") or {}).get("securitySchemes") or {}
+    authorizers = {name: _rest_authorizer(backend, api_id, name, scheme, resource_name)
+                   for name, scheme in schemes.items() if isinstance(scheme, dict)
+                   and isinstance(scheme.get("x-amazon-apigateway-authorizer"), dict)}
     paths = definition.get("paths") or {}
     for path in sorted(paths):
         resource = _resource_for(backend, api_id, path)
@@ -55,7 +70,9 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any]) -> 
             method = METHODS.get(key.lower())
             if method is None or not isinstance(operation, dict):
                 continue  # "parameters", "summary" and other vendor extensions
-            backend.put_method(api_id, resource.id, method, authorization_type="NONE")
+            authorizer = _authorizer_of(operation, definition, authorizers)
+            backend.put_method(api_id, resource.id, method, authorization_type="CUSTOM" if authorizer else "NONE",
+                               authorizer_id=authorizer.id if authorizer else None)
             integration = operation.get("x-amazon-apigateway-integration")
             if isinstance(integration, dict):
                 backend.put_integration(
@@ -67,6 +84,35 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any]) -> 
                     timeout_in_millis=integration.get("timeoutInMillis"),
                     request_parameters=integration.get("requestParameters"),
                 )
+
+
+def _rest_authorizer(backend: Any, api_id: str, name: str, scheme: dict[str, Any], resource_name: str) -> Any:
+    """A REST API's Lambda authorizer from its security scheme. A TOKEN authorizer without an
+    `identitySource` reads the header the scheme names (`in: header`, `name`)."""
+    spec = scheme["x-amazon-apigateway-authorizer"]
+    kind = str(spec.get("type", "")).upper()
+    if kind not in ("TOKEN", "REQUEST"):
+        raise ValueError(f"{resource_name}: authorizer {name!r} has type {spec.get('type')!r}; the simulator runs "
+                         "Lambda authorizers (token, request) only")
+    source = spec.get("identitySource")
+    if source is None and kind == "TOKEN":
+        source = f"method.request.header.{scheme.get('name', 'Authorization')}"
+    authorizer = backend.create_authorizer(
+        api_id, name, kind, authorizer_uri=spec.get("authorizerUri"), identity_source=source,
+        authorizer_result_ttl=spec.get("authorizerResultTtlInSeconds"))
+    # moto's create_authorizer passes the validation expression under a misspelt name and drops it
+    authorizer.identity_validation_expression = spec.get("identityValidationExpression")
+    return authorizer
+
+
+def _authorizer_of(operation: dict[str, Any], definition: dict[str, Any], authorizers: dict[str, Any]) -> Any:
+    """The Lambda authorizer an operation's `security` (else the definition's) names, if any."""
+    security = operation.get("security", definition.get("security")) or []
+    for requirement in security:
+        for name in requirement if isinstance(requirement, dict) else ():
+            if name in authorizers:
+                return authorizers[name]
+    return None
 
 
 def _resource_for(backend: Any, api_id: str, path: str) -> Any:
@@ -116,6 +162,151 @@ class StageResource(_shared.AddedResource):
         api = moto_state.apigateway_backend(account_id, region).apis.get(self.api_id)
         if api is not None:
             api.stages.pop(self.physical_resource_id, None)
+
+
+class HttpApiResource(_shared.AddedResource):
+    """AWS::ApiGatewayV2::Api for moto's CloudFormation, which lacks it; SAM writes an HTTP API
+    as one with an OpenAPI 3 `Body`
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html).
+    Without a `Body`, `Name` and `ProtocolType` make an API with no routes. `Ref` is the API's
+    id; `Fn::GetAtt` gives `ApiId` and `ApiEndpoint`."""
+
+    def __init__(self, api_id: str, endpoint: str):
+        self.physical_resource_id = api_id
+        self.endpoint = endpoint
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Api"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ApiId", "ApiEndpoint")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.physical_resource_id if attribute_name == "ApiId" else self.endpoint
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> HttpApiResource:
+        props = cloudformation_json["Properties"]
+        if "BodyS3Location" in props:
+            raise ValueError(f"{resource_name}: the simulator reads an HTTP API's OpenAPI definition from `Body`, "
+                             "not from BodyS3Location (SAM's DefinitionUri): inline it as DefinitionBody")
+        body = props.get("Body") if isinstance(props.get("Body"), dict) else {}
+        info = body.get("info") if isinstance(body.get("info"), dict) else {}
+        api = moto_state.apigatewayv2_backend(account_id, region_name).create_api(
+            api_key_selection_expression=None, cors_configuration=props.get("CorsConfiguration"),
+            description=props.get("Description") or info.get("description"), disable_schema_validation=None,
+            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+            name=props.get("Name") or info.get("title") or resource_name,
+            protocol_type=props.get("ProtocolType", "HTTP"), route_selection_expression=None,
+            tags=props.get("Tags") or {}, version=info.get("version"))
+        import_http_api_definition(api, body, resource_name)
+        return cls(api.api_id, api.api_endpoint)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        return None  # the API's id is not known from the template; `delete` has it
+
+    def delete(self, account_id: str, region: str) -> None:
+        moto_state.apigatewayv2_backend(account_id, region).delete_api(self.physical_resource_id)
+
+
+def import_http_api_definition(api: Any, definition: dict[str, Any], resource_name: str) -> None:
+    """An HTTP API's OpenAPI 3 definition as routes (`GET /pets/{id}`, `ANY /{proxy+}`, the
+    `$default` path as the `$default` route), their integrations and Lambda authorizers
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-open-api.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html:
+    `payloadFormatVersion` is required for HTTP APIs)."""
+    schemes = (definition.get("components") or {}).get("securitySchemes") or {}
+    authorizers = {name: _http_api_authorizer(api, name, scheme, resource_name)
+                   for name, scheme in schemes.items() if isinstance(scheme, dict)
+                   and isinstance(scheme.get("x-amazon-apigateway-authorizer"), dict)}
+    for path, item in (definition.get("paths") or {}).items():
+        for key, operation in (item or {}).items():
+            method = METHODS.get(key.lower())
+            if method is None or not isinstance(operation, dict):
+                continue
+            route_key = "$default" if path == "$default" else f"{method} {path}"
+            spec = operation.get("x-amazon-apigateway-integration")
+            target = ""
+            if isinstance(spec, dict):
+                if "payloadFormatVersion" not in spec and str(spec.get("type", "")).lower() == "aws_proxy":
+                    raise ValueError(f"{resource_name}: route {route_key!r} has a Lambda integration without "
+                                     "payloadFormatVersion (1.0 or 2.0), which HTTP APIs require")
+                integration = api.create_integration(
+                    connection_type="INTERNET", description="", integration_method=spec.get("httpMethod"),
+                    integration_type=str(spec.get("type", "")).upper(), integration_uri=spec.get("uri", ""),
+                    payload_format_version=str(spec.get("payloadFormatVersion", "")) or None,
+                    timeout_in_millis=spec.get("timeoutInMillis"), request_parameters=spec.get("requestParameters"))
+                target = f"integrations/{integration.id}"
+            authorizer = _authorizer_of(operation, definition, authorizers)
+            api.create_route(api_key_required=False, authorization_scopes=[], route_key=route_key, target=target,
+                             authorization_type="CUSTOM" if authorizer else "NONE",
+                             authorizer_id=authorizer.id if authorizer else None)
+
+
+def _http_api_authorizer(api: Any, name: str, scheme: dict[str, Any], resource_name: str) -> Any:
+    """An HTTP API's Lambda authorizer from its security scheme
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html)."""
+    spec = scheme["x-amazon-apigateway-authorizer"]
+    if str(spec.get("type", "")).lower() != "request":
+        raise ValueError(f"{resource_name}: authorizer {name!r} has type {spec.get('type')!r}; the simulator runs "
+                         "Lambda (request) authorizers of HTTP APIs only, not JWT")
+    sources = spec.get("identitySource") or []
+    if isinstance(sources, str):
+        sources = [s.strip() for s in sources.split(",") if s.strip()]
+    return api.create_authorizer(
+        auth_creds_arn=None, auth_payload_format_version=str(spec.get("authorizerPayloadFormatVersion", "2.0")),
+        auth_result_ttl=spec.get("authorizerResultTtlInSeconds"), authorizer_type="REQUEST",
+        authorizer_uri=spec.get("authorizerUri"), enable_simple_response=bool(spec.get("enableSimpleResponses")),
+        identity_source=list(sources), identity_validation_expr=None, jwt_config=None, name=name)
+
+
+class HttpApiStageResource(_shared.AddedResource):
+    """AWS::ApiGatewayV2::Stage for moto's CloudFormation, which lacks it: SAM puts an HTTP API's
+    stage (`$default`, or `StageName`) and its `StageVariables` in one
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-stage.html)."""
+
+    def __init__(self, api_id: str, stage_name: str):
+        self.api_id = api_id
+        self.physical_resource_id = stage_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> HttpApiStageResource:
+        props = cloudformation_json["Properties"]
+        api_id, name = str(props["ApiId"]), str(props.get("StageName") or resource_name)
+        moto_state.apigatewayv2_backend(account_id, region_name).create_stage(api_id, {
+            "stageName": name, "stageVariables": props.get("StageVariables") or {},
+            "autoDeploy": props.get("AutoDeploy"), "description": props.get("Description"),
+            "tags": props.get("Tags") or {}})
+        return cls(api_id, name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        props = cloudformation_json["Properties"]
+        cls(str(props["ApiId"]), str(props.get("StageName") or resource_name)).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(self.api_id)
+        if api is not None:
+            api.stages.pop(self.physical_resource_id, None)
+
+
+#: The resource types this module adds to moto's CloudFormation (`cloudformation` registers them).
+ADDED_RESOURCES = (StageResource, HttpApiResource, HttpApiStageResource)
 
 
 def deferred_patches() -> list[Patch]:

@@ -1,6 +1,7 @@
 """CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and the
-resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage
-(`apigateway`) and AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`).
+resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage,
+AWS::ApiGatewayV2::Api and AWS::ApiGatewayV2::Stage (`apigateway`) and AWS::SNS::Subscription
+(`sns`), AWS::Scheduler::Schedule (`schedules`).
 
 Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
 `custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
@@ -22,7 +23,7 @@ from typing import Any
 from .. import moto_state
 from . import _shared
 from ._patching import Patch
-from .apigateway import StageResource
+from .apigateway import ADDED_RESOURCES as APIGATEWAY_RESOURCES
 from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
@@ -105,7 +106,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
-             for cls in (_EventInvokeConfigResource, StageResource, SubscriptionResource, ScheduleResource)}
+             for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)
@@ -177,7 +178,8 @@ def deferred_patches() -> list[Patch]:
 
     return [
         Patch(cfn_parsing, "resource_class_from_type", None, ("resource_type",),
-              "CloudFormation AWS::Lambda::EventInvokeConfig, AWS::ApiGateway::Stage, AWS::SNS::Subscription",
+              "CloudFormation AWS::Lambda::EventInvokeConfig, AWS::ApiGateway(V2) stages and HTTP APIs, "
+              "AWS::SNS::Subscription",
               wrap=_wrap_resource_class_from_type),
         Patch(cfn_parsing, "parse_and_create_resource", None,
               ("logical_id", "resource_json", "resources_map", "account_id", "region_name"),

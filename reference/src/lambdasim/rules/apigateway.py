@@ -1,20 +1,38 @@
-"""Rules of API Gateway REST APIs that the front door (`lambdasim.apigateway`) plays.
+"""Rules of API Gateway (REST APIs and HTTP APIs) that the front door (`lambdasim.apigateway`)
+plays.
 
-Sources: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html and
-https://docs.aws.amazon.com/apigateway/latest/api/API_Integration.html (the integration
-timeout: 50 ms to 29 s, 29 s by default; since June 2024 a Regional or private REST API can
-raise it above 29 s through a quota increase,
-https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-api-gateway-integration-timeout-limit-29-seconds/,
-which the simulator does not model);
+Sources: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html (the REST
+integration timeout: 50 ms to 29 s, 29 s by default);
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-settings-method-request.html
-(path parameters, the greedy `{proxy+}`, and `ANY`, which matches every method).
+(path parameters, the greedy `{proxy+}`, and `ANY`, which matches every method);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html (HTTP
+API routes: the most specific match, `{proxy+}`, `ANY`, the `$default` route and stage);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html (the HTTP API
+integration timeout: 30 s, not adjustable; the Lambda authorizer's 10 s);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+(payload format 2.0: duplicate headers and query strings joined with commas, cookies, and the
+response a function may return without a `statusCode`);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-output.html
+and https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+(a Lambda authorizer's IAM policy, evaluated against the method ARN; the result cached for
+`authorizerResultTtlInSeconds`, 300 s by default for REST APIs).
 """
 
 from __future__ import annotations
 
-from typing import Final, TypeVar
+import re
+from collections.abc import Iterable
+from typing import Any, Final, TypeVar
 
 INTEGRATION_TIMEOUT_S: Final = 29.0
+HTTP_API_INTEGRATION_TIMEOUT_S: Final = 30.0
+DEFAULT_ROUTE: Final = "$default"  # HTTP APIs: the route of requests no other route matches
+DEFAULT_STAGE: Final = "$default"  # HTTP APIs: the stage served at the API's root
+AUTHORIZER_TTL_DEFAULT_S: Final = 300  # REST APIs
+#: HTTP APIs: "If it equals 0, authorization caching is disabled"; the API sets no default, so an
+#: authorizer without a TTL caches nothing
+#: (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html).
+HTTP_API_AUTHORIZER_TTL_DEFAULT_S: Final = 0
 
 Integration = TypeVar("Integration")
 
@@ -37,6 +55,27 @@ def route(routes: dict[str, dict[str, Integration]], path: str,
     return None if best is None else (best[1], best[2], best[3])
 
 
+def http_api_route(route_keys: dict[str, Integration], path: str,
+                   method: str) -> tuple[str, dict[str, str], Integration] | None:
+    """The route key (`GET /pets/{id}`, `ANY /{proxy+}`, `$default`), path parameters and target
+    an HTTP API picks for ``method path``: a full match of route and method, then a route with
+    path variables, then a greedy one, and `$default` when nothing else matches; a route's own
+    method before its `ANY`. None: API Gateway answers 404 Not Found."""
+    by_path: dict[str, dict[str, Integration]] = {}
+    for key, target in route_keys.items():
+        if key != DEFAULT_ROUTE:
+            verb, _, template = key.partition(" ")
+            by_path.setdefault(template, {})[verb.upper()] = target
+    found = route(by_path, path, method)
+    if found is not None:
+        template, parameters, target = found
+        verb = method if method in by_path[template] else "ANY"
+        return f"{verb} {template}", parameters, target
+    if DEFAULT_ROUTE in route_keys:
+        return DEFAULT_ROUTE, {}, route_keys[DEFAULT_ROUTE]
+    return None
+
+
 def match(template: str, path: str) -> dict[str, str] | None:
     """The path parameters if ``path`` fits the resource path ``template``, else None."""
     wanted = [s for s in template.strip("/").split("/") if s]
@@ -53,3 +92,71 @@ def match(template: str, path: str) -> dict[str, str] | None:
         elif segment != got[i]:
             return None
     return parameters if len(got) == len(wanted) else None
+
+
+def http_api_stage(stages: Iterable[str], path: str) -> tuple[str, str] | None:
+    """(stage, path within it) of a request to an HTTP API: the stage the path's first segment
+    names, else the `$default` stage with the whole path; None when there is neither (API
+    Gateway answers 404 Not Found)."""
+    names = set(stages)
+    first, _, rest = path.lstrip("/").partition("/")
+    if first and first != DEFAULT_STAGE and first in names:
+        return first, "/" + rest
+    if DEFAULT_STAGE in names:
+        return DEFAULT_STAGE, path if path.startswith("/") else "/" + path
+    return None
+
+
+def infer_v2_response(result: Any) -> bool:
+    """Whether a function's result for a payload format 2.0 integration is the structured
+    response (``statusCode``, ``headers``, ``cookies``, ``body``, ``isBase64Encoded``); if not,
+    API Gateway assumes status 200, ``content-type: application/json``, and the whole result as
+    the body."""
+    return isinstance(result, dict) and "statusCode" in result
+
+
+def method_arn(region: str, account_id: str, api_id: str, stage: str, method: str, path: str) -> str:
+    """The ARN a Lambda authorizer's policy is evaluated against:
+    ``arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{resource path}``."""
+    return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}{path}"
+
+
+def policy_decision(policy: Any, arn: str) -> str:
+    """"Allow", "Deny" (a statement denies the ARN: an explicit deny wins) or "NotAllowed" (no
+    statement allows it) for an authorizer's policy document and a method ARN. Resources match
+    with IAM's wildcards (`*` any run of characters, `?` one); the action must be
+    `execute-api:Invoke` (or a wildcard of it). A document that is not a policy raises
+    ValueError."""
+    if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list | dict):
+        raise ValueError("policyDocument has no Statement list")
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
+            raise ValueError(f"policy statement {statement!r} has no Effect Allow or Deny")
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        if not any(_wildcard(a).fullmatch("execute-api:Invoke") for a in actions):
+            continue
+        if any(_wildcard(r).fullmatch(arn) for r in resources):
+            if statement["Effect"] == "Deny":
+                return "Deny"
+            allowed = True
+    return "Allow" if allowed else "NotAllowed"
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
+def context_is_valid(context: Any) -> bool:
+    """A REST authorizer's `context` is a map of strings, numbers and booleans only: "You cannot
+    set a JSON object or array as a valid value of any key in the context map"."""
+    return context is None or (isinstance(context, dict) and all(
+        isinstance(v, str | int | float | bool) for v in context.values()))
