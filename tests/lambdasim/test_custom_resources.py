@@ -186,3 +186,16 @@ def test_service_token_and_timeout_are_checked() -> None:
     assert cr.service_timeout_s({}) == 3600 and cr.service_timeout_s({"ServiceTimeout": "30"}) == 30
     with pytest.raises(cr.CustomResourceError):
         cr.service_timeout_s({"ServiceTimeout": 3601})
+
+
+def test_getatt_of_a_name_the_data_lacks_fails_the_resource_that_asks(sim) -> None:
+    """Fn::GetAtt reads the names the response's Data gives
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html);
+    a name it lacks fails the resource that reads it, and the stack rolls back (the custom
+    resource gets its Delete)."""
+    with pytest.raises(StackCreateError) as failed:
+        deploy(sim, SAM / "custom_resource_getatt", stack_name="names", validate=False)
+    assert list(failed.value.failures) == ["Queue"]
+    assert "response Data has no key 'QueueName' (it has ['Name'])" in failed.value.failures["Queue"]
+    assert [(r.logical_id, r.request_type) for r in sim.custom_resources.requests] == [
+        ("Names", "Create"), ("Names", "Delete")]
