@@ -20,6 +20,7 @@ from lambdasim.cli import main
 SAM = Path(__file__).parent / "fixtures" / "sam"
 API = SAM / "api"
 ORDERS = SAM / "orders"
+API_QUEUE = SAM / "api_queue"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -75,18 +76,22 @@ def test_run_sends_the_events_at_their_times_and_summarises_the_run(tmp_path, ca
 
 
 def test_run_prints_a_summary_for_people_with_http_requests_through_the_front_door(tmp_path, capsys) -> None:
-    """`http` entries reach the REST API with or without the stage, as `sam local` serves them."""
+    """`http` entries reach the REST API with or without the stage, as `sam local` serves them;
+    an entry its API refuses is shown with AWS's error and makes the exit status 1."""
     events = events_file(tmp_path, [
         {"http": {"path": "/orders/42"}},
         {"at": "5s", "http": {"method": "POST", "path": "/v1/orders", "body": {"n": 1}}},
         {"at": "10s", "http": {"path": "/fail/raise"}},
         {"at": "15s", "http": {"path": "/nowhere"}},
+        {"at": "20s", "eventbridge": {"EventBusName": "no-such-bus", "Source": "s", "DetailType": "d", "Detail": {}}},
     ])
-    assert cli("run", API, "--events", events, "--for", "90s", "--no-validate") == 0
+    assert cli("run", API, "--events", events, "--for", "90s", "--no-validate") == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("seed 0: ran 1m30s of virtual time, to 2026-01-01T00:01:30Z")
-    outcomes = [line.split()[-2:] for line in lines[lines.index("Events sent (4)") + 2:][:4]]
+    outcomes = [line.split()[-2:] for line in lines[lines.index("Events sent (5)") + 2:][:4]]
     assert outcomes == [["HTTP", "200"], ["HTTP", "200"], ["HTTP", "502"], ["HTTP", "403"]]
+    assert lines[lines.index("Events sent (5)") + 6].endswith(
+        "refused: ResourceNotFoundException: Event bus no-such-bus does not exist.")
     table = lines[lines.index("Invocations") + 1:][:3]
     assert [row.split() for row in table[1:]] == [["EchoFunction", "2", "0", "1", "0"],
                                                   ["FailingFunction", "1", "1", "1", "0"]]
@@ -131,36 +136,42 @@ def test_an_events_file_naming_what_the_stack_does_not_have_is_refused_before_th
             "EchoFunction, FailingFunction") in one_line_error(capsys)
 
 
-def test_serve_answers_real_http_requests_and_stops_cleanly_on_ctrl_c() -> None:
-    """`serve` on an ephemeral port, in a process of its own (as people run it): the APIs' URLs
-    printed on start, a request with and without the stage answered by the function, the
-    virtual clock on the wall clock's time, and Ctrl-C (SIGINT) ending it with status 0."""
-    server = subprocess.Popen([sys.executable, "-m", "lambdasim", "serve", str(API), "--port", "0", "--no-validate"],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_serve_answers_real_http_requests_runs_what_is_behind_the_api_and_stops_on_ctrl_c() -> None:
+    """`serve` on an ephemeral port, in a process of its own (as people run it): the API's URLs
+    and routes printed on start; requests with and without the stage answered by the function;
+    the queue's poller running between requests as the virtual clock follows real time (the
+    order is stored after its 2 s batching window); Ctrl-C (SIGINT) ending it with status 0."""
+    server = subprocess.Popen([sys.executable, "-m", "lambdasim", "serve", str(API_QUEUE), "--port", "0",
+                               "--no-validate"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = server.stdout.readline()
-        assert banner.startswith("Serving stack api on http://127.0.0.1:"), banner + server.stderr.read()
+        assert banner.startswith("Serving stack api-queue on http://127.0.0.1:"), banner + server.stderr.read()
         base = banner.split(" on ")[1].split()[0]
-        routes = [server.stdout.readline() for _ in range(5)]
-        assert routes[0].startswith(f"  ServerlessRestApi (") and f"{base}/Prod/" in routes[0]
-        assert "  GET     /orders/{id} -> EchoFunction" in "".join(routes)
+        routes = [server.stdout.readline().rstrip() for _ in range(3)]
+        assert routes[0].startswith("  ServerlessRestApi (REST API ") and f"{base}/Prod/" in routes[0]
+        assert routes[1:] == ["    POST    /orders -> ApiFunction", "    GET     /orders/{id} -> ApiFunction"]
 
-        with urllib.request.urlopen(f"{base}/orders/42?expand=items", timeout=30) as answer:
-            event = json.loads(answer.read())
-        assert answer.status == 200 and answer.headers["Content-Type"] == "application/json"
-        assert (event["resource"], event["pathParameters"], event["queryStringParameters"]) == (
-            "/orders/{id}", {"id": "42"}, {"expand": "items"})
-        assert abs(event["requestContext"]["requestTimeEpoch"] / 1000 - time.time()) < 10
-
-        request = urllib.request.Request(f"{base}/v1/orders", data=b'{"n": 1}', method="POST")
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            assert json.loads(answer.read())["requestContext"]["stage"] == "v1"
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(f"{base}/Prod/no/such/path", timeout=30)
-        assert refused.value.code == 403
+        placed = urllib.request.Request(f"{base}/orders", data=b'{"id": "o-1", "total": 12}', method="POST")
+        with urllib.request.urlopen(placed, timeout=30) as answer:
+            assert (answer.status, json.loads(answer.read())) == (202, {"accepted": "o-1"})
+        deadline = time.monotonic() + 20
+        while (found := get(f"{base}/Prod/orders/o-1"))[0] == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)  # real time: the server's clock follows it
+        assert found == (200, {"id": "o-1", "total": "12"})
+        assert get(f"{base}/no/such/path") == (403, {"message": "Missing Authentication Token"})
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
-    assert "Stopped: 3 request(s) answered, 2 invocation(s)" in out
-    assert "GET /orders/42?expand=items -> 200 (EchoFunction" in err
+    assert "POST /orders -> 202: ran ApiFunction (api, 1 ms)" in err
+    assert "behind the API: ran WorkerFunction (sqs, 1 ms)" in err
+    assert "GET /no/such/path -> 403\n" in err
+    assert out.rstrip().endswith("invocation(s)") and "Stopped: " in out

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import signal
 import sys
 import threading
@@ -37,6 +38,7 @@ from .simulator import Simulator
 
 PROG = "python -m lambdasim"
 EXIT_REFUSED = 1
+EXIT_OUTPUT_CLOSED = 1  # as Python itself exits when its stdout is a closed pipe
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
@@ -115,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while deploying or running: the simulation was stopped
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader left (`| head`): no more output, and none at exit either
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
 
 
 def _deploy(args: argparse.Namespace, sim: Simulator) -> Stack:

@@ -236,6 +236,11 @@ def _send(sim: Simulator, record: Sent, send: Callable[[], str]) -> None:
 
 
 def _one_line(exc: Exception) -> str:
+    # An AWS error as its code and message (botocore's ClientError repeats the code and names
+    # the operation around them); anything else as its type and first line.
+    error = getattr(exc, "response", {}).get("Error", {}) if isinstance(getattr(exc, "response", None), dict) else {}
+    if error.get("Code"):
+        return f"{error['Code']}: {error.get('Message', '')}".rstrip(": ")
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 

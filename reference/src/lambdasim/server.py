@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import local_api, report
 
 if TYPE_CHECKING:
+    from .runtime import InvocationRecord
     from .simulator import Simulator
     from .sources.apigateway import HttpResponse
 
@@ -115,7 +116,9 @@ class LocalServer:
                     request: _Request | None = self._requests.get(timeout=TICK_S)
                 except queue.Empty:
                     request = None
+                seen = len(self.sim.invocations)
                 self.sim.run_until(virtual_start + timedelta(seconds=_real_now() - real_start))
+                self._log_invocations(self.sim.invocations[seen:], "behind the API")
                 if request is not None:
                     request.response = self._answer(request)
                     request.answered.set()
@@ -140,16 +143,22 @@ class LocalServer:
             print(f"lambdasim: {request.method} {request.target} failed in the simulator: "
                   f"{type(exc).__name__}: {exc}", file=self._log, flush=True)
             return error_response(500, f"the simulator failed: {type(exc).__name__}: {exc}")
-        ran = self.sim.invocations[started:]
-        functions = ", ".join(f"{self._labels.get(r.function_name, r.function_name)} {r.duration_ms:.0f} ms"
-                              + ("" if r.succeeded else f" {r.error_type}") for r in ran)
-        print(f"{request.method} {request.target} -> {response.status}{f' ({functions})' if functions else ''}",
-              file=self._log, flush=True)
+        self._log_invocations(self.sim.invocations[started:],
+                              f"{request.method} {request.target} -> {response.status}", always=True)
+        return response
+
+    def _log_invocations(self, ran: list[InvocationRecord], headline: str, always: bool = False) -> None:
+        """One line for what ran (each function, its source, duration and error), and the log
+        of each failed invocation, as `sam local` shows the function's output."""
+        if not ran and not always:
+            return
+        functions = ", ".join(f"{self._labels.get(r.function_name, r.function_name)} ({r.source}, "
+                              f"{r.duration_ms:.0f} ms{'' if r.succeeded else ', ' + str(r.error_type)})" for r in ran)
+        print(f"{headline}: ran {functions}" if ran else headline, file=self._log, flush=True)
         for record in ran:
-            if not record.succeeded:  # what sam local shows in its terminal: the function's log
+            if not record.succeeded:
                 for line in report.invocation_log(self.sim, record):
                     print(f"    {line}", file=self._log, flush=True)
-        return response
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
