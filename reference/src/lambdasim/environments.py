@@ -36,6 +36,7 @@ from .clock import from_micros
 from .errors import Throttled
 from .functions import FunctionConfig, LoadedCode
 from .rules.cold_start import IdleLifetime
+from .rules.tenancy import TENANT_LIMIT_REASON, max_tenant_environments
 from .rules.concurrency import (
     REASON_SCALING_RATE,
     ConcurrencyLimits,
@@ -68,6 +69,8 @@ class ExecutionEnvironment:
     invocations: int = 0
     init_duration_ms: float | None = None
     code: LoadedCode | None = None
+    # Tenant isolation mode (rules/tenancy.py): the one tenant this environment serves.
+    tenant_id: str | None = None
     # Provisioned concurrency: initialised ahead for `qualifier`, never reclaimed when idle.
     provisioned: bool = False
     qualifier: str | None = None
@@ -219,17 +222,21 @@ class EnvironmentPool:
         code_key: tuple[Any, ...],
         at_us: int,
         create: Callable[[], ExecutionEnvironment],
+        tenant_id: str | None = None,
     ) -> tuple[ExecutionEnvironment, bool]:
         """An environment for an invocation of `config` starting at `at_us`, and whether it is new.
 
-        `create` makes (and registers with `add`) a new environment. Raises `errors.Throttled`
-        when the concurrency rules or the scaling rate refuse.
+        `create` makes (and registers with `add`) a new environment. With `tenant_id` (tenant
+        isolation mode) only that tenant's environments are reused and a new one is the
+        tenant's; the function's tenant environments, busy or idle, are limited
+        (`rules.tenancy.max_tenant_environments`). Raises `errors.Throttled` when the
+        concurrency rules, that limit or the scaling rate refuse.
         """
         name = config.name
         self.reclaim_idle(at_us, name)
         self._top_up_provisioned(name, at_us)
         fingerprint = (config.fingerprint, code_key)
-        env = self._idle(name, fingerprint, at_us, provisioned=True)
+        env = self._idle(name, fingerprint, at_us, provisioned=True, tenant_id=tenant_id)
         if env is not None:
             return env, False
         reserved = self.reserved_source(config.account_id, config.region)
@@ -239,12 +246,17 @@ class EnvironmentPool:
         )
         if throttle is not None:
             raise _throttled(name, throttle)
-        env = self._idle(name, fingerprint, at_us, provisioned=False)
+        env = self._idle(name, fingerprint, at_us, provisioned=False, tenant_id=tenant_id)
         if env is not None:
             return env, False
+        if tenant_id is not None:
+            tenant_environments = sum(1 for e in self._by_function.get(name, ()) if e.tenant_id is not None)
+            if tenant_environments >= max_tenant_environments(reserved.get(name, self.limits.account_limit)):
+                raise _throttled(name, Throttle(TENANT_LIMIT_REASON, "tenant-environments"))
         if self.scaling is not None and not self.scaling.try_take(name, at_us):
             raise _throttled(name, Throttle(REASON_SCALING_RATE, "scaling-rate"))
         env = create()
+        env.tenant_id = tenant_id
         env.idle_lifetime_us = self.idle_lifetime.draw_us(self._rng)
         return env, True
 
@@ -257,12 +269,13 @@ class EnvironmentPool:
             config.name, fingerprint, at_us, provisioned=False)
 
     def _idle(
-        self, name: str, fingerprint: tuple[Any, ...], at_us: int, *, provisioned: bool
+        self, name: str, fingerprint: tuple[Any, ...], at_us: int, *, provisioned: bool, tenant_id: str | None = None
     ) -> ExecutionEnvironment | None:
         best: ExecutionEnvironment | None = None
         for env in self._by_function.get(name, ()):
             if (
                 env.provisioned is provisioned
+                and env.tenant_id == tenant_id
                 and env.state == "ready"
                 and not env.running
                 and env.fingerprint == fingerprint

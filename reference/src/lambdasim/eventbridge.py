@@ -41,6 +41,7 @@ from . import moto_state
 from .clock import seconds_to_micros
 from .rules import eventbridge as rules
 from .rules import invoke as inv
+from .rules import tenancy
 
 if TYPE_CHECKING:
     from .async_queue import AsyncEvent
@@ -217,6 +218,10 @@ class EventBridgeTargets:
         refusal = self._refusal(config.name, now)
         if refusal is not None:
             return refusal
+        # EventBridge's Invoke call carries no tenant id: a tenant-isolated function refuses it.
+        problem = tenancy.tenant_id_problem(config.tenant_isolation, None)
+        if problem is not None:
+            return TargetFailure(400, tenancy.INVALID_TENANT_CODE, problem)
         if len(d.payload) > inv.ASYNC_REQUEST_LIMIT_BYTES:
             return TargetFailure(inv.REQUEST_TOO_LARGE_STATUS, inv.REQUEST_TOO_LARGE_CODE,
                                  inv.request_too_large_message("Event", len(d.payload)))

@@ -69,6 +69,7 @@ class FunctionConfig:
     region: str
     account_id: str
     vpc: bool = False  # VpcConfig with subnets (cold-start model: no cost since 2019)
+    tenant_isolation: bool = False  # TenancyConfig PER_TENANT: environments per tenant (rules/tenancy.py)
 
     @property
     def fingerprint(self) -> tuple[Any, ...]:

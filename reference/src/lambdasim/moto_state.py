@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .functions import FunctionConfig
+from .rules.tenancy import isolates_tenants
 
 if TYPE_CHECKING:
     from .rules.async_invoke import AsyncSettings
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 # What the adapter keeps on moto's objects.
 EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
 DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
+TENANCY_ATTR = "_lambdasim_tenancy_config"  # on each LambdaFunction: its TenancyConfig or None
 DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
 STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
 
@@ -65,6 +67,7 @@ def function_config(fn: Any) -> FunctionConfig:
         region=fn.region,
         account_id=fn.account_id,
         vpc=bool((getattr(fn, "_vpc_config", None) or {}).get("SubnetIds")),
+        tenant_isolation=isolates_tenants(fn.__dict__.get(TENANCY_ATTR)),
     )
 
 

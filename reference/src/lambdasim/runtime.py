@@ -76,6 +76,7 @@ class InvocationRequest:
     client_context: dict[str, Any] | None = None
     source: str = "api"
     log_type: str | None = None  # Invoke's LogType ("Tail": the caller wants LogResult)
+    tenant_id: str | None = None  # Invoke's TenantId (tenant isolation mode, rules/tenancy.py)
 
     def event(self) -> Any:
         """The event the handler receives: the JSON payload, or `{}` when there is none."""
@@ -250,7 +251,8 @@ class Runtime:
         code_key = (handler_name, mapping.code_dir)
         # Raises errors.Throttled when no environment can be had (concurrency rules).
         env, cold = self.pool.acquire(
-            config, code_key, start_us, lambda: self._new_environment(config, code_key, start_us))
+            config, code_key, start_us, lambda: self._new_environment(config, code_key, start_us),
+            tenant_id=request.tenant_id)
         env.running = True
         init_us = 0
         try:
@@ -366,6 +368,7 @@ class Runtime:
             deadline_ms=deadline // 1000,
             now_ms=lambda: self.clock.micros // 1000,
             client_context=request.client_context,
+            tenant_id=request.tenant_id,
         )
         frame = InvocationFrame(self.clock, handler_start, deadline)
         self._frames.append(frame)

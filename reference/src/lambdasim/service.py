@@ -9,6 +9,9 @@ behaves as on AWS (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 - DryRun: checks the function and the request (204); nothing runs.
 - Unknown function: 404 ResourceNotFoundException (moto's error). Oversized payload: 413
   RequestEntityTooLargeException. A payload that is not JSON: 400 InvalidRequestContentException.
+- Tenant isolation (`rules/tenancy.py`): a tenant-isolated function needs `TenantId`
+  (X-Amz-Tenant-Id), any other function refuses one: 400 InvalidParameterValueException. The
+  tenant id goes with the request to the runtime (its own environments, `context.tenant_id`).
 - No execution environment to be had (concurrency rules, `environments.EnvironmentPool.acquire`):
   `execute` raises `errors.Throttled` and records it in `throttles`; the synchronous API answers
   429 TooManyRequestsException with AWS's body (Reason, Type, message).
@@ -36,6 +39,7 @@ from .errors import Throttled
 from .functions import FunctionConfig
 from .rules import concurrency as cc
 from .rules import invoke as inv
+from .rules import tenancy
 from .runtime import InvocationRecord, InvocationRequest, Runtime
 
 
@@ -97,6 +101,7 @@ class LambdaService:
         invocation_type: str,
         client_context_b64: str | None = None,
         log_type: str | None = None,
+        tenant_id: str | None = None,
     ) -> ApiResponse:
         """Answer one Invoke call. Raises `RequestRejected`.
 
@@ -118,6 +123,9 @@ class LambdaService:
         self.check_payload(body, invocation_type)
         client_context = _decode_client_context(client_context_b64)
         config, invoked_arn = resolve()
+        problem = tenancy.tenant_id_problem(config.tenant_isolation, tenant_id)
+        if problem is not None:
+            raise RequestRejected(400, tenancy.INVALID_TENANT_CODE, problem)
         if invocation_type == "DryRun":
             return ApiResponse(inv.STATUS_CODE["DryRun"], {}, b"")
         request = self.new_request(config, invoked_arn, body, invocation_type, source="api")
@@ -125,6 +133,7 @@ class LambdaService:
         # synchronous invocations only" (it is still checked above, for every type).
         request.client_context = client_context if invocation_type == "RequestResponse" else None
         request.log_type = log_type
+        request.tenant_id = tenant_id
         if invocation_type == "Event":
             self.async_queue.enqueue(request)
             return ApiResponse(inv.STATUS_CODE["Event"], {}, b"")

@@ -3,7 +3,9 @@
 moto ignores the event invoke config's Qualifier, appends on every put and always answers the
 first config (a second put or an update changed nothing); the config API is replaced by one that
 keeps a config per function ($LATEST), version and alias, replaces on put and merges on update,
-as AWS does. moto drops `DeadLetterConfig` on create/update; it is kept and returned.
+as AWS does. moto drops `DeadLetterConfig` on create/update and `TenancyConfig` (tenant
+isolation mode, API_TenancyConfig.html: set at creation only) on create; both are kept and
+returned.
 
 moto stores reserved concurrency without enforcing it and checks the 100-unreserved rule only
 with MOTO_LAMBDA_CONCURRENCY_QUOTA set: `put_function_concurrency` now always checks it against
@@ -163,10 +165,12 @@ def _dead_letter_target(config: Any) -> str | None:
 
 
 def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
-    # moto drops DeadLetterConfig (API_CreateFunction.html: "DeadLetterConfig"); keep it.
+    # moto drops DeadLetterConfig and TenancyConfig (API_CreateFunction.html); keep them.
+    # Published versions are deep copies of $LATEST and keep them too.
     def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
         original(self, account_id, spec, region, version)
         self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
+        self.__dict__[moto_state.TENANCY_ATTR] = dict(spec["TenancyConfig"]) if spec.get("TenancyConfig") else None
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     return __init__
@@ -178,6 +182,9 @@ def _wrap_get_configuration(original: Callable[..., dict[str, Any]]) -> Callable
         target = self.__dict__.get(moto_state.DLQ_ATTR)
         if target:
             config["DeadLetterConfig"] = {"TargetArn": target}
+        tenancy = self.__dict__.get(moto_state.TENANCY_ATTR)
+        if tenancy:
+            config["TenancyConfig"] = dict(tenancy)
         return config
 
     get_configuration.__wrapped__ = original  # type: ignore[attr-defined]
@@ -349,8 +356,8 @@ def patches() -> list[Patch]:
         Patch(LambdaResponse, "list_function_event_invoke_configs", _response_list_eic, ("self",),
               "event invoke config per qualifier"),
         Patch(LambdaFunction, "__init__", None, ("self", "account_id", "spec", "region", "version"),
-              "DeadLetterConfig", wrap=_wrap_function_init),
-        Patch(LambdaFunction, "get_configuration", None, ("self", "on_create"), "DeadLetterConfig",
+              "DeadLetterConfig, TenancyConfig", wrap=_wrap_function_init),
+        Patch(LambdaFunction, "get_configuration", None, ("self", "on_create"), "DeadLetterConfig, TenancyConfig",
               wrap=_wrap_get_configuration),
         Patch(LambdaFunction, "update_configuration", None, ("self", "config_updates"), "DeadLetterConfig",
               wrap=_wrap_update_configuration),

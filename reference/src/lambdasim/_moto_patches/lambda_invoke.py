@@ -6,7 +6,7 @@ backend's `invoke` (used by other services: Secrets Manager, EventBridge notific
 invoke asynchronously on AWS) are routed to the service. `LambdaFunction.invoke` also completes
 S3 notification events (userIdentity, requestParameters, responseElements, ownerIdentity,
 sequencer, key encoding). `LambdaFunction._invoke_lambda` (the Docker path) raises if anything
-still reaches it.
+still reaches it. Invoke's `X-Amz-Tenant-Id` header (tenant isolation mode) goes to the service.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from .. import moto_state
 from ..errors import SimulatorError, Throttled
+from ..rules import tenancy
 from ..service import RequestRejected
 from . import _shared
 from ._patching import Patch
@@ -36,6 +37,7 @@ def _response_invoke(self: Any) -> tuple[int, dict[str, str], bytes]:
             invocation_type,
             self.headers.get("X-Amz-Client-Context"),
             self.headers.get("X-Amz-Log-Type"),
+            self.headers.get("X-Amz-Tenant-Id"),
         )
     except RequestRejected as rejected:
         raise _shared.api_error(rejected) from None
@@ -61,6 +63,10 @@ def _response_invoke_async(self: Any) -> tuple[int, dict[str, str], bytes]:
                 f"(limit {INVOKE_ASYNC_API_LIMIT_BYTES} bytes)",
             )
         config, arn = moto_state.resolve_function(self.current_account, self.region, function_name, None)
+        # InvokeAsync has no tenant id: a tenant-isolated function refuses it (rules/tenancy.py).
+        problem = tenancy.tenant_id_problem(config.tenant_isolation, None)
+        if problem is not None:
+            raise RequestRejected(400, tenancy.INVALID_TENANT_CODE, problem)
         service.check_payload(body, "Event")
         service.enqueue_async(config, arn, body, source="invoke-async")
     except RequestRejected as rejected:

@@ -54,7 +54,7 @@ REASON_RESERVED: Final = "ReservedFunctionConcurrentInvocationLimitExceeded"
 # account-level reason is used, and the throttle's `limit` says which rule refused it.
 REASON_SCALING_RATE: Final = REASON_ACCOUNT
 
-ThrottleLimit = Literal["reserved", "account", "scaling-rate"]
+ThrottleLimit = Literal["reserved", "account", "scaling-rate", "tenant-environments"]
 
 
 @dataclass(frozen=True)
