@@ -242,6 +242,45 @@ def test_an_undeliverable_invocation_goes_to_the_dead_letter_queue(sim) -> None:
     assert attributes["SCHEDULE_ARN"] == fire.arn and attributes["RETRY_ATTEMPTS"] == "0"
 
 
+def test_a_throttled_target_is_retried_then_dead_lettered(sim) -> None:
+    """A throttled delivery is retried with backoff until the RetryPolicy's MaximumRetryAttempts
+    runs out, then the invocation goes to the dead-letter queue with the exhausted condition and
+    the number of retries; each attempt renders `<aws.scheduler.attempt-number>` anew
+    (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-retry-policy.html,
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html)."""
+    from lambdasim.faults import Throttle
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="busy")["QueueUrl"]
+    busy = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_url = sqs.create_queue(QueueName="busy-dlq")["QueueUrl"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bodies: list[str] = []
+
+    def to_busy(params) -> bool:
+        if params["QueueUrl"] != url:
+            return False
+        bodies.append(params["MessageBody"])
+        return True
+
+    sim.faults.add("sqs", "SendMessage", Throttle(), when=to_busy)
+    boto3.client("scheduler").create_schedule(
+        Name="busy", ScheduleExpression="at(2026-01-01T00:01:00)", FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": busy, "RoleArn": ROLE, "Input": "try <aws.scheduler.attempt-number>",
+                "RetryPolicy": {"MaximumRetryAttempts": 2}, "DeadLetterConfig": {"Arn": dlq}})
+    sim.run_for(600)
+    (fire,) = sim.schedules.fired
+    assert [a.code for a in fire.attempts] == ["RequestThrottled"] * 3
+    assert fire.attempts[0].at_us < fire.attempts[1].at_us < fire.attempts[2].at_us
+    assert fire.state == "dead-lettered" and fire.exhausted == "MaximumRetryAttempts"
+    (message,) = sqs.receive_message(QueueUrl=dlq_url, MessageAttributeNames=["All"])["Messages"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ERROR_CODE"] == "THROTTLING" and attributes["RETRY_ATTEMPTS"] == "2"
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    assert message["Body"] == "try 1"
+    assert sorted(set(bodies)) == ["try 1", "try 2", "try 3"]
+
+
 def test_an_sqs_target_gets_the_input_as_its_message(sim) -> None:
     """An SQS queue target receives the schedule's Input as the message body (SendMessage)
     (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html)."""

@@ -317,7 +317,7 @@ class Schedules:
             fire.state = "dropped"
             return
         attributes = rules.dead_letter_attributes(
-            schedule_arn=fire.arn, target_arn=fire.target_arn, error_code=eb_rules.dead_letter_error_code(last.status),
+            schedule_arn=fire.arn, target_arn=fire.target_arn, error_code=rules.dead_letter_error_code(last.status, last.code),
             error_message=f"{last.code}: {last.message}", exhausted=fire.exhausted, retry_attempts=fire.retries)
         try:
             _, _, _, region, account, name = str(dlq).split(":", 5)

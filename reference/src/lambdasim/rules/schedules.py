@@ -268,6 +268,13 @@ def backoff_s(retry: int, rng: Random) -> float:
     return eb_rules.backoff_s(retry, rng)
 
 
+def dead_letter_error_code(status: int, code: str) -> str:
+    """ERROR_CODE of a dead-lettered invocation: EventBridge's codes (eb-rule-dlq.html) chosen
+    by the target API's answer, a throttle (429, or a throttling code with another status)
+    THROTTLING."""
+    return "THROTTLING" if "Throttl" in code else eb_rules.dead_letter_error_code(status)
+
+
 def dead_letter_attributes(*, schedule_arn: str, target_arn: str, error_code: str, error_message: str,
                            exhausted: str | None, retry_attempts: int) -> dict[str, dict[str, str]]:
     """The SQS message attributes of a dead-lettered invocation (configuring-schedule-dlq.html):
