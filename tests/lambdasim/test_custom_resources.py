@@ -127,18 +127,25 @@ def test_delete_stack_sends_delete_before_the_functions_go(sim, stack) -> None:
 
 
 def test_a_failed_response_fails_the_deploy_naming_the_resource_and_rolls_back(sim) -> None:
-    """A FAILED response fails the resource with the provider's Reason; the stack rolls back, and
-    the custom resources already created get a Delete
-    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html)."""
+    """A FAILED response fails the resource with the provider's Reason
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html); the
+    stack rolls back, newest first: the failed resource gets a Delete with the PhysicalResourceId
+    of its FAILED answer (cfnresponse's default, the log stream's name; CloudFormation's
+    behaviour as AWS's CDK team describes it, https://github.com/aws/aws-cdk/pull/5525), then
+    the resources created before it."""
     with pytest.raises(StackCreateError) as failed:
         deploy(sim, SAM / "custom_resource_failure", stack_name="steps", parameters={"Mode": "fail"},
                validate=False)
     assert failed.value.failures == {"Second": "(Custom::Step) Received response status [FAILED] from custom "
                                                "resource. Message returned: quota exceeded for Second"}
     assert failed.value.rolled_back
-    assert [(r.logical_id, r.request_type, r.outcome) for r in sim.custom_resources.requests] == [
-        ("First", "Create", "SUCCESS"), ("Second", "Create", "FAILED"), ("First", "Delete", "SUCCESS")]
-    assert sim.custom_resources.requests[-1].event["PhysicalResourceId"] == "ok-First"
+    first, second, second_delete, first_delete = sim.custom_resources.requests
+    assert [(r.logical_id, r.request_type, r.outcome) for r in (first, second, second_delete, first_delete)] == [
+        ("First", "Create", "SUCCESS"), ("Second", "Create", "FAILED"), ("Second", "Delete", "SUCCESS"),
+        ("First", "Delete", "SUCCESS")]
+    [second_run] = [i for i in sim.invocations if i.request_id == second.async_event.request.request_id]
+    assert second_delete.event["PhysicalResourceId"] == second.response.physical_id == second_run.log_stream
+    assert first_delete.event["PhysicalResourceId"] == "ok-First"
     assert boto3.client("lambda").list_functions()["Functions"] == []
 
 

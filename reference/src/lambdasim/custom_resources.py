@@ -43,10 +43,12 @@ class CustomResourceFailed(SimulatorError):
     """A custom resource's request failed (FAILED response, invalid response, no response, or
     a template CloudFormation refuses); the stack operation fails with `reason`."""
 
-    def __init__(self, logical_id: str, resource_type: str, reason: str):
+    def __init__(self, logical_id: str, resource_type: str, reason: str,
+                 response: cr.ProviderResponse | None = None):
         self.logical_id = logical_id
         self.resource_type = resource_type
         self.reason = reason
+        self.response = response  # the FAILED answer, when the function sent one
         super().__init__(f"{logical_id} ({resource_type}): {reason}")
 
 
@@ -164,7 +166,7 @@ class CustomResources:
             sent.timed_out = True
             raise failed(cr.timeout_reason(timeout_s))
         if not sent.response.succeeded:
-            raise failed(cr.failed_reason(sent.response.reason))
+            raise CustomResourceFailed(logical_id, resource_type, cr.failed_reason(sent.response.reason), sent.response)
         return sent.response
 
     def _require_driver(self, logical_id: str, resource_type: str) -> None:

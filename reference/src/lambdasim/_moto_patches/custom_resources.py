@@ -12,7 +12,8 @@ Replaced (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/templat
 - Both spellings create a `CustomModel` subclass (moto's parser keeps using its `Ref` and
   `Fn::GetAtt` hooks) whose Create, Update and Delete send CloudFormation's request through
   `lambdasim.custom_resources.CustomResources` and wait on the virtual clock for the answer: a
-  FAILED answer (or none) raises, so the stack operation fails with the resource and the reason.
+  FAILED answer (or none) raises, so the stack operation fails with the resource and the reason;
+  a resource that answered FAILED with a PhysicalResourceId gets the rollback's Delete too.
   Update answered with another PhysicalResourceId deletes the old resource; a failed request is
   not sent again by moto's retry passes.
 - `ResourceMap.delete` deletes the stack's custom resources first, newest first: moto deletes in
@@ -86,11 +87,21 @@ def resource_class() -> type:
         ) -> Any:
             logical_id, resource_type, stack_id = kwargs["LogicalId"], kwargs["ResourceType"], kwargs["StackId"]
             properties = dict(cloudformation_json.get("Properties") or {})
-            response = _require_resources(logical_id, resource_type).request(
-                "Create", account_id=account_id, stack_id=stack_id, logical_id=logical_id,
-                resource_type=resource_type, properties=properties)
+            stack = cloudformation_backends[account_id][region_name].get_stack(stack_id)
+            try:
+                response = _require_resources(logical_id, resource_type).request(
+                    "Create", account_id=account_id, stack_id=stack_id, logical_id=logical_id,
+                    resource_type=resource_type, properties=properties)
+            except CustomResourceFailed as failure:
+                if failure.response is not None and failure.response.physical_id:
+                    # CloudFormation rolls a failed Create back with a Delete carrying the
+                    # PhysicalResourceId of the FAILED answer (as AWS's CDK team describes it,
+                    # aws/aws-cdk#5525): the resource stays in the map for the rollback.
+                    stack.resource_map._parsed_resources[logical_id] = cls(
+                        region_name, logical_id, resource_type, stack_id, properties, failure.response)
+                raise
             resource = cls(region_name, logical_id, resource_type, stack_id, properties, response)
-            cloudformation_backends[account_id][region_name].get_stack(stack_id).add_custom_resource(resource)
+            stack.add_custom_resource(resource)
             return resource
 
         @classmethod
