@@ -295,6 +295,33 @@ def test_an_sqs_target_gets_the_input_as_its_message(sim) -> None:
     assert sorted(bodies) == ["run 2026-01-01T00:00:00Z", "run 2026-01-01T00:30:00Z", "run 2026-01-01T01:00:00Z"]
 
 
+def test_event_bus_and_sns_targets_get_the_input(sim) -> None:
+    """An event bus target receives an event whose detail is the Input, with the target's
+    EventBridgeParameters' DetailType and Source; an SNS topic target publishes the Input
+    (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html,
+    https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EventBridgeParameters.html)."""
+    sqs, events, sns = boto3.client("sqs"), boto3.client("events"), boto3.client("sns")
+    url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = events.create_event_bus(Name="jobs")["EventBusArn"]
+    events.put_rule(Name="billing", EventBusName="jobs", EventPattern=json.dumps({"source": ["billing"]}))
+    events.put_targets(Rule="billing", EventBusName="jobs", Targets=[{"Id": "q", "Arn": queue}])
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue, Attributes={"RawMessageDelivery": "true"})
+    scheduler = boto3.client("scheduler")
+    for name, arn, extra in (("to-bus", bus, {"EventBridgeParameters": {"DetailType": "Invoice due", "Source": "billing"}}),
+                             ("to-topic", topic, {})):
+        scheduler.create_schedule(Name=name, ScheduleExpression="at(2026-01-01T00:05:00)",
+                                  FlexibleTimeWindow={"Mode": "OFF"},
+                                  Target={"Arn": arn, "RoleArn": ROLE, "Input": '{"invoice": 12}', **extra})
+    sim.run_for(600)
+    assert [f.state for f in sim.schedules.fired] == ["delivered", "delivered"]
+    bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    (event,) = [b for b in bodies if "detail" in b]
+    assert (event["source"], event["detail-type"], event["detail"]) == ("billing", "Invoice due", {"invoice": 12})
+    assert {"invoice": 12} in bodies
+
+
 def test_expressions_aws_refuses_are_refused(sim) -> None:
     """rate() takes a singular unit for 1 and a plural one above; cron() has six fields with `?`
     in Day-of-month or Day-of-week; a Scheduler time zone is an IANA name; only the default
