@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lambdasim.cli import main
+from lambdasim.local_api import Api, invoke_url
 
 SAM = Path(__file__).parent / "fixtures" / "sam"
 API = SAM / "api"
@@ -175,3 +176,29 @@ def test_serve_answers_real_http_requests_runs_what_is_behind_the_api_and_stops_
     assert "behind the API: ran WorkerFunction (sqs, 1 ms)" in err
     assert "GET /no/such/path -> 403\n" in err
     assert out.rstrip().endswith("invocation(s)") and "Stopped: " in out
+
+
+def test_a_local_path_goes_to_the_api_and_stage_the_front_door_would_route() -> None:
+    """`/{stage}/...` goes to that stage; a path without a stage to the first API whose routes
+    take it (`sam local start-api` serves without stages), then to an HTTP API's `$default`
+    route; an HTTP API's `$default` stage is its root. Nothing deployed: the APIs as
+    `local_api.stack_apis` reads them."""
+    rest = Api("ServerlessRestApi", "rest1", "REST API", "us-east-1", ("Prod", "Stage"),
+               {"/orders/{id}": {"GET": "EchoFunction"}, "/files/{proxy+}": {"ANY": "EchoFunction"}})
+    staged = Api("StagedApi", "http1", "HTTP API", "us-east-1", ("v1",), {"/me": {"GET": "EchoFunction"}})
+    default = Api("ServerlessHttpApi", "http2", "HTTP API", "us-east-1", ("$default",),
+                  {"/v1/orders/{id}": {"GET": "EchoFunction"}}, catch_all="EchoFunction")
+    apis = [rest, staged, default]
+
+    def host(api_id: str) -> str:
+        return f"https://{api_id}.execute-api.us-east-1.amazonaws.com/"
+
+    assert invoke_url(apis, "GET", "/Prod/orders/1?a=b") == host("rest1") + "Prod/orders/1?a=b"
+    assert invoke_url(apis, "GET", "/orders/1") == host("rest1") + "Prod/orders/1"
+    assert invoke_url(apis, "delete", "/files/a/b") == host("rest1") + "Prod/files/a/b"
+    assert invoke_url(apis, "GET", "/v1/me") == host("http1") + "v1/me"
+    assert invoke_url(apis, "GET", "/me") == host("http1") + "v1/me"
+    assert invoke_url(apis, "GET", "/v1/orders/7") == host("http2") + "v1/orders/7"
+    assert invoke_url(apis, "POST", "/anything") == host("http2") + "anything"
+    assert invoke_url([rest], "POST", "/Stage/nowhere") == host("rest1") + "Stage/nowhere"  # 403 there
+    assert invoke_url([rest], "POST", "/nowhere") == host("rest1") + "Prod/nowhere"

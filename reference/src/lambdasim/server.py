@@ -23,11 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, TextIO
 
 from . import local_api, report
+from .sources.apigateway import HttpResponse, error_response
 
 if TYPE_CHECKING:
     from .runtime import InvocationRecord
     from .simulator import Simulator
-    from .sources.apigateway import HttpResponse
 
 #: Real seconds between two moves of the virtual clock while no request comes in.
 TICK_S = 0.05
@@ -133,8 +133,6 @@ class LocalServer:
                 waiting.answered.set()  # no response: the handler answers 503
 
     def _answer(self, request: _Request) -> HttpResponse:
-        from .sources.apigateway import error_response
-
         url = local_api.invoke_url(self.apis, request.method, request.target)
         started = len(self.sim.invocations)
         try:
@@ -168,8 +166,11 @@ class LocalServer:
             server_version = "lambdasim"
 
             def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
+                length = self.headers.get("Content-Length") or "0"
+                if not length.isdigit():
+                    self.send_error(400, "Content-Length is not a number")
+                    return
+                body = self.rfile.read(int(length)) if int(length) else None
                 headers: dict[str, str] = {}
                 for name, value in self.headers.items():
                     if name.lower() not in _NOT_FORWARDED:
