@@ -59,6 +59,7 @@ _AREAS = {
     "test_examples.py": "Examples",
     "test_simulator_faults.py": "Fault injection",
     "test_isolation.py": "Isolated execution environments",
+    "test_schedules.py": "EventBridge schedules and Scheduler",
 }
 
 
