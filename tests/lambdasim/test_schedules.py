@@ -223,7 +223,7 @@ def test_an_undeliverable_invocation_goes_to_the_dead_letter_queue(sim) -> None:
     """A target that cannot be invoked (the function does not exist) is not retried and its
     invocation goes to the schedule's dead-letter queue, a standard SQS queue, with its error
     (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html,
-    https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-retry-policy.html)."""
+    https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html)."""
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="schedule-dlq")["QueueUrl"]
     dlq = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -246,7 +246,7 @@ def test_a_throttled_target_is_retried_then_dead_lettered(sim) -> None:
     """A throttled delivery is retried with backoff until the RetryPolicy's MaximumRetryAttempts
     runs out, then the invocation goes to the dead-letter queue with the exhausted condition and
     the number of retries; each attempt renders `<aws.scheduler.attempt-number>` anew
-    (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-retry-policy.html,
+    (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html,
     https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html)."""
     from lambdasim.faults import Throttle
 

@@ -39,11 +39,18 @@ Sources:
   `<aws.scheduler.schedule-arn>`, `<aws.scheduler.scheduled-time>` (e.g. 2022-03-22T18:59:43Z),
   `<aws.scheduler.execution-id>` and `<aws.scheduler.attempt-number>` in the target's Input are
   replaced when the schedule invokes it.
-- https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html and
-  managing-schedule-retry-policy.html: MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds
-  60-86,400, by default 185 retries within 24 hours, "with exponential backoff"; after them the
-  event goes to the schedule's dead-letter queue (configuring-schedule-dlq.html: a standard SQS
-  queue) or is dropped.
+- https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html:
+  MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86,400, retries "with exponential
+  backoff"; after them the event goes to the schedule's dead-letter queue
+  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html: a
+  standard SQS queue, after "exhausting the maximum number of retries") or is dropped. The
+  defaults when a target sets no RetryPolicy, 185 retries within 24 hours, are EventBridge
+  targets' (eb-rule-retry-policy.html) and what moto's GetSchedule answers; the Scheduler pages
+  stored for this project do not state them.
+- https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html and
+  API_Target.html: a templated target calls one API of its service: Lambda Invoke, SQS
+  SendMessage, SNS Publish, EventBridge PutEvents (EventBridgeParameters' DetailType and
+  Source), with the target's Input.
 
 Modelled where AWS is silent (each a named choice below): a flexible window's delay is drawn
 uniformly in [0, window) from a seeded generator; a target fires at the scheduled second (AWS
