@@ -100,6 +100,26 @@ def test_run_prints_a_summary_for_people_with_http_requests_through_the_front_do
     assert any(line.startswith("  ApiUrl = https://") for line in lines)
 
 
+def test_run_reaches_http_apis_at_their_root_their_stages_and_their_default_route(tmp_path, capsys) -> None:
+    """fixtures/sam/http_api: the implicit HTTP API on its `$default` stage (served at the root,
+    with a `$default` route) and StagedApi on stage v1 behind a Lambda authorizer."""
+    events = events_file(tmp_path, [
+        {"http": {"path": "/orders/42"}},
+        {"http": {"path": "/v1/open"}},
+        {"http": {"path": "/me"}},
+        {"at": "1s", "http": {"path": "/me", "headers": {"Authorization": "allow"}}},
+        {"at": "2s", "http": {"method": "PUT", "path": "/anything/else"}},
+        {"at": "3s", "http": {"path": "/plain/raise"}},
+    ])
+    assert cli("run", SAM / "http_api", "--events", events, "--for", "1m", "--no-validate", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [e["outcome"] for e in summary["events"]] == [
+        "HTTP 200", "HTTP 200", "HTTP 401", "HTTP 200", "HTTP 200", "HTTP 500"]
+    functions = summary["functions"]
+    assert (functions["AuthorizerFunction"]["invocations"], functions["EchoFunction"]["invocations"],
+            functions["PlainFunction"]["errors"]) == (1, 4, 1)
+
+
 def one_line_error(capsys) -> str:
     captured = capsys.readouterr()
     assert captured.out == ""
