@@ -4,10 +4,12 @@ the user's mistakes answered with exit status 2 and one line."""
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from lambdasim.cli import main
-from lambdasim.local_api import Api, invoke_url
+from lambdasim.local_api import Api, invoke_url, stack_apis
+from lambdasim.server import LocalServer
 
 SAM = Path(__file__).parent / "fixtures" / "sam"
 API = SAM / "api"
@@ -222,3 +225,27 @@ def test_a_local_path_goes_to_the_api_and_stage_the_front_door_would_route() -> 
     assert invoke_url(apis, "POST", "/anything") == host("http2") + "anything"
     assert invoke_url([rest], "POST", "/Stage/nowhere") == host("rest1") + "Stage/nowhere"  # 403 there
     assert invoke_url([rest], "POST", "/nowhere") == host("rest1") + "Prod/nowhere"
+
+
+def test_the_local_server_serves_http_apis_with_their_cookies_and_authorizers(sim) -> None:
+    """`LocalServer` in this process, on the simulation's thread (as `serve` runs it), with
+    urllib on another: fixtures/sam/http_api's implicit API at the root (its cookies become
+    Set-Cookie headers) and StagedApi's authorizer answering 401 without a token."""
+    stack = sim.deploy(SAM / "http_api", validate=False)
+    server = LocalServer(sim, stack_apis(sim, stack), port=0, log=io.StringIO())
+    stopped = threading.Event()
+    answers: dict[str, object] = {}
+
+    def client() -> None:
+        try:
+            with urllib.request.urlopen(f"{server.base_url}/orders/42", timeout=30) as answer:
+                answers["orders"] = (answer.status, answer.headers.get_all("Set-Cookie"),
+                                     json.loads(answer.read())["routeKey"])
+            answers["me"] = get(f"{server.base_url}/v1/me")
+        finally:
+            stopped.set()
+
+    threading.Thread(target=client).start()
+    server.serve_until(stopped)
+    assert answers == {"orders": (200, ["session=abc; Secure", "theme=dark"], "GET /orders/{id}"),
+                       "me": (401, {"message": "Unauthorized"})}

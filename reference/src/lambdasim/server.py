@@ -192,6 +192,8 @@ class LocalServer:
                 for name, value in headers.items():
                     if name.lower() not in _NOT_FORWARDED:
                         self.send_header(name, value)
+                for cookie in response.cookies if response is not None else []:
+                    self.send_header("Set-Cookie", cookie)  # an HTTP API's cookies: one header each
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
