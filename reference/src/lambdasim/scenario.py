@@ -237,85 +237,103 @@ def _send(sim: Simulator, record: Sent, send: Callable[[], str]) -> None:
 
 def _one_line(exc: Exception) -> str:
     # An AWS error as its code and message (botocore's ClientError repeats the code and names
-    # the operation around them); anything else as its type and first line.
-    error = getattr(exc, "response", {}).get("Error", {}) if isinstance(getattr(exc, "response", None), dict) else {}
+    # the operation around them); anything else (botocore's parameter validation) as its type
+    # and its lines joined.
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
     if error.get("Code"):
         return f"{error['Code']}: {error.get('Message', '')}".rstrip(": ")
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {' '.join(line.strip() for line in str(exc).splitlines())}".rstrip(": ")
 
 
 def _sender(sim: Simulator, stack: Stack, entry: Entry) -> Callable[[], str]:
     """A call that sends the entry (its outcome as text), with its logical ids resolved now."""
-    where = f"entry {entry.number} ({entry.label})"
-    o = entry.options
-    if entry.kind == "invoke":
-        if entry.target not in stack.functions:
-            raise EventsFileError(f"{where}: no function {entry.target!r} in the stack; its functions: "
-                                  f"{_names(stack.functions)}")
-        name = stack.functions[entry.target].name
-        payload = json.dumps(o.get("payload", {})).encode("utf-8")
-        invocation_type = o.get("type", "RequestResponse")
+    return _SENDERS[entry.kind](sim, stack, entry, f"entry {entry.number} ({entry.label})")
 
-        def invoke() -> str:
-            answer = sim.client("lambda").invoke(FunctionName=name, InvocationType=invocation_type, Payload=payload)
-            error = answer.get("FunctionError")
-            return f"{answer['StatusCode']}" + (f" {error}" if error else "") + \
-                (" queued" if invocation_type == "Event" else "")
-        return invoke
-    if entry.kind == "sqs":
-        url = _resource(stack, entry.target, "AWS::SQS::Queue", "queue", where)
-        message: dict[str, Any] = {"QueueUrl": url, "MessageBody": _text(o["body"])}
-        if "group" in o:
-            message["MessageGroupId"] = str(o["group"])
-            message["MessageDeduplicationId"] = str(o.get("deduplication_id", entry.number))
 
-        def send_message() -> str:
-            sim.client("sqs").send_message(**message)
-            return "sent"
-        return send_message
-    if entry.kind == "sns":
-        arn = _resource(stack, entry.target, "AWS::SNS::Topic", "topic", where)
-        publish: dict[str, Any] = {"TopicArn": arn, "Message": _text(o["message"])}
-        if "subject" in o:
-            publish["Subject"] = str(o["subject"])
-        if o.get("attributes"):
-            publish["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v}
-                                            for k, v in o["attributes"].items()}
+def _invoke(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    if entry.target not in stack.functions:
+        raise EventsFileError(f"{where}: no function {entry.target!r} in the stack; its functions: "
+                              f"{_names(stack.functions)}")
+    name = stack.functions[entry.target].name
+    payload = json.dumps(entry.options.get("payload", {})).encode("utf-8")
+    invocation_type = entry.options.get("type", "RequestResponse")
 
-        def publish_message() -> str:
-            sim.client("sns").publish(**publish)
-            return "sent"
-        return publish_message
-    if entry.kind == "eventbridge":
-        event = {**entry.target, "Detail": _text(entry.target["Detail"])}
-        buses = stack.of_type("AWS::Events::EventBus")
-        if event.get("EventBusName") in buses:
-            event["EventBusName"] = buses[event["EventBusName"]]
+    def invoke() -> str:
+        answer = sim.client("lambda").invoke(FunctionName=name, InvocationType=invocation_type, Payload=payload)
+        error = answer.get("FunctionError")
+        return f"{answer['StatusCode']}" + (f" {error}" if error else "") + (" queued" if invocation_type == "Event" else "")
+    return invoke
 
-        def put_events() -> str:
-            answer = sim.client("events").put_events(Entries=[event])
+
+def _sqs(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    options = entry.options
+    message: dict[str, Any] = {"QueueUrl": _resource(stack, entry.target, "AWS::SQS::Queue", "queue", where),
+                               "MessageBody": _text(options["body"])}
+    if "group" in options:
+        message["MessageGroupId"] = str(options["group"])
+        message["MessageDeduplicationId"] = str(options.get("deduplication_id", entry.number))
+
+    def send_message() -> str:
+        sim.client("sqs").send_message(**message)
+        return "sent"
+    return send_message
+
+
+def _sns(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    options = entry.options
+    publish: dict[str, Any] = {"TopicArn": _resource(stack, entry.target, "AWS::SNS::Topic", "topic", where),
+                               "Message": _text(options["message"])}
+    if "subject" in options:
+        publish["Subject"] = str(options["subject"])
+    if options.get("attributes"):
+        publish["MessageAttributes"] = {name: {"DataType": "String", "StringValue": value}
+                                        for name, value in options["attributes"].items()}
+
+    def publish_message() -> str:
+        sim.client("sns").publish(**publish)
+        return "sent"
+    return publish_message
+
+
+def _eventbridge(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    event = {**entry.target, "Detail": _text(entry.target["Detail"])}
+    buses = stack.of_type("AWS::Events::EventBus")
+    if event.get("EventBusName") in buses:
+        event["EventBusName"] = buses[event["EventBusName"]]
+
+    def put_events() -> str:
+        answer = sim.client("events").put_events(Entries=[event])
+        if answer.get("FailedEntryCount"):
             failed = answer["Entries"][0]
-            if answer.get("FailedEntryCount"):
-                return f"refused: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}"
-            return "sent"
-        return put_events
-    if entry.kind == "http":
-        apis = local_api.stack_apis(sim, stack)
-        if not apis:
-            raise EventsFileError(f"{where}: the stack has no API to send it to")
-        method = str(entry.target.get("method", "GET")).upper()
-        url = local_api.invoke_url(apis, method, entry.target["path"])
-        headers = dict(entry.target.get("headers", {}))
-        body = _text(entry.target["body"]) if "body" in entry.target else None
-        return lambda: f"HTTP {sim.http(method, url, headers=headers, body=body).status}"
-    bucket = _resource(stack, entry.target["bucket"], "AWS::S3::Bucket", "bucket", where)
-    put = {"Bucket": bucket, "Key": entry.target["key"], "Body": _text(entry.target.get("body", "")).encode("utf-8")}
+            return f"refused: {failed.get('ErrorCode')}: {failed.get('ErrorMessage')}"
+        return "sent"
+    return put_events
+
+
+def _http(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    apis = local_api.stack_apis(sim, stack)
+    if not apis:
+        raise EventsFileError(f"{where}: the stack has no API to send it to")
+    method = str(entry.target.get("method", "GET")).upper()
+    url = local_api.invoke_url(apis, method, entry.target["path"])
+    headers = dict(entry.target.get("headers", {}))
+    body = _text(entry.target["body"]) if "body" in entry.target else None
+    return lambda: f"HTTP {sim.http(method, url, headers=headers, body=body).status}"
+
+
+def _s3(sim: Simulator, stack: Stack, entry: Entry, where: str) -> Callable[[], str]:
+    put = {"Bucket": _resource(stack, entry.target["bucket"], "AWS::S3::Bucket", "bucket", where),
+           "Key": entry.target["key"], "Body": _text(entry.target.get("body", "")).encode("utf-8")}
 
     def put_object() -> str:
         sim.client("s3").put_object(**put)
         return "sent"
     return put_object
+
+
+_SENDERS: dict[str, Callable[[Simulator, Stack, Entry, str], Callable[[], str]]] = {
+    "invoke": _invoke, "sqs": _sqs, "sns": _sns, "eventbridge": _eventbridge, "http": _http, "s3": _s3}
 
 
 def _resource(stack: Stack, logical_id: str, resource_type: str, what: str, where: str) -> str:
