@@ -26,8 +26,6 @@ POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::Buck
 
 LANGUAGE_EXTENSIONS = ("SAM deploy refuses the template: transform(s) ['AWS::LanguageExtensions'] "
                        "cannot run offline; lambdasim runs only AWS::Serverless-2016-10-31")
-NO_CUSTOM_RESOURCE = ("moto's CloudFormation does not create a Lambda-backed custom resource: "
-                      "StackCreateError '(resource not identified): CREATE_IN_PROGRESS'")
 NAMESPACE_PACKAGE = ("a handler in folders without __init__.py (src/handlers/put_item.putItemHandler, "
                      "implicit namespace packages, which Python's import finds on AWS) fails: "
                      "Runtime.ImportModuleError: Unable to import module 'src.handlers.put_item': "
@@ -49,7 +47,7 @@ APP_GAPS: dict[str, str | None] = {
     "s3-lambda": None,
     "lambda-destinations": None,
     "eventbridge-schedule-lambda": None,
-    "custom-resource": NO_CUSTOM_RESOURCE,
+    "custom-resource": None,
     "hello-world-rest": None,
     "hello-world-http": NO_HTTP_API_STACK,
     "web-items": None,
@@ -247,7 +245,6 @@ def test_eventbridge_schedule_invokes_the_function_every_five_minutes(sim: Simul
     assert set(printed(sim, function)) == {"Invoked by the schedule"}
 
 
-@pytest.mark.xfail(strict=True, reason=NO_CUSTOM_RESOURCE)
 def test_custom_resource_seeds_the_table_and_answers_its_data(sim: Simulator) -> None:
     """The custom resource's function runs at stack creation: its Data is the output Fn::GetAtt
     reads, and the item it put is in the table."""
