@@ -13,13 +13,14 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `lambda_invoke`: every route into a function (Invoke, InvokeAsync, other services, S3 and
   Logs pushes) reaches the simulator's `LambdaService`; the Docker path raises.
 - `sns`: SNS `lambda` subscriptions send AWS's event.
-- `eventbridge`: Lambda targets (retry policy, target DLQ), the `Ref` of an event bus.
+- `eventbridge`: every rule target through `sim.eventbridge` (retry policy, target DLQ), the
+  `Ref` of an event bus.
 - `sqs`: exact cached counters, long polling on virtual time, FIFO redelivery order, the message
   move task API and DeadLetterQueueSourceArn.
 - `event_source_mappings`: moto's own pollers off; mappings checked as AWS checks them; the
   simulator's pollers told what changed; streams' LATEST positions.
-- `lambda_config`: event invoke config per qualifier, DeadLetterConfig, reserved and provisioned
-  concurrency, GetAccountSettings.
+- `lambda_config`: event invoke config per qualifier, DeadLetterConfig, TenancyConfig, reserved and
+  provisioned concurrency, GetAccountSettings.
 - `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
   parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
