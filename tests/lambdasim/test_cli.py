@@ -192,7 +192,7 @@ def test_serve_answers_real_http_requests_runs_what_is_behind_the_api_and_stops_
     """`serve` on an ephemeral port, in a process of its own (as people run it): the API's URLs
     and routes printed on start; requests with and without the stage answered by the function;
     the queue's poller running between requests as the virtual clock follows real time (the
-    order is stored after its 2 s batching window); Ctrl-C (SIGINT) ending it with status 0."""
+    order is stored after its 1 s batching window); Ctrl-C (SIGINT) ending it with status 0."""
     server = subprocess.Popen([sys.executable, "-m", "lambdasim", "serve", str(API_QUEUE), "--port", "0",
                                "--no-validate"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
