@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 from lambdasim import Simulator
+from lambdasim.custom_resources import CustomResourceFailed
 from lambdasim.rules import custom_resources as cr
 from lambdasim.rules.cold_start import NO_PLATFORM_INIT
 from lambdasim.sam import StackCreateError, deploy
@@ -206,3 +207,15 @@ def test_getatt_of_a_name_the_data_lacks_fails_the_resource_that_asks(sim) -> No
     assert "response Data has no key 'QueueName' (it has ['Name'])" in failed.value.failures["Queue"]
     assert [(r.logical_id, r.request_type) for r in sim.custom_resources.requests] == [
         ("Names", "Create"), ("Names", "Delete")]
+
+
+def test_service_token_cannot_be_updated(sim, stack) -> None:
+    """ServiceToken: "Update requires: Updates are not supported"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html):
+    an update that changes it fails without sending the function anything."""
+    template = json.loads(json.dumps(stack.template))
+    template["Resources"]["Greeting"]["Properties"]["ServiceToken"] = \
+        "arn:aws:lambda:us-east-1:123456789012:function:another-provider"
+    with pytest.raises(CustomResourceFailed, match=r"Greeting \(Custom::Greeting\): ServiceToken cannot be updated"):
+        boto3.client("cloudformation").update_stack(StackName="greetings", TemplateBody=json.dumps(template))
+    assert [r.request_type for r in requests_of(sim, "Greeting")] == ["Create"]
