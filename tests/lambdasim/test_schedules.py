@@ -108,8 +108,10 @@ def test_cron_rule_fires_at_its_hour_on_the_days_it_names(sim, fn) -> None:
     """cron(0 9 ? * MON-FRI *) fires at 09:00 UTC Monday to Friday: Thursday 1 and Friday 2
     January, not the weekend, then Monday 5; Day-of-week 1-7 is SUN-SAT
     (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html)."""
-    schedule_rule("weekday-report", "cron(0 9 ? * MON-FRI *)", fn("report"))
+    arn = schedule_rule("weekday-report", "cron(0 9 ? * MON-FRI *)", fn("report"))
+    assert sim.schedules.next_fire(arn) == utc(2026, 1, 1, 9)
     sim.run_until(utc(2026, 1, 6))
+    assert sim.schedules.next_fire(arn) == utc(2026, 1, 6, 9)
     assert [f.scheduled_at for f in sim.schedules.fired] == [utc(2026, 1, 1, 9), utc(2026, 1, 2, 9), utc(2026, 1, 5, 9)]
     assert [e["time"] for e in payloads(sim, "report")] == [
         "2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z", "2026-01-05T09:00:00Z"]
