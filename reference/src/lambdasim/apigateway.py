@@ -42,10 +42,19 @@ an authorizer that raises `Exception("Unauthorized")` is 401, one that fails oth
 returns a malformed result is 500 with a null message (REST) or "Internal Server Error" (HTTP
 APIs). The context reaches the integration's `requestContext.authorizer`.
 
+REST non-proxy (`AWS`) integrations: the request's mapping template (`sources.apigateway_mapping`,
+Velocity) or passthrough (`rules.request_template`, 415 Unsupported Media Type when refused), then
+a Lambda function invoked or an AWS API called (`SERVICE_ACTIONS`: SQS SendMessage, EventBridge
+PutEvents, Step Functions StartExecution), then the integration response its selection pattern
+or the default picks (`rules.integration_response`), its template mapping the result
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html).
+
 An API id that does not exist answers 404 (on AWS its host name does not resolve). Not
-modelled yet (a request that needs one is answered 500 with a message saying so): non-proxy
-Lambda integrations (mapping templates), AWS service and HTTP integrations, HTTP API
-authorizers with payload format 1.0, JWT authorizers, API keys and throttling.
+modelled yet (a request that needs one is answered 500 with a message saying so): other AWS
+service actions, HTTP integrations, parameter mappings, HTTP API authorizers with payload
+format 1.0, JWT authorizers, API keys and throttling.
 """
 
 from __future__ import annotations
@@ -57,11 +66,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from . import moto_state
 from .moto_state import ApiAuthorizer, ApiTarget
 from .rules import apigateway as rules
+from .sources import apigateway_mapping as mapping
 from .sources.apigateway import (
     HttpRequest,
     HttpResponse,
@@ -75,10 +85,23 @@ from .sources.apigateway import (
 
 _HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 _LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$")
+_SERVICE_URI = re.compile(r"^arn:aws:apigateway:(?P<region>[a-z0-9-]+):(?P<service>[a-z0-9-]+):"
+                          r"(?P<kind>action|path)/(?P<rest>.+)$")
 
 #: What the front door needs of the simulation: invoke a function synchronously with a payload
-#: (its result and whether it failed) and read the virtual clock.
+#: (its result and whether it failed), call an AWS API (service, operation, parameters) -> the
+#: answer or `botocore.exceptions.ClientError`, and read the virtual clock.
 Invoke = Callable[[str, bytes], tuple[bytes, bool]]
+CallAws = Callable[[str, str, dict[str, Any]], dict[str, Any]]
+
+#: The AWS service integrations the front door runs: (service in the URI, action) -> (boto3's
+#: service name, the API operation). SQS takes the query protocol's form-encoded parameters (its
+#: `path/{account}/{queue}` URI names the queue), the others a JSON body.
+SERVICE_ACTIONS = {("sqs", "SendMessage"): ("sqs", "SendMessage"), ("events", "PutEvents"): ("events", "PutEvents"),
+                   ("states", "StartExecution"): ("stepfunctions", "StartExecution"),
+                   ("states", "StartSyncExecution"): ("stepfunctions", "StartSyncExecution")}
+_SQS_PARAMETERS = {"MessageBody": str, "DelaySeconds": int, "MessageGroupId": str, "MessageDeduplicationId": str,
+                   "QueueUrl": str}
 
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
 NOT_ALLOWED = "User is not authorized to access this resource"
@@ -97,10 +120,11 @@ class _Authorized:
 class FrontDoor:
     """API Gateway's request path for the simulation's APIs, with the authorizers' result cache."""
 
-    def __init__(self, account_id: str, invoke: Invoke, now: Callable[[], datetime]):
+    def __init__(self, account_id: str, invoke: Invoke, now: Callable[[], datetime], call_aws: CallAws):
         self._account_id = account_id
         self._invoke = invoke
         self._now = now
+        self._call_aws = call_aws
         # (api id, authorizer name, identity) -> (verdict, expiry on the virtual clock)
         self._cache: dict[tuple[str, str, tuple[str, ...]], tuple[_Authorized, datetime]] = {}
         self.authorizer_calls = 0  # invocations of authorizer functions (cache hits make none)
@@ -148,10 +172,14 @@ class FrontDoor:
                 return verdict
             authorizer_context = verdict
             authorizer_context["integrationLatency"] = int((self._now() - started).total_seconds() * 1000)
+        if target.integration_type == "AWS":
+            context = {"requestId": request_id, "stage": stage, "httpMethod": http.method, "resourcePath": resource,
+                       "apiId": api_id, "accountId": self._account_id, "authorizer": authorizer_context or {}}
+            return self._rest_non_proxy(target, routed, context, variables)
         function = _LAMBDA_URI.search(target.uri)
         if target.integration_type != "AWS_PROXY" or function is None:
             return error_response(500, f"the simulator does not run {target.integration_type or 'no'} integrations "
-                                       "yet (only Lambda proxy integrations)")
+                                       "yet (Lambda proxy and non-proxy, and some AWS service integrations)")
         event = rest_proxy_event(routed, api_id=api_id, stage=stage, account_id=self._account_id, region=region,
                                  request_id=request_id, when=started, stage_variables=variables,
                                  authorizer=authorizer_context)
@@ -167,6 +195,82 @@ class FrontDoor:
         except ValueError:
             return error_response(502, "Internal server error")
         return proxy_response(payload)
+
+    def _rest_non_proxy(self, target: ApiTarget, http: HttpRequest, context: dict[str, Any],
+                        variables: dict[str, str]) -> HttpResponse:
+        """A non-proxy (`aws`) integration: the request mapped by its template (or passed
+        through), a Lambda function invoked or an AWS API called with it, the result mapped by the
+        integration response it selects."""
+        content_type = next((v[-1] for k, v in http.headers.items() if k.lower() == "content-type"), None)
+        template, refused = rules.request_template(target.request_templates, content_type, target.passthrough)
+        if refused:
+            return error_response(415, "Unsupported Media Type")
+        body = (http.body or b"").decode("utf-8", errors="replace")
+        try:
+            payload = body if template is None else mapping.render(template, body=body, request=http, context=context,
+                                                                   stage_variables=variables)
+        except ValueError:
+            return error_response(500, "Internal server error")
+        function = _LAMBDA_URI.search(target.uri)
+        service = _SERVICE_URI.search(target.uri)
+        started = self._now()
+        if function is not None:
+            raw, failed = self._invoke(function["function"], payload.encode("utf-8"))
+            timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.INTEGRATION_TIMEOUT_S
+            if (self._now() - started).total_seconds() > timeout_s:
+                return error_response(504, "Endpoint request timed out")
+            result = raw.decode("utf-8", errors="replace")
+            selector = _error_message(result) if failed else None
+        elif service is not None:
+            answer = self._call_service(service, payload)
+            if answer is None:
+                return error_response(500, f"the simulator does not run {service['service']} "
+                                           f"{service['rest']} integrations (only {_supported_services()})")
+            status, result = answer
+            selector = str(status)
+        else:
+            return error_response(500, "the simulator runs Lambda and some AWS service integrations only")
+        chosen = rules.integration_response([r.selection_pattern for r in target.responses], selector)
+        if chosen is None:
+            return error_response(500, "Internal server error")
+        response = target.responses[chosen]
+        template = response.templates.get("application/json")
+        try:
+            out = result if template is None else mapping.render(template, body=result, request=http, context=context,
+                                                                 stage_variables=variables)
+        except ValueError:
+            return error_response(500, "Internal server error")
+        return HttpResponse(response.status_code, {"Content-Type": "application/json"}, out.encode("utf-8"))
+
+    def _call_service(self, uri: re.Match[str], payload: str) -> tuple[int, str] | None:
+        """(HTTP status, response body) of the AWS API call an integration makes; None when the
+        simulator does not run that service's action."""
+        from botocore.exceptions import ClientError
+
+        service, kind, rest = uri["service"], uri["kind"], uri["rest"]
+        if service == "sqs":
+            form = dict(parse_qsl(payload, keep_blank_values=True))
+            action = form.pop("Action", "") if kind == "path" else rest
+            params: dict[str, Any] = {k: _SQS_PARAMETERS[k](v) for k, v in form.items() if k in _SQS_PARAMETERS}
+            if kind == "path":
+                params["QueueUrl"] = f"https://sqs.{uri['region']}.amazonaws.com/{rest}"
+        else:
+            action = rest
+            try:
+                params = json.loads(payload) if payload.strip() else {}
+            except ValueError:
+                return 400, json.dumps({"__type": "SerializationException", "message": "the body is not JSON"})
+        client_operation = SERVICE_ACTIONS.get((service, action))
+        if client_operation is None:
+            return None
+        try:
+            answer = self._call_aws(*client_operation, params)
+        except ClientError as error:
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
+            details = error.response.get("Error", {})
+            return status, json.dumps({"__type": details.get("Code"), "message": details.get("Message")})
+        answer.pop("ResponseMetadata", None)
+        return 200, json.dumps(answer, default=_json_value)
 
     def _rest_authorize(self, authorizer: ApiAuthorizer, http: HttpRequest, arn: str, *, api_id: str, stage: str,
                         region: str, variables: dict[str, str], request_id: str) -> dict[str, Any] | HttpResponse:
@@ -305,6 +409,26 @@ class FrontDoor:
         if verdict is not None and ttl > 0:
             self._cache[key] = (verdict, self._now() + timedelta(seconds=ttl))
         return verdict
+
+
+def _error_message(result: str) -> str:
+    """A failed Lambda function's errorMessage (what selection patterns match)."""
+    try:
+        document = json.loads(result)
+    except ValueError:
+        return result
+    return str(document.get("errorMessage", "")) if isinstance(document, dict) else result
+
+
+def _json_value(value: Any) -> Any:
+    """An AWS answer's timestamp as JSON sends it: epoch seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _supported_services() -> str:
+    return ", ".join(f"{service} {action}" for service, action in SERVICE_ACTIONS)
 
 
 def _verdict(output: Any, *, simple: bool) -> _Authorized | None:

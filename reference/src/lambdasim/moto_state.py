@@ -306,6 +306,16 @@ class ApiAuthorizer:
 
 
 @dataclass(frozen=True)
+class ApiIntegrationResponse:
+    """A REST non-proxy integration's response: chosen by its selection pattern (None: the
+    default), with the method's status code and response templates."""
+
+    selection_pattern: str | None
+    status_code: int
+    templates: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ApiTarget:
     """What a REST method or an HTTP API route leads to: its integration and authorizer."""
 
@@ -314,6 +324,9 @@ class ApiTarget:
     payload_version: str | None = None  # HTTP APIs: payloadFormatVersion
     timeout_ms: int | None = None
     authorizer: ApiAuthorizer | None = None
+    request_templates: dict[str, str] = field(default_factory=dict)  # by content type
+    passthrough: str = "WHEN_NO_MATCH"  # passthroughBehavior
+    responses: tuple[ApiIntegrationResponse, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -337,9 +350,17 @@ def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict
             integration = method.method_integration
             authorizer = api.authorizers.get(method.authorizer_id) if method.authorization_type == "CUSTOM" else None
             timeout = integration.timeout_in_millis if integration else None
+            responses = tuple(
+                ApiIntegrationResponse(response.selection_pattern or None, int(response.status_code),
+                                       {k: v for k, v in (response.response_templates or {}).items() if v})
+                for response in ((integration.integration_responses or {}).values() if integration else ()))
             methods[name] = ApiTarget(
                 integration.integration_type if integration else "", integration.uri if integration else "",
                 timeout_ms=int(timeout) if timeout else None,
+                request_templates=dict(integration.request_templates or {}) if integration else {},
+                passthrough=str((integration.passthrough_behaviour if integration else None)
+                                or "WHEN_NO_MATCH").upper(),
+                responses=responses,
                 authorizer=None if authorizer is None else ApiAuthorizer(
                     name=authorizer.name, type=str(authorizer.type).upper(), uri=authorizer.authorizer_uri or "",
                     identity_sources=tuple(
@@ -356,9 +377,6 @@ def rest_api_stage_variables(account_id: str, region: str, api_id: str, stage: s
     return None if found is None else dict(found.variables or {})
 
 
-# ---------------------------------------------------------------------------------------------
-# What moto tells the simulator's pollers
-# ---------------------------------------------------------------------------------------------
 def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:
     """An HTTP API's routes (with their integrations and authorizers) and stages; None if there
     is no such HTTP API."""
@@ -384,6 +402,9 @@ def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:
     return HttpApi(routes, stages)
 
 
+# ---------------------------------------------------------------------------------------------
+# What moto tells the simulator's pollers
+# ---------------------------------------------------------------------------------------------
 
 
 _mappings_listener: Callable[[], None] | None = None

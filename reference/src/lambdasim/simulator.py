@@ -168,7 +168,8 @@ class Simulator:
         # EventBridge Lambda targets: retry policy, target DLQ, seeded duplicates (eventbridge.py).
         self.eventbridge = EventBridgeTargets(self, Random(f"{seed}/eventbridge"))
         # API Gateway's front door: REST and HTTP APIs, Lambda authorizers' cache (apigateway.py).
-        self.api_gateway = FrontDoor(self.account_id, self._invoke_for_api_gateway, lambda: self.now)
+        self.api_gateway = FrontDoor(self.account_id, self._invoke_for_api_gateway, lambda: self.now,
+                                     self._call_aws_for_api_gateway)
         # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
         # active for the whole simulation, so it also counts every API call (faults.calls).
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
@@ -519,6 +520,12 @@ class Simulator:
     def _invoke_for_api_gateway(self, function: str, payload: bytes) -> tuple[bytes, bool]:
         answer = self.client("lambda").invoke(FunctionName=function, Payload=payload)
         return answer["Payload"].read(), "FunctionError" in answer
+
+    def _call_aws_for_api_gateway(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        from botocore import xform_name
+
+        answer: dict[str, Any] = getattr(self.client(service), xform_name(operation))(**params)
+        return answer
 
     def deploy(
         self,

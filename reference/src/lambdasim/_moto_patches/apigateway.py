@@ -84,6 +84,12 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any], res
                     timeout_in_millis=integration.get("timeoutInMillis"),
                     request_parameters=integration.get("requestParameters"),
                 )
+                # non-proxy integrations: the responses, keyed by selection pattern ("default")
+                for pattern, response in (integration.get("responses") or {}).items():
+                    backend.put_integration_response(
+                        api_id, resource.id, method, str(response.get("statusCode", "200")),
+                        None if pattern == "default" else pattern, response.get("responseTemplates") or {},
+                        response.get("responseParameters") or {})
 
 
 def _rest_authorizer(backend: Any, api_id: str, name: str, scheme: dict[str, Any], resource_name: str) -> Any:

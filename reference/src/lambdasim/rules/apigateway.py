@@ -15,7 +15,11 @@ response a function may return without a `statusCode`);
 https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-output.html
 and https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
 (a Lambda authorizer's IAM policy, evaluated against the method ARN; the result cached for
-`authorizerResultTtlInSeconds`, 300 s by default for REST APIs).
+`authorizerResultTtlInSeconds`, 300 s by default for REST APIs);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
+and https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html
+(REST non-proxy integrations: which mapping template or passthrough applies to a request, and
+which integration response to a result).
 """
 
 from __future__ import annotations
@@ -160,3 +164,29 @@ def context_is_valid(context: Any) -> bool:
     set a JSON object or array as a valid value of any key in the context map"."""
     return context is None or (isinstance(context, dict) and all(
         isinstance(v, str | int | float | bool) for v in context.values()))
+
+
+def request_template(templates: dict[str, str], content_type: str | None,
+                     passthrough: str) -> tuple[str | None, bool]:
+    """(the mapping template for a request's Content-Type (application/json when it has none),
+    whether the request is refused with 415 Unsupported Media Type). Without a template for the
+    content type the body passes through unchanged: always with WHEN_NO_MATCH, only when the
+    integration has no template at all with WHEN_NO_TEMPLATES, never with NEVER."""
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    template = templates.get(media)
+    if template is not None:
+        return template, False
+    refused = passthrough == "NEVER" or (passthrough == "WHEN_NO_TEMPLATES" and bool(templates))
+    return None, refused
+
+
+def integration_response(patterns: list[str | None], selector: str | None) -> int | None:
+    """The index of the integration response a non-proxy integration's result selects: the
+    first whose selection pattern (a regular expression) matches the whole selector (a Lambda
+    function's errorMessage, None when it succeeded; an AWS service's HTTP status code), else
+    the default one (no pattern); None when there is neither (API Gateway answers 500)."""
+    if selector is not None:
+        for index, pattern in enumerate(patterns):
+            if pattern and re.fullmatch(pattern, selector, re.DOTALL):
+                return index
+    return next((index for index, pattern in enumerate(patterns) if pattern is None), None)
