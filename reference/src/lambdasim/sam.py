@@ -839,8 +839,11 @@ def _describe(
     declared = template.get("Resources") or {}
     types = {lid: r.get("Type", "") for lid, r in declared.items()}
     supported = _moto_types()
+    # A custom resource missing here was not created on purpose (a false Condition), not for want
+    # of moto support.
     not_created = {lid: t for lid, t in types.items()
-                   if lid not in resources and t not in supported and not t.startswith("Custom::")}
+                   if lid not in resources and t not in supported
+                   and not (t.startswith("Custom::") or t == "AWS::CloudFormation::CustomResource")}
 
     lam = sim.client("lambda")
     functions: dict[str, StackFunction] = {}
