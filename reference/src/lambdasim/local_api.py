@@ -111,7 +111,13 @@ def _target(integration: dict[str, Any], uri_key: str, type_key: str, functions:
     uri = str(integration.get(uri_key) or "")
     found = next((logical_id for arn, logical_id in functions.items()
                   if uri == arn or f"/functions/{arn}/" in uri), None)
-    return found or f"({integration.get(type_key) or 'no integration'})"
+    if found:
+        return found
+    kind = str(integration.get(type_key) or "no integration")
+    # An AWS service integration's URI names the service: arn:aws:apigateway:{region}:{service}:...
+    parts = uri.split(":")
+    service = f" {parts[4]}" if uri.startswith("arn:aws:apigateway:") and len(parts) > 4 else ""
+    return f"({kind}{service})"
 
 
 def invoke_url(apis: list[Api], method: str, target: str) -> str:
