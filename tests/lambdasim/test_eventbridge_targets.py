@@ -204,3 +204,26 @@ def test_target_failures_count_as_aws_documents_them():
         as_status = eb.failure_status(code, status)
         assert (as_status, eb.retriable(as_status), eb.dead_letter_error_code(as_status)) == (
             counted, retried, error_code), code
+
+
+def test_an_input_transformer_fills_its_variables_and_the_predefined_ones(sim):
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html:
+    the template's variables are read from the event by JSON path, and the predefined variables
+    are the rule's ARN and name, the time EventBridge received the event (ISO 8601) and the whole
+    event as JSON; every target type the simulator delivers to gets the transformed input."""
+    url, queue_arn = _queue(sim, "transformed")
+    topic = sim.client("sns").create_topic(Name="transformed")["TopicArn"]
+    topic_url, topic_queue = _queue(sim, "from-topic")
+    sim.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=topic_queue,
+                                Attributes={"RawMessageDelivery": "true"})
+    transformer = {"InputPathsMap": {"order": "$.detail.order"},
+                   "InputTemplate": '{"order": <order>, "rule": "<aws.events.rule-name>", '
+                                    '"arn": "<aws.events.rule-arn>", "at": "<aws.events.event.ingestion-time>", '
+                                    '"event": <aws.events.event.json>}'}
+    rule_arn = _rule(sim, {"Id": "queue", "Arn": queue_arn, "InputTransformer": transformer},
+                     {"Id": "topic", "Arn": topic, "InputTransformer": transformer})
+    _put(sim)
+    for body in (_bodies(sim, url)[0]["body"], _bodies(sim, topic_url)[0]["body"]):
+        assert (body["order"], body["rule"], body["arn"]) == ("o-1", "orders", rule_arn)
+        assert body["at"] == sim.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert body["event"]["detail"] == {"order": "o-1"} and "ingestion-time" not in body["event"]

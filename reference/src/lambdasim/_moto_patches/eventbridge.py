@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..eventbridge import Sender, TargetFailure
+from ..rules import eventbridge as eb_rules
 from . import _shared
 from ._patching import Patch
 
@@ -69,7 +70,7 @@ def _deliver(rule: Any, original: Callable[..., None], target: dict[str, Any], e
              aws_event: dict[str, Any], transform_input: bool) -> None:
     arn = str(target.get("Arn", ""))
     kind = _kind(arn)
-    payload = _target_input(target, event, transform_input, rule.account_id)
+    payload = _target_input(target, event, transform_input, rule)
     if kind == "lambda":
         if _eventbridge_targets is not None:
             _eventbridge_targets.deliver(rule.account_id, rule.arn, target, aws_event, payload)
@@ -236,7 +237,7 @@ def _put_to_stream(target: dict[str, Any], aws_event: dict[str, Any], payload: b
     arn = str(target["Arn"])
     _, _, _, region, account, _ = arn.split(":", 5)
     path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
-    key = _at_path(aws_event, str(path)) if path else aws_event.get("id")
+    key = eb_rules.value_at(aws_event, str(path)) if path else aws_event.get("id")
     kinesis_backends[account][region].put_record(
         stream_arn=arn, stream_name=None, partition_key=str(key), explicit_hash_key=None,
         data=base64.b64encode(payload).decode("ascii"))
@@ -271,34 +272,28 @@ def _aws_event(event: dict[str, Any], account_id: str | None = None) -> dict[str
     }
 
 
-def _at_path(event: dict[str, Any], path: str) -> Any:
-    """The value at a target's simple JSON path (`$.detail.order`) in the event, None if absent."""
-    value: Any = event
-    for part in path.lstrip("$").strip(".").split("."):
-        if part:
-            value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
 def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool,
-                  account_id: str | None = None) -> bytes:
-    aws_event = _aws_event(event, account_id)
+                  rule: Any) -> bytes:
+    aws_event = _aws_event(event, rule.account_id)
     if transform_input and "Input" in target:
         return str(target["Input"]).encode("utf-8")
     if transform_input and "InputPath" in target:
-        return json.dumps(_at_path(aws_event, str(target["InputPath"]))).encode("utf-8")
+        return json.dumps(eb_rules.value_at(aws_event, str(target["InputPath"]))).encode("utf-8")
     if transform_input and "InputTransformer" in target:
-        from moto.events.utils import EventTemplateParser
-
         transformer = target["InputTransformer"]
-        return json.dumps(
-            EventTemplateParser.parse(
-                input_template=transformer.get("InputTemplate"),
-                input_paths_map=transformer.get("InputPathsMap", {}),
-                event=aws_event,  # type: ignore[arg-type]
-            )
-        ).encode("utf-8")
+        return eb_rules.transform_input(
+            str(transformer.get("InputTemplate", "")), transformer.get("InputPathsMap", {}), aws_event,
+            rule_arn=rule.arn, rule_name=rule.name, ingestion_time=_ingestion_time(event)).encode("utf-8")
     return json.dumps(aws_event).encode("utf-8")
+
+
+def _ingestion_time(event: dict[str, Any]) -> str:
+    # moto stamps the events it receives with `ingestion-time` (Unix seconds); the scheduled
+    # events the simulator sends carry it too.
+    received = event.get("ingestion-time")
+    when = (datetime.fromtimestamp(received, tz=timezone.utc) if isinstance(received, (int, float))
+            else datetime.now(timezone.utc))
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _event_bus_physical_id(self: Any) -> str:
