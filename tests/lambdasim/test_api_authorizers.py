@@ -56,6 +56,16 @@ def test_a_missing_token_is_401_without_calling_the_authorizer(sim, url) -> None
     assert sim.api_gateway.authorizer_calls == calls
 
 
+def test_a_token_the_validation_expression_refuses_is_401_without_calling_the_authorizer(sim, url) -> None:
+    """A TOKEN authorizer's identityValidationExpression is matched against the token before
+    the authorizer is called; a token that does not match is 401 Unauthorized
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html)."""
+    calls = sim.api_gateway.authorizer_calls
+    response = get(sim, url, "orders/1", "Bearer ABC")
+    assert (response.status, response.json()) == (401, {"message": "Unauthorized"})
+    assert sim.api_gateway.authorizer_calls == calls
+
+
 def test_an_allow_policy_lets_the_request_through_with_the_context(sim, url) -> None:
     """The TOKEN authorizer receives `type`, `authorizationToken` (the identity source header)
     and `methodArn` (arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path})

@@ -98,3 +98,20 @@ def test_a_step_functions_integration_starts_an_execution(sim, stack) -> None:
     answer = post(sim, stack, "flows", {"id": 9}).json()
     executions = sim.client("stepfunctions").list_executions(stateMachineArn=stack.outputs["FlowArn"])["executions"]
     assert [e["executionArn"] for e in executions] == [answer["executionArn"]]
+
+
+def test_a_stage_variable_in_the_integration_uri_names_the_function(sim, stack) -> None:
+    """`${stageVariables.name}` in an integration's URI is replaced by the stage's value, so a
+    stage variable can name the Lambda function a method invokes
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-stage-variables-reference.html)."""
+    response = sim.http("GET", stack.outputs["ApiUrl"] + "staged")
+    assert response.status == 200, response.text
+    assert response.json()["fn"] == stack.function_name("EchoFunction")
+
+
+def test_an_integration_naming_no_function_is_500(sim, stack) -> None:
+    """A Lambda integration whose URI names a function that does not exist cannot be invoked:
+    API Gateway answers 500 Internal server error
+    (https://repost.aws/knowledge-center/api-gateway-internal-server-error)."""
+    response = sim.http("GET", stack.outputs["ApiUrl"] + "ghost")
+    assert (response.status, response.json()) == (500, {"message": "Internal server error"})

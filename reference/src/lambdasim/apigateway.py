@@ -89,9 +89,9 @@ _SERVICE_URI = re.compile(r"^arn:aws:apigateway:(?P<region>[a-z0-9-]+):(?P<servi
                           r"(?P<kind>action|path)/(?P<rest>.+)$")
 
 #: What the front door needs of the simulation: invoke a function synchronously with a payload
-#: (its result and whether it failed), call an AWS API (service, operation, parameters) -> the
+#: (its result and whether it failed; None when there is no such function), call an AWS API (service, operation, parameters) -> the
 #: answer or `botocore.exceptions.ClientError`, and read the virtual clock.
-Invoke = Callable[[str, bytes], tuple[bytes, bool]]
+Invoke = Callable[[str, bytes], tuple[bytes, bool] | None]
 CallAws = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 #: The AWS service integrations the front door runs: (service in the URI, action) -> (boto3's
@@ -176,7 +176,7 @@ class FrontDoor:
             context = {"requestId": request_id, "stage": stage, "httpMethod": http.method, "resourcePath": resource,
                        "apiId": api_id, "accountId": self._account_id, "authorizer": authorizer_context or {}}
             return self._rest_non_proxy(target, routed, context, variables)
-        function = _LAMBDA_URI.search(target.uri)
+        function = _LAMBDA_URI.search(rules.with_stage_variables(target.uri, variables))
         if target.integration_type != "AWS_PROXY" or function is None:
             return error_response(500, f"the simulator does not run {target.integration_type or 'no'} integrations "
                                        "yet (Lambda proxy and non-proxy, and some AWS service integrations)")
@@ -184,7 +184,10 @@ class FrontDoor:
                                  request_id=request_id, when=started, stage_variables=variables,
                                  authorizer=authorizer_context)
         integration_started = self._now()
-        result, failed = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        invoked = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        if invoked is None:  # no such function: an invalid integration (api-gateway-internal-server-error)
+            return error_response(500, "Internal server error")
+        result, failed = invoked
         timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.INTEGRATION_TIMEOUT_S
         if (self._now() - integration_started).total_seconds() > timeout_s:
             return error_response(504, "Endpoint request timed out")
@@ -211,11 +214,15 @@ class FrontDoor:
                                                                    stage_variables=variables)
         except ValueError:
             return error_response(500, "Internal server error")
-        function = _LAMBDA_URI.search(target.uri)
-        service = _SERVICE_URI.search(target.uri)
+        uri = rules.with_stage_variables(target.uri, variables)
+        function = _LAMBDA_URI.search(uri)
+        service = _SERVICE_URI.search(uri)
         started = self._now()
         if function is not None:
-            raw, failed = self._invoke(function["function"], payload.encode("utf-8"))
+            invoked = self._invoke(function["function"], payload.encode("utf-8"))
+            if invoked is None:
+                return error_response(500, "Internal server error")
+            raw, failed = invoked
             timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.INTEGRATION_TIMEOUT_S
             if (self._now() - started).total_seconds() > timeout_s:
                 return error_response(504, "Endpoint request timed out")
@@ -332,7 +339,7 @@ class FrontDoor:
             if isinstance(verdict, HttpResponse):
                 return verdict
             authorizer_context = verdict
-        function = _LAMBDA_URI.search(target.uri)
+        function = _LAMBDA_URI.search(rules.with_stage_variables(target.uri, variables))
         if target.integration_type != "AWS_PROXY" or function is None:
             return error_response(500, f"the simulator does not run {target.integration_type or 'no'} integrations "
                                        "of HTTP APIs yet (only Lambda proxy integrations)")
@@ -342,7 +349,10 @@ class FrontDoor:
                       region=region, request_id=request_id, when=started, stage_variables=variables,
                       authorizer=authorizer_context)
         integration_started = self._now()
-        result, failed = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        invoked = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        if invoked is None:
+            return error_response(500, "Internal Server Error")
+        result, failed = invoked
         timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.HTTP_API_INTEGRATION_TIMEOUT_S
         if (self._now() - integration_started).total_seconds() > timeout_s:
             return error_response(503, "Service Unavailable")
@@ -397,7 +407,10 @@ class FrontDoor:
         if function is None:
             return None
         self.authorizer_calls += 1
-        result, failed = self._invoke(function["function"], json.dumps(event()).encode("utf-8"))
+        invoked = self._invoke(function["function"], json.dumps(event()).encode("utf-8"))
+        if invoked is None:
+            return None
+        result, failed = invoked
         try:
             output: Any = json.loads(result)
         except ValueError:

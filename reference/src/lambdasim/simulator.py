@@ -517,8 +517,12 @@ class Simulator:
         self._require_running()
         return self.api_gateway.request(method, url, headers=headers, body=body)
 
-    def _invoke_for_api_gateway(self, function: str, payload: bytes) -> tuple[bytes, bool]:
-        answer = self.client("lambda").invoke(FunctionName=function, Payload=payload)
+    def _invoke_for_api_gateway(self, function: str, payload: bytes) -> tuple[bytes, bool] | None:
+        lam = self.client("lambda")
+        try:
+            answer = lam.invoke(FunctionName=function, Payload=payload)
+        except lam.exceptions.ResourceNotFoundException:
+            return None  # the integration names no function: API Gateway's error, not Lambda's
         return answer["Payload"].read(), "FunctionError" in answer
 
     def _call_aws_for_api_gateway(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,9 @@ and https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
 and https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html
 (REST non-proxy integrations: which mapping template or passthrough applies to a request, and
-which integration response to a result).
+which integration response to a result);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-stage-variables-reference.html
+(`${stageVariables.name}` in an integration's URI, e.g. the Lambda function it invokes).
 """
 
 from __future__ import annotations
@@ -190,3 +192,12 @@ def integration_response(patterns: list[str | None], selector: str | None) -> in
             if pattern and re.fullmatch(pattern, selector, re.DOTALL):
                 return index
     return next((index for index, pattern in enumerate(patterns) if pattern is None), None)
+
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+
+
+def with_stage_variables(uri: str, variables: dict[str, str]) -> str:
+    """An integration URI with its `${stageVariables.name}` references replaced by the stage's
+    values (an undefined variable becomes empty: the URI then names no function)."""
+    return _STAGE_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), uri)
