@@ -213,6 +213,22 @@ def test_the_authorizer_result_is_cached_per_identity_for_its_ttl(sim, staged) -
     assert sim.api_gateway.authorizer_calls == calls + 3
 
 
+def test_an_iam_policy_authorizer_without_a_ttl_is_called_for_every_request(sim, staged) -> None:
+    """Without simple responses an HTTP API's Lambda authorizer returns an IAM policy evaluated
+    against the route ARN: Allow lets the request through with the context in
+    `requestContext.authorizer.lambda`, Deny is 403 Forbidden
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+    Caching needs authorizerResultTtlInSeconds greater than 0
+    (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html);
+    with none set the simulator caches nothing (modelled: the API gives no default)."""
+    calls = sim.api_gateway.authorizer_calls
+    events = [event_of(sim.http("GET", staged + "admin", headers={"Authorization": "allow"})) for _ in range(2)]
+    assert events[0]["requestContext"]["authorizer"]["lambda"] == {"user": "bob"}
+    assert sim.api_gateway.authorizer_calls == calls + 2
+    denied = sim.http("GET", staged + "admin", headers={"Authorization": "deny"})
+    assert (denied.status, denied.json()) == (403, {"message": "Forbidden"})
+
+
 def test_a_route_with_authorizer_none_is_open(sim, staged) -> None:
     """SAM's `Auth: Authorizer: NONE` leaves a route of an API with a default authorizer open
     (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-httpapiauth.html).
