@@ -229,6 +229,15 @@ def test_an_iam_policy_authorizer_without_a_ttl_is_called_for_every_request(sim,
     assert (denied.status, denied.json()) == (403, {"message": "Forbidden"})
 
 
+def test_a_payload_1_0_authorizer_gets_the_rest_request_input_and_returns_a_policy(sim, staged) -> None:
+    """"If you need compatibility with REST APIs, use version 1.0": the authorizer receives the
+    REST REQUEST authorizer's input (`methodArn`, the identity sources joined in
+    `identitySource` and `authorizationToken`) and returns an IAM policy
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html)."""
+    event = event_of(sim.http("GET", staged + "legacy", headers={"Authorization": "t-1"}))
+    assert event["requestContext"]["authorizer"]["lambda"] == {"token": "t-1", "type": "REQUEST", "version": "1.0"}
+
+
 def test_a_route_with_authorizer_none_is_open(sim, staged) -> None:
     """SAM's `Auth: Authorizer: NONE` leaves a route of an API with a default authorizer open
     (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-httpapiauth.html).

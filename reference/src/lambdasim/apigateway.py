@@ -19,8 +19,9 @@ out" past the integration timeout, 29 s by default
 
 HTTP APIs (`/path` on the `$default` stage, `/{stage}/path` on another): routed as HTTP APIs route
 (`rules.http_api_route`: the most specific route, then `$default`), the event in the
-integration's payload format version (2.0 or 1.0), a Lambda authorizer (payload format 2.0,
-simple or IAM-policy responses) first when the route has one. Errors: 404 "Not Found" for no
+integration's payload format version (2.0 or 1.0), a Lambda authorizer (payload format 2.0 with
+simple or IAM-policy responses, or 1.0 with the REST REQUEST input and an IAM policy) first when
+the route has one. Errors: 404 "Not Found" for no
 stage or no route (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html);
 500 "Internal Server Error" when the function fails or a 1.0 response is malformed
 (https://repost.aws/knowledge-center/api-gateway-status-codes-http-api); 503 "Service
@@ -53,8 +54,8 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-la
 
 An API id that does not exist answers 404 (on AWS its host name does not resolve). Not
 modelled yet (a request that needs one is answered 500 with a message saying so): other AWS
-service actions, HTTP integrations, parameter mappings, HTTP API authorizers with payload
-format 1.0, JWT authorizers, API keys and throttling.
+service actions, HTTP integrations, parameter mappings, JWT authorizers, API keys and
+throttling.
 """
 
 from __future__ import annotations
@@ -362,26 +363,31 @@ class FrontDoor:
     def _http_api_authorize(self, authorizer: ApiAuthorizer, http: HttpRequest, route_key: str, *, api_id: str,
                             stage: str, region: str, variables: dict[str, str],
                             request_id: str) -> dict[str, Any] | HttpResponse:
-        if authorizer.payload_version != "2.0":
-            return error_response(500, "the simulator runs HTTP API Lambda authorizers of payload format 2.0 only")
         identity = _identity(authorizer.identity_sources, http, variables)
         if identity is None:
             return error_response(401, "Unauthorized")
         arn = rules.method_arn(region, self._account_id, api_id, stage, http.method, http.path)
+        version_1 = authorizer.payload_version == "1.0"
 
         def event() -> dict[str, Any]:
-            request = http_api_event_v2(http, route_key=route_key, api_id=api_id, stage=stage,
-                                        account_id=self._account_id, region=region, request_id=request_id,
-                                        when=self._now(), stage_variables=variables)
+            build = http_api_event_v1 if version_1 else http_api_event_v2
+            request = build(http, route_key=route_key, api_id=api_id, stage=stage, account_id=self._account_id,
+                            region=region, request_id=request_id, when=self._now(), stage_variables=variables)
             request.pop("body", None)
             request.pop("isBase64Encoded", None)
+            if version_1:  # the REST REQUEST authorizer's input, for compatibility with REST APIs
+                joined = ",".join(identity)
+                return {**request, "type": "REQUEST", "methodArn": arn, "identitySource": joined,
+                        "authorizationToken": joined}
             return {**request, "type": "REQUEST", "routeArn": arn, "identitySource": list(identity)}
 
-        verdict = self._authorized(api_id, authorizer, identity, event, simple=authorizer.simple_responses,
+        # simple responses exist in payload format 2.0 only; 1.0 authorizers return IAM policies
+        simple = authorizer.simple_responses and not version_1
+        verdict = self._authorized(api_id, authorizer, identity, event, simple=simple,
                                    default_ttl_s=rules.HTTP_API_AUTHORIZER_TTL_DEFAULT_S)
         if verdict is None or verdict == "Unauthorized":
             return error_response(500, "Internal Server Error")
-        if authorizer.simple_responses:
+        if simple:
             allowed = verdict.is_authorized
         else:
             try:
