@@ -62,6 +62,10 @@ _AREAS = {
     "test_simulator_faults.py": "Fault injection",
     "test_isolation.py": "Isolated execution environments",
     "test_schedules.py": "EventBridge schedules and Scheduler",
+    "test_apigateway.py": "API Gateway REST APIs",
+    "test_http_api.py": "API Gateway HTTP APIs",
+    "test_api_authorizers.py": "API Gateway Lambda authorizers (REST)",
+    "test_api_integrations.py": "API Gateway non-proxy and AWS service integrations",
 }
 
 

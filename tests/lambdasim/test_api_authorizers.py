@@ -90,7 +90,8 @@ def test_an_allow_policy_lets_the_request_through_with_the_context(sim, url) -> 
 def test_a_deny_or_a_policy_that_does_not_allow_the_method_is_403(sim, url, token, message) -> None:
     """An explicit Deny, or a policy with no statement allowing the method ARN (an implicit
     deny), is 403 with API Gateway's message
-    (https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer)."""
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-output.html,
+    https://repost.aws/knowledge-center/api-gateway-403-error-lambda-authorizer)."""
     response = get(sim, url, "orders/1", token)
     assert (response.status, response.json()) == (403, {"message": message})
 
@@ -128,7 +129,7 @@ def test_a_cached_policy_is_evaluated_against_each_method_arn(sim, url) -> None:
 
 def test_a_wildcard_resource_allows_every_method(sim, url) -> None:
     """Resources in the policy take IAM's wildcards: `{api-id}/*` allows every stage, method and
-    path of the API (apigateway-lambda-authorizer-output.html)."""
+    path of the API (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-output.html)."""
     assert [get(sim, url, f"orders/{n}", "allow-all").status for n in (4, 5)] == [200, 200]
 
 
@@ -136,7 +137,8 @@ def test_a_request_authorizer_needs_every_identity_source_and_caching_can_be_off
     """A REQUEST authorizer is called only when every identity source (here a header and a query
     string) is present; it receives the request's headers, query strings, path and `methodArn`
     (Powertools' ApiGatewayAuthorizerRequest parses it); with a TTL of 0 every request calls it
-    (apigateway-use-lambda-authorizer.html, apigateway-lambda-authorizer-input.html)."""
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-input.html)."""
     missing = get(sim, url, "req", **{"X-User": "alice"})
     assert (missing.status, missing.json()) == (401, {"message": "Unauthorized"})
     calls = sim.api_gateway.authorizer_calls

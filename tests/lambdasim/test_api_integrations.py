@@ -59,7 +59,7 @@ def test_an_error_selects_the_response_whose_pattern_matches_its_message(sim, st
 def test_an_error_no_pattern_matches_goes_to_the_default_response(sim, stack) -> None:
     """An error no selection pattern matches gets the default integration response: the client
     sees its status (200 here) and the error document mapped by its template
-    (handle-errors-in-lambda-integration.html)."""
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html)."""
     response = post(sim, stack, "shout/hey", {"n": "two"})
     assert (response.status, response.json()) == (200, {"shouted": None, "event": None})
 

@@ -122,7 +122,8 @@ def test_a_named_stage_is_in_the_path_and_its_variables_in_the_event(sim, staged
 
 
 def test_payload_format_1_0_sends_the_rest_shaped_event(sim, url) -> None:
-    """Payload format 1.0 (http-api-develop-integrations-lambda.html): the REST proxy event's
+    """Payload format 1.0
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html): the REST proxy event's
     fields with `version` 1.0, multi-value headers and query strings; Powertools'
     APIGatewayProxyEventModel parses it unchanged."""
     event = event_of(sim.http("GET", url + "v1/orders/7?a=1&a=2"))
@@ -136,7 +137,8 @@ def test_payload_format_1_0_sends_the_rest_shaped_event(sim, url) -> None:
 def test_a_2_0_result_without_status_code_is_the_body_of_a_200_json_response(sim, url, what, body) -> None:
     """Payload format 2.0: when the function's valid JSON result has no `statusCode`, API
     Gateway assumes status 200, content-type application/json and the result as the body
-    (http-api-develop-integrations-lambda.html, "Lambda function response format";
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
+    "Lambda function response format";
     https://repost.aws/knowledge-center/api-gateway-status-codes-http-api)."""
     response = sim.http("GET", url + f"plain/{what}")
     assert (response.status, response.headers, response.body) == (200, {"content-type": "application/json"}, body)
@@ -145,7 +147,8 @@ def test_a_2_0_result_without_status_code_is_the_body_of_a_200_json_response(sim
 @pytest.mark.parametrize("path", ["plain1/object", "plain/raise", "plain/bad-status"])
 def test_a_failed_function_or_a_malformed_response_is_500(sim, url, path) -> None:
     """With payload format 1.0 the function must return the proxy response shape, API Gateway
-    makes no assumptions (https://repost.aws/knowledge-center/api-gateway-status-codes-http-api);
+    makes no assumptions (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
+    https://repost.aws/knowledge-center/api-gateway-status-codes-http-api);
     a function error or a malformed response is answered 500 `Internal Server Error`."""
     response = sim.http("GET", url + path)
     assert (response.status, response.json()) == (500, {"message": "Internal Server Error"})
@@ -198,10 +201,11 @@ def test_a_simple_response_authorizer_lets_in_denies_or_fails(sim, staged) -> No
 
 def test_the_authorizer_result_is_cached_per_identity_for_its_ttl(sim, staged) -> None:
     """"If it is greater than 0, API Gateway caches authorizer responses" for
-    authorizerResultTtlInSeconds (apis-apiid-authorizers.html; SAM's ReauthorizeEvery, 300 s
-    here), per identity source value: a second request with the same token within 300 virtual
-    seconds does not call the authorizer, another token does, and after the TTL it is called
-    again."""
+    authorizerResultTtlInSeconds
+    (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html;
+    SAM's ReauthorizeEvery, 300 s here), per identity source value: a second request with the
+    same token within 300 virtual seconds does not call the authorizer, another token does, and
+    after the TTL it is called again."""
     calls = sim.api_gateway.authorizer_calls
     for _ in range(2):
         assert sim.http("GET", staged + "me", headers={"Authorization": "allow-cached"}).status == 200
