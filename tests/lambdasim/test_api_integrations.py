@@ -115,3 +115,19 @@ def test_an_integration_naming_no_function_is_500(sim, stack) -> None:
     (https://repost.aws/knowledge-center/api-gateway-internal-server-error)."""
     response = sim.http("GET", stack.outputs["ApiUrl"] + "ghost")
     assert (response.status, response.json()) == (500, {"message": "Internal server error"})
+
+
+def test_an_integration_timeout_set_below_29_s_applies(sim, stack) -> None:
+    """An integration's timeoutInMillis (50 ms to 29 s; 29 s by default) is how long API Gateway
+    waits for it: a function running 2 s behind a 1 s timeout is answered 504
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html)."""
+    function = stack.function_name("EchoFunction")
+    try:
+        sim.set_duration(function, 2_000)
+        response = sim.http("GET", stack.outputs["ApiUrl"] + "slow")
+        assert (response.status, response.json()) == (504, {"message": "Endpoint request timed out"})
+        sim.set_duration(function, 900)
+        assert sim.http("GET", stack.outputs["ApiUrl"] + "slow").status == 200
+    finally:
+        sim.set_duration(function, 1.0)
