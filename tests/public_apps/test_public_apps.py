@@ -30,10 +30,6 @@ NAMESPACE_PACKAGE = ("a handler in folders without __init__.py (src/handlers/put
                      "implicit namespace packages, which Python's import finds on AWS) fails: "
                      "Runtime.ImportModuleError: Unable to import module 'src.handlers.put_item': "
                      "No module named 'src'")
-NO_HTTP_API_STACK = ("SAM's HttpApi becomes AWS::ApiGatewayV2::Api and AWS::ApiGatewayV2::Stage, which "
-                     "moto's CloudFormation does not create (SamDeployWarning: not created)")
-NO_HTTP_API = ("sim.http serves REST APIs only: a request to an HTTP API's (ApiGatewayV2) invoke URL "
-               "does not reach the function")
 
 APP_GAPS: dict[str, str | None] = {
     "sqs-lambda": None,
@@ -49,7 +45,7 @@ APP_GAPS: dict[str, str | None] = {
     "eventbridge-schedule-lambda": None,
     "custom-resource": None,
     "hello-world-rest": None,
-    "hello-world-http": NO_HTTP_API_STACK,
+    "hello-world-http": None,
     "web-items": None,
 }
 
@@ -261,7 +257,6 @@ def test_hello_world_rest_api_answers_hello_world(sim: Simulator) -> None:
     assert (response.status, response.json()) == (200, {"message": "hello world"})
 
 
-@pytest.mark.xfail(strict=True, reason=NO_HTTP_API)
 def test_hello_world_http_api_answers_hello_world(sim: Simulator) -> None:
     """README: curl the HTTP API's URL + hello; the answer is {"message": "hello world"}."""
     stack = deploy_app(sim, "hello-world-http")
