@@ -26,7 +26,15 @@ and moto's services take every write to an existing resource: refusals a real se
 an event a second time with that probability (seeded), at-least-once delivery made visible.
 Every event keeps its `TargetDelivery` in `deliveries` (nothing is lost without a trace), and
 `metrics(rule)` counts them as the rule's AWS/Events metrics (Invocations, FailedInvocations,
-InvocationAttempts, DeadLetterInvocations, InvocationsSentToDlq, InvocationsFailedToBeSentToDlq).
+InvocationAttempts, DeadLetterInvocations, InvocationsSentToDlq, InvocationsFailedToBeSentToDlq,
+and ThrottledRules once an invocation was throttled).
+
+Two account quotas per Region are token buckets here (`rules.eventbridge`, eb-quota.html):
+PutEvents (`put_events_limit`; over it the whole call is refused with ThrottlingException, by
+`_moto_patches.eventbridge`, and botocore's retries apply) and target invocations
+(`invocations_limit`; over it an invocation waits, with the retry policy's backoff, for a token:
+delayed, not lost, though its MaximumEventAgeInSeconds still runs). None turns a quota off; every
+refusal is a `RateThrottle` in `throttles`.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from .clock import seconds_to_micros
 from .rules import eventbridge as rules
 from .rules import invoke as inv
 from .rules import tenancy
+from .rules.throughput import RateLimit, RateThrottle, TokenBucket
 
 if TYPE_CHECKING:
     from .async_queue import AsyncEvent
@@ -95,6 +104,7 @@ class TargetDelivery:
     async_events: list[AsyncEvent] = field(default_factory=list, repr=False)
     duplicates: int = 0
     dead_letter_error: str | None = None
+    throttles: int = 0  # tries the account's invocation quota delayed (ThrottledRules)
 
     @property
     def retries(self) -> int:
@@ -110,6 +120,12 @@ class EventBridgeTargets:
         self.duplicate_rate = 0.0
         self.deliveries: list[TargetDelivery] = []
         self._refusals: dict[str, tuple[int, str, str, int | None]] = {}
+        # The account's quotas in the simulation's Region (each Region gets a bucket of its own
+        # with the same limit); None turns one off.
+        self.put_events_limit: RateLimit | None = rules.put_events_limit(sim.region)
+        self.invocations_limit: RateLimit | None = rules.invocations_limit(sim.region)
+        self.throttles: list[RateThrottle] = []
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
 
     def refuse(self, target: str, *, status: int = 429, code: str = "TooManyRequestsException",
                message: str = "Rate Exceeded.", seconds: float | None = None) -> None:
@@ -133,7 +149,39 @@ class EventBridgeTargets:
             counts["InvocationAttempts"] += len(d.attempts)
             for metric in rules.METRICS_OF_STATE.get(d.state, ()):
                 counts[metric] += 1
+            if d.throttles:  # CloudWatch has no data point for it until an invocation is throttled
+                counts[rules.THROTTLED_RULES] = counts.get(rules.THROTTLED_RULES, 0) + d.throttles
         return counts
+
+    # -- quotas -----------------------------------------------------------------------------------
+    def _bucket(self, quota: str, account_id: str, region: str, limit: RateLimit) -> TokenBucket:
+        """The quota's bucket of one account and Region (a new, full one when the limit changed)."""
+        bucket = self._buckets.get((quota, account_id, region))
+        if bucket is None or bucket.limit != limit:
+            bucket = self._buckets[(quota, account_id, region)] = TokenBucket(limit)
+        return bucket
+
+    def admit_put_events(self, account_id: str, region: str) -> bool:
+        """Take a PutEvents token for one call; False (recorded) when the quota refuses it."""
+        limit = self.put_events_limit
+        now = self._sim._clock.micros
+        if limit is None or self._bucket("PutEvents", account_id, region, limit).try_take(now):
+            return True
+        self.throttles.append(RateThrottle(now, "events", "PutEvents", f"{account_id}/{region}", limit))
+        return False
+
+    def _invocation_admitted(self, d: TargetDelivery, now: int) -> bool:
+        """Take an invocation token for this try; without one the try is recorded and scheduled
+        again after the retry policy's backoff (the invocation is delayed, eb-quota.html)."""
+        limit = self.invocations_limit
+        region = d.rule_arn.split(":")[3]
+        if limit is None or self._bucket("invocations", d.account_id, region, limit).try_take(now):
+            return True
+        d.throttles += 1
+        self.throttles.append(RateThrottle(now, "events", "invocations", f"{d.rule_arn} {d.target_arn}", limit))
+        delay = rules.backoff_s(d.throttles, self.rng)
+        self._sim._scheduler.call_at(now + seconds_to_micros(delay), self._attempt, d)
+        return False
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver(self, account_id: str, rule_arn: str, target: dict[str, Any], event: dict[str, Any],
@@ -159,9 +207,11 @@ class EventBridgeTargets:
     def _attempt(self, d: TargetDelivery) -> None:
         now = self._sim._clock.micros
         max_retries, max_age_s = rules.retry_policy(d.target)
-        if d.attempts and now - d.received_us > max_age_s * 1_000_000:
+        if (d.attempts or d.throttles) and now - d.received_us > max_age_s * 1_000_000:
             d.exhausted = rules.MAXIMUM_EVENT_AGE
             self._dead_letter(d)
+            return
+        if not self._invocation_admitted(d, now):
             return
         failure = self._refusal(d.target_arn, now)
         if failure is None:
@@ -229,7 +279,10 @@ class EventBridgeTargets:
         return None
 
     def _dead_letter(self, d: TargetDelivery) -> None:
-        last = d.attempts[-1] if d.attempts else Attempt(self._sim._clock.micros, 0, "", "")
+        # An event that aged out while the invocation quota delayed it never reached its target.
+        last = d.attempts[-1] if d.attempts else (
+            Attempt(self._sim._clock.micros, 429, rules.THROTTLING_CODE, rules.THROTTLING_MESSAGE) if d.throttles
+            else Attempt(self._sim._clock.micros, 0, "", ""))
         dlq = (d.target.get("DeadLetterConfig") or {}).get("Arn")
         if not dlq:
             d.state = "dropped"

@@ -20,7 +20,11 @@ moto returns the model object for the `Ref` of an `AWS::Events::EventBus` instea
 (AWS returns the name), so `EventBusName: !Ref Bus` on a rule crashed with "'EventBus' object has
 no attribute 'split'": EventBus gets a `physical_resource_id`. moto parses the same default
 InputPathsMap with jsonpath_ng on every delivery to a target (~0.7 ms each, nine per delivery):
-parsed paths, which are immutable, are cached.
+parsed paths, which are immutable, are cached. PutEvents meets the account's PutEvents quota
+first (`EventBridgeTargets.admit_put_events`): over it the whole call fails with 400
+ThrottlingException, as AWS refuses it (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html,
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html), and the caller's
+botocore retries it.
 """
 
 from __future__ import annotations
@@ -246,6 +250,20 @@ def _put_to_stream(target: dict[str, Any], aws_event: dict[str, Any], payload: b
 _eventbridge_targets: Any = None
 
 
+def _wrap_put_events(original: Callable[[Any], str]) -> Callable[[Any], str]:
+    def put_events(self: Any) -> str:
+        """EventsHandler.put_events: refused whole (no entry is put) over the PutEvents quota."""
+        if _eventbridge_targets is not None and not _eventbridge_targets.admit_put_events(
+                self.current_account, self.region):
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError(eb_rules.THROTTLING_CODE, eb_rules.THROTTLING_MESSAGE)
+        return original(self)
+
+    put_events.__wrapped__ = original  # type: ignore[attr-defined]
+    return put_events
+
+
 def set_eventbridge_targets(targets: Any) -> None:
     """The simulator's `eventbridge.EventBridgeTargets` (None: deliver at once, no retry policy)."""
     global _eventbridge_targets
@@ -306,8 +324,10 @@ def patches() -> list[Patch]:
     """The patches of this module, applied on start and removed on stop."""
     import jsonpath_ng.ext as jsonpath_ext
     from moto.events.models import EventBus, Rule
+    from moto.events.responses import EventsHandler
 
     return [
+        Patch(EventsHandler, "put_events", None, ("self",), "EventBridge PutEvents quota", wrap=_wrap_put_events),
         Patch(Rule, "send_to_targets", None,
               ("self", "original_event", "transform_input"), "EventBridge targets", wrap=_wrap_send_to_targets),
         Patch(EventBus, "physical_resource_id", property(_event_bus_physical_id), "absent",

@@ -62,6 +62,8 @@ from typing import Any, Final
 
 from jsonpath_ng.ext import parse as parse_json_path
 
+from .throughput import RateLimit
+
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS: Final = 185
 DEFAULT_MAXIMUM_EVENT_AGE_S: Final = 86_400
 MAXIMUM_RETRY_ATTEMPTS_RANGE: Final = (0, 185)
@@ -211,3 +213,37 @@ METRICS_OF_STATE: Final = {
     "dropped": ("Invocations", "FailedInvocations"),
     "not-routed": ("DeadLetterInvocations",),
 }
+
+
+# -- Throughput quotas (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html) --
+# "PutEvents throttle limit in transactions per second", per account and Region (adjustable):
+# the values of the Regions the simulator's copy of the page shows; in another Region the
+# simulator enforces none unless one is set (`sim.eventbridge.put_events_limit`).
+PUT_EVENTS_TPS: Final = {"us-east-1": 10_000, "us-east-2": 2_400}
+# "Invocations throttle limit in transactions per second": "An invocation is an event matching a
+# rule and being sent on to the rule's targets. After the limit is reached, invocations are
+# throttled; that is, they still happen but they are delayed."
+INVOCATIONS_TPS: Final = {
+    "us-east-1": 18_750, "us-east-2": 4_500, "us-west-1": 2_250, "us-west-2": 18_750, "af-south-1": 750,
+    "ap-northeast-1": 2_250, "ap-northeast-3": 750, "ap-southeast-1": 2_250, "ap-southeast-2": 2_250,
+    "ap-southeast-3": 750, "eu-central-1": 4_500, "eu-south-1": 750, "eu-west-1": 18_750, "eu-west-2": 2_250}
+INVOCATIONS_TPS_OTHER_REGIONS: Final = 1_100
+# A throttled request: HTTP 400 ThrottlingException, "The request was denied due to request
+# throttling" (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html);
+# the message is the one AWS's JSON APIs send with it (the page gives none).
+THROTTLING_CODE: Final = "ThrottlingException"
+THROTTLING_MESSAGE: Final = "Rate exceeded"
+# eb-monitoring.html: "ThrottledRules: The number of triggered rules that are being throttled."
+THROTTLED_RULES: Final = "ThrottledRules"
+
+
+def put_events_limit(region: str) -> RateLimit | None:
+    """The PutEvents quota of `region` as a bucket holding one second of it (the page names no
+    burst); None where the simulator does not know the Region's value."""
+    tps = PUT_EVENTS_TPS.get(region)
+    return None if tps is None else RateLimit.per_second(tps)
+
+
+def invocations_limit(region: str) -> RateLimit:
+    """The target invocation quota of `region`, as a bucket holding one second of it."""
+    return RateLimit.per_second(INVOCATIONS_TPS.get(region, INVOCATIONS_TPS_OTHER_REGIONS))

@@ -1,0 +1,114 @@
+"""Conformance: request-rate ceilings moto does not enforce, as token buckets on the virtual
+clock (rules/throughput.py; API Gateway: rules/apigateway_throttling.py, apigateway.py;
+EventBridge: rules/eventbridge.py, eventbridge.py, _moto_patches/eventbridge.py).
+
+moto answers every request however fast it comes; on AWS, API Gateway answers 429 past a
+stage's, a route's or the account's rate and burst, PutEvents fails with ThrottlingException past
+the account's quota, and rule target invocations past theirs are delayed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from lambdasim import Simulator
+from lambdasim.rules import apigateway_throttling as apigw
+from lambdasim.rules import eventbridge as eb
+from lambdasim.rules.throughput import RateLimit, TokenBucket
+
+
+@pytest.fixture
+def sim():
+    with Simulator(seed=5) as simulator:
+        yield simulator
+
+
+# -- the bucket ---------------------------------------------------------------------------------
+def test_token_bucket_starts_full_refills_at_its_rate_and_never_holds_more_than_its_burst():
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html:
+    "API Gateway throttles requests to your API using the token bucket algorithm, where a token
+    counts for a request"; the burst is the bucket's capacity, the rate its steady refill."""
+    bucket = TokenBucket(RateLimit(10, 20))
+    assert sum(bucket.try_take(0) for _ in range(25)) == 20
+    assert bucket.next_token_us(0) == 100_000  # one token every 1/10 s
+    assert sum(bucket.try_take(1_000_000) for _ in range(25)) == 10
+    assert bucket.available(60_000_000) == 20  # unused rate is not banked past the burst
+    assert TokenBucket(RateLimit(5, 0)).next_token_us(0) is None
+
+
+# -- EventBridge ----------------------------------------------------------------------------------
+def test_eventbridge_quota_defaults_per_region():
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html: "PutEvents throttle
+    limit in transactions per second" is 10,000 in us-east-1 and 2,400 in us-east-2; the
+    "Invocations throttle limit" 18,750 in us-east-1, 4,500 in us-east-2, 1,100 in each Region the
+    page does not list. The page names no burst: the simulator's bucket holds one second."""
+    assert eb.put_events_limit("us-east-1") == RateLimit(10_000, 10_000)
+    assert eb.put_events_limit("us-east-2") == RateLimit(2_400, 2_400)
+    assert eb.invocations_limit("us-east-1") == RateLimit(18_750, 18_750)
+    assert eb.invocations_limit("ca-central-1") == RateLimit(1_100, 1_100)
+    with Simulator(seed=1, region="us-east-2") as sim:
+        assert sim.eventbridge.put_events_limit == RateLimit(2_400, 2_400)
+        assert sim.eventbridge.invocations_limit == RateLimit(4_500, 4_500)
+
+
+def _entry(n: int) -> dict:
+    return {"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"n": n})}
+
+
+def test_put_events_over_the_quota_fails_whole_with_throttling_exception_and_botocore_retries(sim):
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html: PutEvents calls are
+    limited per account and Region; over the quota the request is throttled: the whole call fails
+    with 400 ThrottlingException
+    (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html), no entry is
+    put, and the SDK's retries (with their backoff, on the virtual clock) send it again."""
+    sim.eventbridge.put_events_limit = RateLimit(2, 2)
+    no_retries = sim.client("events", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    assert no_retries.put_events(Entries=[_entry(1)])["FailedEntryCount"] == 0
+    assert no_retries.put_events(Entries=[_entry(2)])["FailedEntryCount"] == 0
+    with pytest.raises(ClientError) as refused:
+        no_retries.put_events(Entries=[_entry(3)])
+    assert refused.value.response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert [(t.service, t.scope, t.limit) for t in sim.eventbridge.throttles] == [
+        ("events", "PutEvents", RateLimit(2, 2))]
+
+    retrying = sim.client("events", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+    started = sim.elapsed
+    assert retrying.put_events(Entries=[_entry(4)])["FailedEntryCount"] == 0  # after backoff
+    assert sim.elapsed > started and len(sim.eventbridge.throttles) >= 2
+
+    sim.eventbridge.put_events_limit = None  # the quota off
+    for n in range(50):
+        no_retries.put_events(Entries=[_entry(n)])
+
+
+def test_target_invocations_over_the_quota_are_delayed_not_lost(sim):
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html: "An invocation is an
+    event matching a rule and being sent on to the rule's targets. After the limit is reached,
+    invocations are throttled; that is, they still happen but they are delayed." Each delayed
+    invocation counts in the rule's ThrottledRules metric
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html); it waits with the
+    retry policy's backoff and uses none of its retry attempts."""
+    sim.eventbridge.invocations_limit = RateLimit(5, 5)
+    sqs, events = sim.client("sqs"), sim.client("events")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(Rule="orders", Targets=[{"Id": "q", "Arn": arn,
+                                                "RetryPolicy": {"MaximumRetryAttempts": 0}}])
+    for start in range(0, 20, 10):
+        events.put_events(Entries=[_entry(n) for n in range(start, start + 10)])
+    assert int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"]) == 5
+    assert sim.run_until_idle()
+    assert int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"]) == 20
+    assert {d.state for d in sim.eventbridge.deliveries} == {"delivered"}
+    throttled = [t for t in sim.eventbridge.throttles if t.scope == "invocations"]
+    metrics = sim.eventbridge.metrics("orders")
+    assert metrics["ThrottledRules"] == len(throttled) >= 15
+    assert metrics["Invocations"] == metrics["InvocationAttempts"] == 20
