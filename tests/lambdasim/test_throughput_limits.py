@@ -10,6 +10,7 @@ the account's quota, and rule target invocations past theirs are delayed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from botocore.config import Config
@@ -19,6 +20,9 @@ from lambdasim import Simulator
 from lambdasim.rules import apigateway_throttling as apigw
 from lambdasim.rules import eventbridge as eb
 from lambdasim.rules.throughput import RateLimit, TokenBucket
+from lambdasim.sam import deploy
+
+THROTTLED_API = Path(__file__).parent / "fixtures" / "sam" / "api_throttling"
 
 
 @pytest.fixture
@@ -38,6 +42,82 @@ def test_token_bucket_starts_full_refills_at_its_rate_and_never_holds_more_than_
     assert sum(bucket.try_take(1_000_000) for _ in range(25)) == 10
     assert bucket.available(60_000_000) == 20  # unused rate is not banked past the burst
     assert TokenBucket(RateLimit(5, 0)).next_token_us(0) is None
+
+
+# -- API Gateway ----------------------------------------------------------------------------------
+@pytest.fixture
+def apis(sim):
+    return deploy(sim, THROTTLED_API, stack_name="throttled", validate=False).outputs
+
+
+def _statuses(sim, url: str, n: int) -> list[int]:
+    """The statuses of `n` requests sent at one instant: from a scheduled callback, where the
+    functions' invocations take no time from the caller (from the driving code each request
+    would move the clock by its function's duration, refilling the buckets in between)."""
+    statuses: list[int] = []
+    sim.schedule(0, lambda: statuses.extend(sim.http("GET", url).status for _ in range(n)))
+    sim.run_for(0)
+    return statuses
+
+
+def test_api_gateway_account_throttle_defaults_per_region():
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html: the throttle quota
+    per account, per Region across HTTP APIs and REST APIs is 10,000 requests per second with a
+    bucket of 5,000 requests; 2,500 / 1,250 in the Regions the page lists (Cape Town, Milan,
+    Jakarta, UAE, Hyderabad, Melbourne, Spain, Zurich, Tel Aviv, Calgary, Malaysia, Thailand,
+    Mexico)."""
+    assert apigw.account_throttle("us-east-1") == RateLimit(10_000, 5_000)
+    assert apigw.account_throttle("af-south-1") == apigw.account_throttle("mx-central-1") == RateLimit(2_500, 1_250)
+
+
+def test_rest_stage_throttle_answers_429_past_its_burst_and_refills_at_its_rate(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html:
+    a stage's method throttling (MethodSettings ThrottlingRateLimit / ThrottlingBurstLimit, here
+    10 requests per second with a burst of 20 for every method) is a token bucket; past it the
+    client receives 429 Too Many Requests. 20 requests at one instant pass, the 21st is refused,
+    a second later 10 more pass."""
+    url = apis["OrdersUrl"] + "orders"
+    assert _statuses(sim, url, 21) == [200] * 20 + [429]
+    refused = sim.http("GET", url)
+    assert (refused.status, refused.json()) == (429, {"message": "Too Many Requests"})
+    sim.run_for(1)
+    assert _statuses(sim, url, 11) == [200] * 10 + [429]
+    assert [(t.service, t.scope, t.limit) for t in sim.api_gateway.throttles] == [
+        ("apigateway", "method", RateLimit(10, 20))] * 3
+    assert sim.api_gateway.throttles[0].resource.endswith("/prod GET /orders")
+
+
+def test_a_method_setting_overrides_the_stage_wide_one_and_has_its_own_bucket(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html:
+    per-stage limits are "applied at the API method level for a stage. You can configure the same
+    settings for all methods, or configure different throttle settings for each method": GET
+    /orders/{id} at 1 per second, burst 2, while GET /orders keeps the stage's 10 / 20."""
+    assert _statuses(sim, apis["OrdersUrl"] + "orders/1", 3) == [200, 200, 429]
+    assert _statuses(sim, apis["OrdersUrl"] + "orders", 3) == [200] * 3
+    sim.run_for(1)
+    assert _statuses(sim, apis["OrdersUrl"] + "orders/2", 2) == [200, 429]
+
+
+def test_http_api_route_and_default_route_throttling(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html:
+    route-level throttling of an HTTP API stage, for every route (DefaultRouteSettings, here 5 /
+    5) or one route (RouteSettings "GET /slow", 1 / 1); past it 429 Too Many Requests."""
+    assert _statuses(sim, apis["PlacesUrl"] + "places", 6) == [200] * 5 + [429]
+    assert _statuses(sim, apis["PlacesUrl"] + "slow", 2) == [200, 429]
+    assert sim.http("GET", apis["PlacesUrl"] + "slow").json() == {"message": "Too Many Requests"}
+    assert {t.scope for t in sim.api_gateway.throttles} == {"route"}
+
+
+def test_the_account_throttle_covers_every_api_and_can_be_set_or_turned_off(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html:
+    the account-level limit applies to all APIs in the account in a Region, after the stage's
+    limits; a request refused by it takes no token from the stage's bucket."""
+    sim.api_gateway.account_throttle = RateLimit(3, 3)
+    assert _statuses(sim, apis["OrdersUrl"] + "orders", 2) == [200, 200]
+    assert _statuses(sim, apis["PlacesUrl"] + "places", 2) == [200, 429]
+    assert sim.api_gateway.throttles[-1].scope == "account"
+    sim.api_gateway.throttling = False
+    assert _statuses(sim, apis["PlacesUrl"] + "slow", 5) == [200] * 5
 
 
 # -- EventBridge ----------------------------------------------------------------------------------

@@ -52,10 +52,18 @@ or the default picks (`rules.integration_response`), its template mapping the re
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html).
 
+Throttling (`rules.apigateway_throttling`, token buckets of `rules.throughput`): a routed request
+takes a token from its REST method's stage setting (MethodSettings) or its HTTP API route's
+(RouteSettings, else the stage's DefaultRouteSettings), then from the account's bucket for the
+Region (10,000 requests per second, burst 5,000 by default); without one it is answered 429
+`{"message": "Too Many Requests"}` and recorded in `throttles`
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+
 An API id that does not exist answers 404 (on AWS its host name does not resolve). Not
 modelled yet (a request that needs one is answered 500 with a message saying so): other AWS
-service actions, HTTP integrations, parameter mappings, JWT authorizers, API keys and
-throttling.
+service actions, HTTP integrations, parameter mappings, JWT authorizers, API keys and usage
+plans.
 """
 
 from __future__ import annotations
@@ -65,13 +73,15 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from . import moto_state
 from .moto_state import ApiAuthorizer, ApiTarget
 from .rules import apigateway as rules
+from .rules import apigateway_throttling as throttling
+from .rules.throughput import RateLimit, RateThrottle, TokenBucket
 from .sources import apigateway_mapping as mapping
 from .sources.apigateway import (
     HttpRequest,
@@ -104,6 +114,8 @@ SERVICE_ACTIONS = {("sqs", "SendMessage"): ("sqs", "SendMessage"), ("events", "P
 _SQS_PARAMETERS = {"MessageBody": str, "DelaySeconds": int, "MessageGroupId": str, "MessageDeduplicationId": str,
                    "QueueUrl": str}
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
 NOT_ALLOWED = "User is not authorized to access this resource"
 
@@ -129,6 +141,12 @@ class FrontDoor:
         # (api id, authorizer name, identity) -> (verdict, expiry on the virtual clock)
         self._cache: dict[tuple[str, str, tuple[str, ...]], tuple[_Authorized, datetime]] = {}
         self.authorizer_calls = 0  # invocations of authorizer functions (cache hits make none)
+        # Throttling: False turns it off; the account's limit is AWS's default for the request's
+        # Region unless `account_throttle` sets one (for every Region, each with its own bucket).
+        self.throttling = True
+        self.account_throttle: RateLimit | None = None
+        self.throttles: list[RateThrottle] = []  # the requests answered 429
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                 body: bytes | str | None = None) -> HttpResponse:
@@ -160,6 +178,12 @@ class FrontDoor:
         if variables is None or match is None:
             return error_response(403, "Missing Authentication Token")
         resource, parameters, target = match
+        account = self._account_limit(region)
+        method_limit = throttling.rest_method_throttle(
+            moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage), resource, http.method, account)
+        refused = self._throttle(region, account, "method", f"{api_id}/{stage} {http.method} {resource}", method_limit)
+        if refused is not None:
+            return refused
         routed = HttpRequest(http.method, path, resource, parameters, http.headers, http.query, http.body,
                              http.raw_query)
         started = self._now()
@@ -327,6 +351,12 @@ class FrontDoor:
         if found is None:
             return error_response(404, "Not Found")
         route_key, parameters, target = found
+        account = self._account_limit(region)
+        default, routes = moto_state.http_api_route_throttling(self._account_id, region, api_id, stage)
+        refused = self._throttle(region, account, "route", f"{api_id}/{stage} {route_key}",
+                                 throttling.http_route_throttle(default, routes, route_key, account))
+        if refused is not None:
+            return refused
         variables = api.stages[stage]
         # "API Gateway decodes URL-encoded request parameters before passing them" (http-api-develop-routes.html)
         routed = HttpRequest(http.method, path, route_key, {k: unquote(v) for k, v in parameters.items()},
@@ -397,6 +427,33 @@ class FrontDoor:
         if not allowed:
             return error_response(403, "Forbidden")
         return dict(verdict.context)
+
+    # -- throttling ----------------------------------------------------------------------------
+    def _account_limit(self, region: str) -> RateLimit:
+        return self.account_throttle or throttling.account_throttle(region)
+
+    def _throttle(self, region: str, account: RateLimit, scope: str, resource: str,
+                  limit: RateLimit | None) -> HttpResponse | None:
+        """None when the request may go on (a token taken from the method's or route's bucket, if
+        it has a limit, and from the account's); else the 429 the client gets, recorded. Nothing
+        is taken from any bucket when one of them refuses."""
+        if not self.throttling:
+            return None
+        now_us = (self._now() - _EPOCH) // timedelta(microseconds=1)
+        levels = [(scope, resource, limit)] if limit is not None else []
+        levels.append(("account", f"{self._account_id}/{region}", account))
+        buckets = []
+        for level_scope, level_resource, level_limit in levels:
+            bucket = self._buckets.get((level_scope, level_resource))
+            if bucket is None or bucket.limit != level_limit:
+                bucket = self._buckets[(level_scope, level_resource)] = TokenBucket(level_limit)
+            if bucket.available(now_us) < 1:
+                self.throttles.append(RateThrottle(now_us, "apigateway", level_scope, level_resource, level_limit))
+                return error_response(throttling.THROTTLED_STATUS, throttling.THROTTLED_MESSAGE)
+            buckets.append(bucket)
+        for bucket in buckets:
+            bucket.try_take(now_us)
+        return None
 
     # -- authorizers, both kinds ---------------------------------------------------------------
     def _authorized(self, api_id: str, authorizer: ApiAuthorizer, identity: tuple[str, ...],

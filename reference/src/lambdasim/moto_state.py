@@ -402,6 +402,40 @@ def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:
     return HttpApi(routes, stages)
 
 
+#: A throttling setting as API Gateway keeps it: (rate limit, burst limit), either possibly unset.
+ThrottleSetting = tuple[float | None, int | None]
+
+
+def _throttle_setting(settings: Any) -> ThrottleSetting | None:
+    if not isinstance(settings, dict):
+        return None
+    rate, burst = settings.get("throttlingRateLimit"), settings.get("throttlingBurstLimit")
+    if rate is None and burst is None:
+        return None
+    return (None if rate is None else float(rate), None if burst is None else int(burst))
+
+
+def rest_api_method_throttling(account_id: str, region: str, api_id: str, stage: str) -> dict[str, ThrottleSetting]:
+    """A REST API stage's method throttling settings by `{resource path}/{method}` key (`*/*`:
+    every method); empty when it sets none."""
+    api = apigateway_backend(account_id, region).apis.get(api_id)
+    found = api.stages.get(stage) if api is not None else None
+    settings = {key: _throttle_setting(value) for key, value in ((found.method_settings or {}) if found else {}).items()}
+    return {key: setting for key, setting in settings.items() if setting is not None}
+
+
+def http_api_route_throttling(account_id: str, region: str, api_id: str,
+                              stage: str) -> tuple[ThrottleSetting | None, dict[str, ThrottleSetting]]:
+    """An HTTP API stage's default route throttling and its routes' own, by route key."""
+    api = apigatewayv2_backend(account_id, region).apis.get(api_id)
+    found = api.stages.get(stage) if api is not None else None
+    if found is None:
+        return None, {}
+    routes = {str(key): _throttle_setting(value) for key, value in (found.route_settings or {}).items()}
+    return (_throttle_setting(getattr(found, "default_route_settings", None)),
+            {key: setting for key, setting in routes.items() if setting is not None})
+
+
 # ---------------------------------------------------------------------------------------------
 # What moto tells the simulator's pollers
 # ---------------------------------------------------------------------------------------------

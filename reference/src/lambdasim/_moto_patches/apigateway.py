@@ -133,6 +133,16 @@ def _resource_for(backend: Any, api_id: str, path: str) -> Any:
     return resource
 
 
+#: A stage's throttling properties in CloudFormation and in the API (MethodSettings of
+#: AWS::ApiGateway::Stage, DefaultRouteSettings and RouteSettings of AWS::ApiGatewayV2::Stage).
+_THROTTLING_PROPERTIES = {"ThrottlingRateLimit": "throttlingRateLimit", "ThrottlingBurstLimit": "throttlingBurstLimit"}
+
+
+def _route_throttling(settings: Any) -> dict[str, Any]:
+    return {api_key: settings[cfn_key] for cfn_key, api_key in _THROTTLING_PROPERTIES.items()
+            if isinstance(settings, dict) and settings.get(cfn_key) is not None}
+
+
 class StageResource(_shared.AddedResource):
     """AWS::ApiGateway::Stage for moto's CloudFormation, which lacks it: SAM puts each API's
     stage (`Prod` by default) in one
@@ -152,9 +162,18 @@ class StageResource(_shared.AddedResource):
     ) -> StageResource:
         props = cloudformation_json["Properties"]
         api_id, name = str(props["RestApiId"]), str(props.get("StageName") or resource_name)
-        moto_state.apigateway_backend(account_id, region_name).create_stage(
+        stage = moto_state.apigateway_backend(account_id, region_name).create_stage(
             api_id, name, str(props.get("DeploymentId", "")), variables=props.get("Variables"),
             description=props.get("Description", ""), tracing_enabled=props.get("TracingEnabled"))
+        # MethodSettings' throttling, under the API's `{path}/{method}` keys (`*/*`, `~1orders/GET`):
+        # "/*" and "*" are every resource and method; the root "/" is `~1`.
+        for setting in props.get("MethodSettings") or []:
+            throttling = {api_key: setting[cfn_key] for cfn_key, api_key in _THROTTLING_PROPERTIES.items()
+                          if setting.get(cfn_key) is not None}
+            if throttling:
+                path = str(setting.get("ResourcePath", "/*"))
+                key = f"{path[1:] or '~1'}/{setting.get('HttpMethod', '*')}"
+                stage.method_settings.setdefault(key, {}).update(throttling)
         return cls(api_id, name)
 
     @classmethod
@@ -292,10 +311,14 @@ class HttpApiStageResource(_shared.AddedResource):
     ) -> HttpApiStageResource:
         props = cloudformation_json["Properties"]
         api_id, name = str(props["ApiId"]), str(props.get("StageName") or resource_name)
-        moto_state.apigatewayv2_backend(account_id, region_name).create_stage(api_id, {
-            "stageName": name, "stageVariables": props.get("StageVariables") or {},
-            "autoDeploy": props.get("AutoDeploy"), "description": props.get("Description"),
-            "tags": props.get("Tags") or {}})
+        config = {"stageName": name, "stageVariables": props.get("StageVariables") or {},
+                  "autoDeploy": props.get("AutoDeploy"), "description": props.get("Description"),
+                  "tags": props.get("Tags") or {},
+                  "routeSettings": {str(route): _route_throttling(settings)
+                                    for route, settings in (props.get("RouteSettings") or {}).items()}}
+        if _route_throttling(props.get("DefaultRouteSettings")):
+            config["defaultRouteSettings"] = _route_throttling(props.get("DefaultRouteSettings"))
+        moto_state.apigatewayv2_backend(account_id, region_name).create_stage(api_id, config)
         return cls(api_id, name)
 
     @classmethod
