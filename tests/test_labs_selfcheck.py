@@ -142,3 +142,27 @@ def test_lab03_reference_retries_are_current() -> None:
     fresh = {seed: run_chaos(None, seed=seed, messages=constants["MESSAGES"], faults=mix).retries
              for seed in stored}
     assert fresh == stored
+
+
+def test_lab00b_cheapest_known_costs_are_current() -> None:
+    """Lab 00b grades costs against the cheapest known configuration's, stored for the visible
+    forecast and the graded seeds: each is played again here, as grading would play it."""
+    import types
+
+    path = REPO / "labs" / "00b-noisy-neighbour" / "tests" / "test_settings.py"
+    # The module without its tests and fixtures (their markers are the grader's, unknown here).
+    tree = ast.parse(path.read_text())
+    tree.body = [node for node in tree.body if not (
+        isinstance(node, ast.FunctionDef)
+        and any(ast.unparse(d).startswith("pytest.") for d in node.decorator_list))]
+    module = types.SimpleNamespace()
+    namespace: dict[str, Any] = {"__name__": "lab00b_graded_tests"}
+    exec(compile(tree, str(path), "exec"), namespace)
+    module.__dict__.update(namespace)
+    stored = {"visible": module.VISIBLE_CHEAPEST_COST, **module.UNSEEN_CHEAPEST_COSTS}
+    fresh = {"visible": module.played_cheapest_cost(module.VISIBLE),
+             **{seed: module.played_cheapest_cost(module.variant(seed)) for seed in module.UNSEEN_CHEAPEST_COSTS}}
+    assert fresh == stored
+    assert set(module.UNSEEN_CHEAPEST_COSTS) <= set(module.UNSEEN), "a stored seed is no longer graded"
+    assert all(module.cheapest_known_cost(module.variant(seed)) == cost
+               for seed, cost in module.UNSEEN_CHEAPEST_COSTS.items())

@@ -27,6 +27,12 @@ VISIBLE = Forecast()
 UNSEEN = [100, 101, 102, 103, 104, 105] + [
     int(s) for s in os.environ.get("LAB00B_SEEDS", "").split(",") if s.strip()]
 COST_TOLERANCE = 1.02
+# The cheapest known cost (`cheapest_known_cost`) of the visible forecast and of the graded
+# seeds, so that grading does not replay them for every submission; the project's tests check
+# these against fresh runs. An instructor's extra seed is played live.
+VISIBLE_CHEAPEST_COST = 1.7740952323724
+UNSEEN_CHEAPEST_COSTS = {100: 1.4510416911630002, 101: 1.2130393061352, 102: 1.4102271682,
+                         103: 2.2674777324472006, 104: 0.7409802303114, 105: 1.2670806265871999}
 
 
 @pytest.fixture
@@ -54,10 +60,22 @@ def outcome_for(choose: Any, forecast: Forecast) -> Outcome:
 def cheapest_known_cost(forecast: Forecast) -> float:
     """The cost of processing the burst through a queue in batches of 10, as fast as the account
     allows (the cost hardly depends on the cap; checkout throttled there would make it cheaper,
-    never dearer)."""
+    never dearer): stored for the visible forecast and the graded seeds, played for others."""
+    stored = STORED_CHEAPEST_COSTS.get(forecast)
+    if stored is not None:
+        return stored
+    return played_cheapest_cost(forecast)
+
+
+def played_cheapest_cost(forecast: Forecast) -> float:
+    """`cheapest_known_cost` played in the capacity model."""
     most = min(MAXIMUM_CONCURRENCY_MAX, forecast.account_concurrency - minimum_unreserved(forecast.account_concurrency))
     return played(forecast, Settings(noisy_reserved=most, route_through_queue=True, batch_size=10,
                                      maximum_concurrency=most)).cost_usd
+
+
+STORED_CHEAPEST_COSTS = {VISIBLE: VISIBLE_CHEAPEST_COST,
+                         **{variant(seed): cost for seed, cost in UNSEEN_CHEAPEST_COSTS.items()}}
 
 
 @pytest.mark.points(3)
