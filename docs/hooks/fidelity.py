@@ -51,6 +51,7 @@ _AREAS = {
     "test_sqs_poller.py": "SQS event source mapping",
     "test_message_move.py": "SQS dead-letter queue redrive",
     "test_stream_pollers.py": "Kinesis / DynamoDB Streams event source mappings",
+    "test_kinesis_limits.py": "Kinesis throughput ceilings",
     "test_push_routes.py": "EventBridge, S3, SNS to Lambda",
     "test_eventbridge_targets.py": "EventBridge targets, every type",
     "test_telemetry.py": "Logs, metrics, metering",

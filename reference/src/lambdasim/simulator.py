@@ -36,8 +36,10 @@ from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
 from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
+from .kinesis_throughput import KinesisThroughput
 from .rules import cold_start
 from .rules import concurrency as cc
+from .rules import kinesis as kinesis_rules
 from .runtime import DurationSpec, InvocationRecord, Runtime
 from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
@@ -98,6 +100,9 @@ class Simulator:
             CloudWatch Logs; with False, function output goes to the process's stdout and no
             EMF metrics are extracted (`lambdasim.telemetry`).
         metrics: put the AWS/Lambda metrics and EMF metrics into CloudWatch.
+        kinesis_limits: the Kinesis throughput ceilings enforced on every stream
+            (`rules.kinesis.KinesisLimits`: AWS's per-shard and on-demand defaults;
+            `KinesisLimits(enforce=False)` turns them off). `sim.kinesis` records refusals.
     """
 
     def __init__(
@@ -113,6 +118,7 @@ class Simulator:
         init_model: cold_start.InitDurationModel | None = None,
         logs: bool = True,
         metrics: bool = True,
+        kinesis_limits: kinesis_rules.KinesisLimits | None = None,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -179,6 +185,8 @@ class Simulator:
         self.custom_resources = CustomResources(self._service, region, Random(f"{seed}/custom-resources"))
         # Scheduled rules and Scheduler schedules fired on the virtual clock (schedules.py).
         self.schedules = Schedules(self, Random(f"{seed}/schedules"))
+        # Kinesis throughput ceilings (per shard, per on-demand stream) and their refusals.
+        self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -206,6 +214,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_message_moves(None))
             _moto_patches.set_custom_resources(self.custom_resources)
             self._undo.append(lambda: _moto_patches.set_custom_resources(None))
+            _moto_patches.set_kinesis_throughput(self.kinesis)
+            self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
             self.faults.start()

@@ -33,6 +33,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   CloudFormation.
 - `custom_resources`: Lambda-backed custom resources (Create/Update/Delete requests, answered by
   the function's PUT to the response URL, caught in process for http.client and urllib3).
+- `kinesis`: the per-shard (and on-demand stream) write and read ceilings, enforced by
+  `kinesis_throughput.KinesisThroughput` (ProvisionedThroughputExceededException).
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -56,6 +58,7 @@ from . import (
     dispatch,
     event_source_mappings,
     eventbridge,
+    kinesis,
     lambda_config,
     lambda_invoke,
     s3,
@@ -67,17 +70,18 @@ from ._patching import EXPECTED_MOTO_VERSION, Patch
 from .custom_resources import set_custom_resources
 from .dispatch import _route
 from .eventbridge import set_eventbridge_targets
+from .kinesis import set_kinesis_throughput
 from .sqs import set_message_moves
 
 if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_custom_resources", "set_message_moves", "verify"]
+           "set_custom_resources", "set_kinesis_throughput", "set_message_moves", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
-            custom_resources, dispatch)
+            custom_resources, kinesis, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -137,6 +141,7 @@ def remove() -> None:
     set_eventbridge_targets(None)
     set_message_moves(None)
     set_custom_resources(None)
+    set_kinesis_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
     _shared.service = None

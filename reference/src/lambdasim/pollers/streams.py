@@ -26,6 +26,12 @@ this module plays them:
   failure up to 60 s (`poller.retry_delay_s` can be replaced).
 - **Throttles** (`errors.Throttled`): the batch is retried after 1, 2, 4 ... 20 s (the SQS
   poller's modelled backoff) without using a retry, until its records pass their maximum age.
+- **Kinesis read ceilings** (`rules.kinesis`, with-kinesis.html: the mapping "shares read
+  throughput with other consumers of the shard"): the poller's GetRecords calls count against
+  the shard's 5 calls and 2 MiB per second like any consumer's; a refused call
+  (ProvisionedThroughputExceededException, answered to the poller without SDK retries, as
+  Lambda's poller backs off itself) leaves the shard's position where it was and the stream is
+  read again after Lambda's base polling interval, 1 s (`stats.read_throttles`).
 - **IteratorAge**: at each invocation, the age of the batch's last record (ms) is kept in
   `batches` and `stats` and added to the AWS/Lambda IteratorAge metric (Maximum) when metrics
   are on (monitoring-metrics-types.html).
@@ -43,7 +49,7 @@ this module plays them:
   function gets a final invocation with no records and isFinalInvokeForWindow true, then the
   state starts empty. The 1 MB state limit (isWindowTerminatedEarly) is not modelled.
 
-Not modelled: enhanced fan-out consumers, Kinesis read throughput limits,
+Not modelled: enhanced fan-out consumers,
 shard splits and merges after the mapping starts, a ParallelizationFactor changed after start.
 """
 
@@ -57,12 +63,14 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import TYPE_CHECKING, Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import moto_state
 from ..clock import MICROS_PER_SECOND, ScheduledCall, from_micros, seconds_to_micros
 from ..errors import Throttled
 from ..rules import invoke as inv
+from ..rules import kinesis as kinesis_rules
 from ..rules.sqs_scaling import throttle_retry_delay_s
 from ..sources import dynamodb as ddb_source
 from ..sources import kinesis as kinesis_source
@@ -81,6 +89,7 @@ class StreamPollerStats:
     """What one stream mapping's poller did (counts of records unless named otherwise)."""
 
     reads: int = 0  # GetRecords calls
+    read_throttles: int = 0  # GetRecords calls a Kinesis read ceiling refused
     read: int = 0  # records read from the stream
     filtered: int = 0  # matched no filter: skipped
     batches: int = 0  # invocations attempted (throttled tries excluded)
@@ -174,7 +183,10 @@ class StreamPoller:
         self._sim = sim
         self._scheduler = sim._scheduler
         self.kind = kind  # "kinesis" or "dynamodb"
-        self._client = sim.client("kinesis" if kind == "kinesis" else "dynamodbstreams")
+        # Lambda's poller backs off from a throttled Kinesis read itself (`_read`): no SDK retries,
+        # which in a scheduled callback would all land at the same instant and all be refused.
+        self._client = sim.client("kinesis", config=Config(retries={"total_max_attempts": 1})) \
+            if kind == "kinesis" else sim.client("dynamodbstreams")
         self.uuid = uuid
         self.mapping_arn = ""
         self.function_arn = ""
@@ -294,12 +306,22 @@ class StreamPoller:
         self._read_call = None
         if not self.polling:
             return
+        throttled = False
         try:
             for shard in self._shards.values():
-                self._read_shard(shard)
+                try:
+                    self._read_shard(shard)
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != kinesis_rules.THROUGHPUT_EXCEEDED_CODE:
+                        raise
+                    self.stats.read_throttles += 1
+                    throttled = True
         except ClientError as error:
             self.problem = f"PROBLEM: {error}"
             return
+        if throttled:  # with-kinesis.html: Lambda polls each shard at a base rate of once per second
+            self._read_call = self._scheduler.call_at(
+                self._scheduler.now_us + seconds_to_micros(kinesis_rules.LAMBDA_POLL_INTERVAL_S), self._read)
         for shard in self._shards.values():
             for lane in shard.lanes:
                 self._kick(lane)

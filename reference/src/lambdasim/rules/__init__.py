@@ -17,6 +17,8 @@ constants.
 - `schedules`: EventBridge scheduled rules and EventBridge Scheduler schedules (rate, cron and at
   expressions, time zones and daylight saving, flexible windows, the Scheduled Event, context
   attributes, retry policy defaults, the dead-letter message's attributes).
+- `kinesis`: Kinesis Data Streams throughput ceilings (per-shard writes and reads over a rolling
+  second, an on-demand stream's write ceiling, ProvisionedThroughputExceededException's message).
 - `sqs_redrive`: SQS dead-letter queue redrive (StartMessageMoveTask's rate limit, statuses, list
   limits, the errors AWS answers, what is modelled where AWS is silent).
 """
