@@ -257,7 +257,26 @@ def test_the_http_api_is_named_by_its_definition(sim, api) -> None:
     SAM titles its definitions with the stack's name. Both APIs and their stages are there for
     the ApiGatewayV2 API."""
     client = sim.client("apigatewayv2")
-    apis = client.get_apis()["Items"]
+    ours = {api.physical_id("ServerlessHttpApi"), api.physical_id("StagedApi")}
+    apis = [a for a in client.get_apis()["Items"] if a["ApiId"] in ours]
     assert sorted(a["Name"] for a in apis) == ["http", "http"]
     stages = {a["ApiId"]: [s["StageName"] for s in client.get_stages(ApiId=a["ApiId"])["Items"]] for a in apis}
     assert sorted(stages.values()) == [["$default"], ["v1"]]
+
+
+def test_an_http_api_of_hand_written_resources_routes_and_authorizes(sim) -> None:
+    """An HTTP API declared as AWS::ApiGatewayV2::Api, ::Integration (a Lambda function's own ARN
+    as IntegrationUri), ::Route (`Target` integrations/{id}; CUSTOM with an AuthorizerId),
+    ::Authorizer and ::Stage deploys and serves as SAM's does
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-route.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-integration.html);
+    `Target` on the Api quick-creates a proxy integration, the `$default` route and stage
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html)."""
+    stack = deploy(sim, HTTP_API.parent / "http_api_resources", stack_name="hand", validate=False)
+    url = stack.outputs["ApiUrl"] + "/"
+    assert event_of(sim.http("GET", url + "hello")) == {"route": "GET /hello", "authorizer": None}
+    assert sim.http("GET", url + "secret").status == 401
+    assert sim.http("GET", url + "secret", headers={"Authorization": "no"}).status == 403
+    assert event_of(sim.http("GET", url + "secret", headers={"Authorization": "ok"}))["authorizer"] == {
+        "lambda": {"who": "gate"}}
+    assert event_of(sim.http("POST", stack.outputs["QuickUrl"] + "any/path"))["route"] == "$default"

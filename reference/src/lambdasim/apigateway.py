@@ -95,7 +95,9 @@ from .sources.apigateway import (
 )
 
 _HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
-_LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$")
+_LAMBDA_URI = re.compile(r":lambda:path/2015-03-31/functions/(?P<function>.+)/invocations$"
+                         # HTTP APIs also take the function's own ARN as the integration URI
+                         r"|^(?P<arn>arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^/]+)$")
 _SERVICE_URI = re.compile(r"^arn:aws:apigateway:(?P<region>[a-z0-9-]+):(?P<service>[a-z0-9-]+):"
                           r"(?P<kind>action|path)/(?P<rest>.+)$")
 
@@ -209,7 +211,7 @@ class FrontDoor:
                                  request_id=request_id, when=started, stage_variables=variables,
                                  authorizer=authorizer_context)
         integration_started = self._now()
-        invoked = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        invoked = self._invoke(function["function"] or function["arn"], json.dumps(event).encode("utf-8"))
         if invoked is None:  # no such function: an invalid integration (api-gateway-internal-server-error)
             return error_response(500, "Internal server error")
         result, failed = invoked
@@ -244,7 +246,7 @@ class FrontDoor:
         service = _SERVICE_URI.search(uri)
         started = self._now()
         if function is not None:
-            invoked = self._invoke(function["function"], payload.encode("utf-8"))
+            invoked = self._invoke(function["function"] or function["arn"], payload.encode("utf-8"))
             if invoked is None:
                 return error_response(500, "Internal server error")
             raw, failed = invoked
@@ -380,7 +382,7 @@ class FrontDoor:
                       region=region, request_id=request_id, when=started, stage_variables=variables,
                       authorizer=authorizer_context)
         integration_started = self._now()
-        invoked = self._invoke(function["function"], json.dumps(event).encode("utf-8"))
+        invoked = self._invoke(function["function"] or function["arn"], json.dumps(event).encode("utf-8"))
         if invoked is None:
             return error_response(500, "Internal Server Error")
         result, failed = invoked
@@ -470,7 +472,7 @@ class FrontDoor:
         if function is None:
             return None
         self.authorizer_calls += 1
-        invoked = self._invoke(function["function"], json.dumps(event()).encode("utf-8"))
+        invoked = self._invoke(function["function"] or function["arn"], json.dumps(event()).encode("utf-8"))
         if invoked is None:
             return None
         result, failed = invoked

@@ -39,7 +39,8 @@ takes the steps `sam build` + `sam deploy` take, offline:
 
 What moto's CloudFormation does not implement (for instance `AWS::SQS::QueuePolicy`,
 `AWS::Scheduler::ScheduleGroup`, `AWS::Lambda::Alias`) is not created (`AWS::Lambda::EventInvokeConfig`,
-`AWS::SNS::Subscription`, `AWS::ApiGateway::Stage` and `AWS::Scheduler::Schedule` are added by `lambdasim._moto_patches`);
+`AWS::SNS::Subscription`, `AWS::ApiGateway::Stage`, the `AWS::ApiGatewayV2::` Api, Stage, Integration,
+Route and Authorizer, and `AWS::Scheduler::Schedule` are added by `lambdasim._moto_patches`);
 `Stack.not_created` lists it and `deploy` warns with `SamDeployWarning`, except for resource
 policies, which nothing in moto enforces for service-to-service deliveries.
 """

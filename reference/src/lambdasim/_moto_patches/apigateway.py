@@ -193,8 +193,10 @@ class HttpApiResource(_shared.AddedResource):
     """AWS::ApiGatewayV2::Api for moto's CloudFormation, which lacks it; SAM writes an HTTP API
     as one with an OpenAPI 3 `Body`
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html).
-    Without a `Body`, `Name` and `ProtocolType` make an API with no routes. `Ref` is the API's
-    id; `Fn::GetAtt` gives `ApiId` and `ApiEndpoint`."""
+    Without a `Body`, `Name` and `ProtocolType` make an API whose routes, integrations and
+    authorizers are resources of their own; `Target` quick-creates a Lambda proxy integration,
+    the `$default` route and the `$default` stage. `Ref` is the API's id; `Fn::GetAtt` gives
+    `ApiId` and `ApiEndpoint`."""
 
     def __init__(self, api_id: str, endpoint: str):
         self.physical_resource_id = api_id
@@ -229,6 +231,8 @@ class HttpApiResource(_shared.AddedResource):
             protocol_type=props.get("ProtocolType", "HTTP"), route_selection_expression=None,
             tags=props.get("Tags") or {}, version=info.get("version"))
         import_http_api_definition(api, body, resource_name)
+        if props.get("Target"):
+            _quick_create(api, str(props["Target"]))
         return cls(api.api_id, api.api_endpoint)
 
     @classmethod
@@ -239,6 +243,23 @@ class HttpApiResource(_shared.AddedResource):
 
     def delete(self, account_id: str, region: str) -> None:
         moto_state.apigatewayv2_backend(account_id, region).delete_api(self.physical_resource_id)
+
+
+def _quick_create(api: Any, target: str) -> None:
+    """Quick create: "an API with an integration, a default catch-all route, and a default stage
+    which is configured to automatically deploy changes"; a Lambda target gets a proxy
+    integration of payload format 2.0
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html)."""
+    uri = target
+    if ":lambda:" in target and ":function:" in target:
+        region = target.split(":")[3]
+        uri = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{target}/invocations"
+    integration = api.create_integration(connection_type="INTERNET", description="", integration_method="POST",
+                                         integration_type="AWS_PROXY", integration_uri=uri,
+                                         payload_format_version="2.0")
+    api.create_route(api_key_required=False, authorization_scopes=[], route_key="$default",
+                     target=f"integrations/{integration.id}", authorization_type="NONE")
+    api.create_stage({"stageName": "$default", "autoDeploy": True})
 
 
 def import_http_api_definition(api: Any, definition: dict[str, Any], resource_name: str) -> None:
@@ -334,8 +355,121 @@ class HttpApiStageResource(_shared.AddedResource):
             api.stages.pop(self.physical_resource_id, None)
 
 
+class _HttpApiPart(_shared.AddedResource):
+    """A part of an HTTP API declared as a resource of its own (hand-written templates, the
+    CDK): `ApiId` names the API, `Ref` is the part's id."""
+
+    def __init__(self, api_id: str, part_id: str):
+        self.api_id = api_id
+        self.physical_resource_id = part_id
+
+    @classmethod
+    def _api(cls, resource_name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(str(props.get("ApiId")))
+        if api is None:
+            raise ValueError(f"{resource_name}: ApiId {props.get('ApiId')!r} names no HTTP API")
+        return api
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        return None  # the part's id is not known from the template; `delete` has it
+
+
+class HttpApiIntegrationResource(_HttpApiPart):
+    """AWS::ApiGatewayV2::Integration
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-integration.html)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Integration"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> HttpApiIntegrationResource:
+        props = cloudformation_json["Properties"]
+        api = cls._api(resource_name, props, account_id, region_name)
+        integration = api.create_integration(
+            connection_type=props.get("ConnectionType", "INTERNET"), description=props.get("Description", ""),
+            integration_method=props.get("IntegrationMethod"), integration_type=str(props["IntegrationType"]).upper(),
+            integration_uri=props.get("IntegrationUri", ""), payload_format_version=props.get("PayloadFormatVersion"),
+            timeout_in_millis=props.get("TimeoutInMillis"), request_parameters=props.get("RequestParameters"))
+        return cls(api.api_id, integration.id)
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(self.api_id)
+        if api is not None:
+            api.delete_integration(self.physical_resource_id)
+
+
+class HttpApiRouteResource(_HttpApiPart):
+    """AWS::ApiGatewayV2::Route
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-route.html):
+    `Target` is `integrations/{integration id}`; `AuthorizationType` CUSTOM with `AuthorizerId`
+    puts a Lambda authorizer in front."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Route"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> HttpApiRouteResource:
+        props = cloudformation_json["Properties"]
+        api = cls._api(resource_name, props, account_id, region_name)
+        route = api.create_route(
+            api_key_required=bool(props.get("ApiKeyRequired", False)),
+            authorization_scopes=list(props.get("AuthorizationScopes") or []), route_key=str(props["RouteKey"]),
+            target=str(props.get("Target", "")), authorization_type=props.get("AuthorizationType", "NONE"),
+            authorizer_id=props.get("AuthorizerId"))
+        return cls(api.api_id, route.route_id)
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(self.api_id)
+        if api is not None:
+            api.delete_route(self.physical_resource_id)
+
+
+class HttpApiAuthorizerResource(_HttpApiPart):
+    """AWS::ApiGatewayV2::Authorizer
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-authorizer.html)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGatewayV2::Authorizer"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> HttpApiAuthorizerResource:
+        props = cloudformation_json["Properties"]
+        api = cls._api(resource_name, props, account_id, region_name)
+        if str(props.get("AuthorizerType", "")).upper() != "REQUEST":
+            raise ValueError(f"{resource_name}: AuthorizerType {props.get('AuthorizerType')!r}; the simulator runs "
+                             "Lambda (REQUEST) authorizers of HTTP APIs only, not JWT")
+        authorizer = api.create_authorizer(
+            auth_creds_arn=props.get("AuthorizerCredentialsArn"),
+            auth_payload_format_version=props.get("AuthorizerPayloadFormatVersion"),
+            auth_result_ttl=props.get("AuthorizerResultTtlInSeconds"),
+            authorizer_type=str(props["AuthorizerType"]).upper(), authorizer_uri=props.get("AuthorizerUri"),
+            enable_simple_response=bool(props.get("EnableSimpleResponses", False)),
+            identity_source=list(props.get("IdentitySource") or []),
+            identity_validation_expr=props.get("IdentityValidationExpression"),
+            jwt_config=props.get("JwtConfiguration"), name=str(props.get("Name") or resource_name))
+        return cls(api.api_id, authorizer.id)
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(self.api_id)
+        if api is not None:
+            api.delete_authorizer(self.physical_resource_id)
+
+
 #: The resource types this module adds to moto's CloudFormation (`cloudformation` registers them).
-ADDED_RESOURCES = (StageResource, HttpApiResource, HttpApiStageResource)
+ADDED_RESOURCES = (StageResource, HttpApiResource, HttpApiStageResource, HttpApiIntegrationResource,
+                   HttpApiRouteResource, HttpApiAuthorizerResource)
 
 
 def deferred_patches() -> list[Patch]:

@@ -1,7 +1,7 @@
 """CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and the
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage,
-AWS::ApiGatewayV2::Api and AWS::ApiGatewayV2::Stage (`apigateway`) and AWS::SNS::Subscription
-(`sns`), AWS::Scheduler::Schedule (`schedules`).
+AWS::ApiGatewayV2::Api, ::Stage, ::Integration, ::Route and ::Authorizer (`apigateway`) and
+AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`).
 
 Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
 `custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
