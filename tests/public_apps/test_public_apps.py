@@ -43,6 +43,7 @@ APP_GAPS: dict[str, str | None] = {
     "s3-lambda": None,
     "lambda-destinations": None,
     "eventbridge-schedule-lambda": None,
+    "scheduled-event-logger": None,
     "custom-resource": None,
     "hello-world-rest": None,
     "hello-world-http": None,
@@ -239,6 +240,17 @@ def test_eventbridge_schedule_invokes_the_function_every_five_minutes(sim: Simul
     assert len(starts) >= 3
     assert {(later - earlier).total_seconds() for earlier, later in zip(starts, starts[1:])} == {300.0}
     assert set(printed(sim, function)) == {"Invoked by the schedule"}
+
+
+def test_scheduled_event_logger_runs_at_the_top_of_every_hour(sim: Simulator) -> None:
+    """The rule's cron(0 * * * ? *) invokes the function at each full hour with EventBridge's
+    Scheduled Event, whose payload the function logs."""
+    stack = deploy_app(sim, "scheduled-event-logger")
+    sim.run_for(3 * 3600 + 60)
+    events = [json.loads(line) for line in printed(sim, stack.function_name("ScheduledEventLogger"))]
+    assert [event["time"] for event in events] == [
+        "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z", "2026-01-01T03:00:00Z"]
+    assert {(event["source"], event["detail-type"]) for event in events} == {("aws.events", "Scheduled Event")}
 
 
 def test_custom_resource_seeds_the_table_and_answers_its_data(sim: Simulator) -> None:
