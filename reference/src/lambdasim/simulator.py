@@ -36,6 +36,7 @@ from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
 from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
+from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .kinesis_throughput import KinesisThroughput
 from .rules import cold_start
 from .rules import concurrency as cc
@@ -187,6 +188,8 @@ class Simulator:
         self.schedules = Schedules(self, Random(f"{seed}/schedules"))
         # Kinesis throughput ceilings (per shard, per on-demand stream) and their refusals.
         self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
+        # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
+        self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -216,6 +219,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_custom_resources(None))
             _moto_patches.set_kinesis_throughput(self.kinesis)
             self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
+            _moto_patches.set_dynamodb_capacity(self.dynamodb)
+            self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
             self.faults.start()
@@ -609,6 +614,15 @@ class Simulator:
     def concurrency_limits(self) -> cc.ConcurrencyLimits:
         """The account pool (`account_limit`, `unreserved_pool(reserved)`, `check(...)`)."""
         return self._pool.limits
+
+    @property
+    def dynamodb_limits(self) -> DynamoDBLimits:
+        """The DynamoDB ceilings enforced (assignable; `enabled = False` turns them off)."""
+        return self.dynamodb.limits
+
+    @dynamodb_limits.setter
+    def dynamodb_limits(self, limits: DynamoDBLimits) -> None:
+        self.dynamodb.limits = limits
 
     @property
     def init_model(self) -> cold_start.InitDurationModel:

@@ -23,6 +23,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   provisioned concurrency, GetAccountSettings.
 - `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
   parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
+- `dynamodb`: DynamoDB's throughput ceilings (provisioned and on-demand tables, partitions,
+  burst capacity) enforced through `dynamodb_capacity`, and ConsumedCapacity as AWS computes it.
 - `dispatch`: moto finds a request's route once per URL and the response method by name.
 - `apigateway`: `AWS::ApiGateway::RestApi` and `AWS::ApiGatewayV2::Api` (with its stage) from an
   OpenAPI `Body` (SAM's REST and HTTP APIs, their Lambda authorizers), applied with moto's
@@ -56,6 +58,7 @@ from . import (
     cloudformation,
     custom_resources,
     dispatch,
+    dynamodb,
     event_source_mappings,
     eventbridge,
     kinesis,
@@ -69,6 +72,7 @@ from . import (
 from ._patching import EXPECTED_MOTO_VERSION, Patch
 from .custom_resources import set_custom_resources
 from .dispatch import _route
+from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
 from .kinesis import set_kinesis_throughput
 from .sqs import set_message_moves
@@ -77,11 +81,11 @@ if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_custom_resources", "set_kinesis_throughput", "set_message_moves", "verify"]
+           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_message_moves", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
-            custom_resources, kinesis, dispatch)
+            custom_resources, kinesis, dynamodb, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -141,6 +145,7 @@ def remove() -> None:
     set_eventbridge_targets(None)
     set_message_moves(None)
     set_custom_resources(None)
+    set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()

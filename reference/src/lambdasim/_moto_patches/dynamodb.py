@@ -1,0 +1,353 @@
+"""DynamoDB: throughput ceilings and ConsumedCapacity, which moto does not model.
+
+moto serves every read and write at once and answers ReturnConsumedCapacity with fixed numbers
+(1.0 for a write, 0.5 for a read, whatever the item). Here each data-plane action of moto's
+`DynamoHandler` first turns its request into capacity units (`rules.dynamodb`: item sizes
+rounded to 1 KB for writes and 4 KB for reads, eventually consistent reads half, transactions
+double; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html)
+and asks the simulator's `dynamodb_capacity.DynamoDBCapacity` for them. A refused request never
+reaches moto: the client gets HTTP 400 ProvisionedThroughputExceededException with AWS's message
+and ThrottlingReasons (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html),
+which botocore retries as it retries AWS's. BatchWriteItem and BatchGetItem refuse item by item:
+the refused ones come back in UnprocessedItems / UnprocessedKeys, and the whole call is refused
+only when none fits (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
+Transactions are admitted whole or refused. ReturnConsumedCapacity (TOTAL, INDEXES) answers the
+units charged. Global secondary indexes are not charged (their writes, their own throughput).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ..dynamodb_capacity import CapacityRefusal, Charge, DynamoDBCapacity, TableThroughput
+from ..rules import dynamodb as ddb
+from ._patching import Patch
+
+_capacity: DynamoDBCapacity | None = None
+
+
+def set_dynamodb_capacity(capacity: DynamoDBCapacity | None) -> None:
+    """The simulator's `DynamoDBCapacity` (None: moto's own behaviour, no ceilings)."""
+    global _capacity
+    _capacity = capacity
+
+
+def _throughput_exceeded(refusal: CapacityRefusal, table_arn: str) -> Exception:
+    from moto.dynamodb.exceptions import DynamodbException
+
+    error = DynamodbException(f"com.amazonaws.dynamodb.v20120810#{ddb.THROUGHPUT_EXCEEDED_CODE}",
+                              ddb.THROUGHPUT_EXCEEDED_MESSAGE)
+    error.description = json.dumps({
+        "__type": error.error_type, "message": ddb.THROUGHPUT_EXCEEDED_MESSAGE,
+        "ThrottlingReasons": [{"reason": refusal.reason, "resource": table_arn}]})
+    return error
+
+
+def _throughput(table: Any) -> TableThroughput:
+    # Keyed by name and creation time, so a table deleted and created again starts afresh.
+    on_demand = table.billing_mode == "PAY_PER_REQUEST"
+    return TableThroughput(table.name, on_demand,
+                           0.0 if on_demand else float(table.throughput.get("ReadCapacityUnits", 0)),
+                           0.0 if on_demand else float(table.throughput.get("WriteCapacityUnits", 0)),
+                           created=table.created_at.timestamp())
+
+
+def _stored_size(table: Any, key: dict[str, Any]) -> int:
+    """Bytes of the item stored under `key` (0 when there is none)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_key = DynamoType(key[table.hash_key_attr])
+    range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    item = table.get_item(hash_key, range_key)
+    return ddb.item_size(item.to_json()["Attributes"]) if item is not None else 0
+
+
+def _key_of(table: Any, item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+
+
+def _partition_key(table: Any, item_or_key: dict[str, Any]) -> dict[str, Any]:
+    return item_or_key[table.hash_key_attr]
+
+
+def _consistency(consistent_read: Any) -> ddb.Consistency:
+    return "strong" if consistent_read else "eventual"
+
+
+def _consumed(body: dict[str, Any], table_name: str, units: float) -> dict[str, Any] | None:
+    """ConsumedCapacity for one table as ReturnConsumedCapacity asks (None: not asked)."""
+    mode = body.get("ReturnConsumedCapacity", "NONE")
+    if mode == "TOTAL":
+        return {"TableName": table_name, "CapacityUnits": units}
+    if mode == "INDEXES":
+        return {"TableName": table_name, "CapacityUnits": units, "Table": {"CapacityUnits": units}}
+    return None
+
+
+def _answered_by_moto(error: Exception) -> bool:
+    """A request moto itself refuses (a missing table, a malformed key): its own error answers."""
+    return isinstance(error, (KeyError, TypeError, ValueError, AttributeError)) \
+        or type(error).__module__.startswith("moto.")
+
+
+def _admit(capacity: DynamoDBCapacity, table: Any, operation: str, kind: ddb.Kind, charges: list[Charge]) -> None:
+    refusal = capacity.admit(_throughput(table), operation, kind, charges)
+    if refusal is not None:
+        raise _throughput_exceeded(refusal, table.table_arn)
+
+
+# -- single-item actions ---------------------------------------------------------------------
+def _single(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def action(self: Any) -> Any:
+        capacity = _capacity
+        if capacity is None:
+            return original(self)
+        body = self.body
+        try:
+            table = self.dynamodb_backend.get_table(body["TableName"])
+            key = _key_of(table, body["Item"]) if operation == "PutItem" else dict(body["Key"])
+            before = _stored_size(table, key)
+        except Exception as error:
+            if _answered_by_moto(error):
+                return original(self)
+            raise
+        partition_key = _partition_key(table, key)
+        if operation == "GetItem":
+            units = ddb.read_units(before, _consistency(body.get("ConsistentRead")))
+        elif operation == "PutItem":
+            units = ddb.write_units(max(before, ddb.item_size(body["Item"])))
+        else:  # UpdateItem, DeleteItem: the item before; UpdateItem's growth is charged after
+            units = ddb.write_units(before)
+        _admit(capacity, table, operation, kind, [Charge(units, partition_key)])
+        result = original(self)
+        if operation == "UpdateItem":
+            grown = ddb.write_units(max(before, _stored_size(table, key))) - units
+            capacity.settle(_throughput(table), kind, grown, partition_key)
+            units += grown
+        consumed = _consumed(body, table.name, units)
+        if consumed is not None:
+            result.result["ConsumedCapacity"] = consumed
+        return result
+
+    action.__wrapped__ = original  # type: ignore[attr-defined]
+    return action
+
+
+# -- Query and Scan --------------------------------------------------------------------------
+_EQUALS = re.compile(r"(#?[\w.-]+)\s*=\s*(:[\w-]+)")
+
+
+def _query_partition_key(table: Any, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The partition key value a Query's key condition names (None: an index's, not charged to
+    a table partition)."""
+    if body.get("IndexName"):
+        return None
+    if "KeyConditions" in body:
+        condition = body["KeyConditions"].get(table.hash_key_attr, {})
+        values = condition.get("AttributeValueList") or [None]
+        return values[0]
+    names = body.get("ExpressionAttributeNames") or {}
+    values = body.get("ExpressionAttributeValues") or {}
+    for name, placeholder in _EQUALS.findall(body.get("KeyConditionExpression") or ""):
+        if names.get(name, name) == table.hash_key_attr:
+            return values.get(placeholder)
+    return None
+
+
+def _read_many(operation: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def action(self: Any) -> Any:
+        capacity = _capacity
+        if capacity is None:
+            return original(self)
+        body = self.body
+        try:
+            table = self.dynamodb_backend.get_table(body["TableName"])
+        except Exception as error:
+            if _answered_by_moto(error):
+                return original(self)
+            raise
+        consistency = _consistency(body.get("ConsistentRead"))
+        partition_key = _query_partition_key(table, body) if operation == "Query" else None
+        minimum = ddb.query_read_units([], consistency)
+        _admit(capacity, table, operation, "read", [Charge(minimum, partition_key)])
+        result = original(self)
+        # Modelled: the items answered (after a filter or projection), where AWS charges the
+        # whole items it read.
+        units = ddb.query_read_units([ddb.item_size(item) for item in result.result.get("Items", [])], consistency)
+        capacity.settle(_throughput(table), "read", units - minimum, partition_key)
+        consumed = _consumed(body, table.name, units)
+        if consumed is not None:
+            result.result["ConsumedCapacity"] = consumed
+        return result
+
+    action.__wrapped__ = original  # type: ignore[attr-defined]
+    return action
+
+
+# -- batches ---------------------------------------------------------------------------------
+def _batch_write(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def batch_write_item(self: Any) -> Any:
+        capacity = _capacity
+        if capacity is None:
+            return original(self)
+        body = self.body
+        backend = self.dynamodb_backend
+        admitted: dict[str, list[dict[str, Any]]] = {}
+        unprocessed: dict[str, list[dict[str, Any]]] = {}
+        used: dict[str, float] = {}
+        last_refusal: Exception | None = None
+        try:
+            tables = {name: backend.get_table(name) for name in body["RequestItems"]}
+            plans = []
+            for name, requests in body["RequestItems"].items():
+                table = tables[name]
+                for request in requests:
+                    if "PutRequest" in request:
+                        item = request["PutRequest"]["Item"]
+                        key = _key_of(table, item)
+                        size = max(_stored_size(table, key), ddb.item_size(item))
+                    else:
+                        key = dict(request["DeleteRequest"]["Key"])
+                        size = _stored_size(table, key)
+                    plans.append((name, table, request, ddb.write_units(size), _partition_key(table, key)))
+        except Exception as error:
+            if _answered_by_moto(error):
+                return original(self)
+            raise
+        for name, table, request, units, partition_key in plans:
+            refusal = capacity.admit(_throughput(table), "BatchWriteItem", "write", [Charge(units, partition_key)])
+            if refusal is None:
+                admitted.setdefault(name, []).append(request)
+                used[name] = used.get(name, 0.0) + units
+            else:
+                unprocessed.setdefault(name, []).append(request)
+                last_refusal = _throughput_exceeded(refusal, table.table_arn)
+        if not admitted and last_refusal is not None:
+            raise last_refusal
+        body["RequestItems"] = admitted
+        result = original(self)
+        result.result["UnprocessedItems"] = unprocessed
+        _batch_consumed(body, result, used)
+        return result
+
+    batch_write_item.__wrapped__ = original  # type: ignore[attr-defined]
+    return batch_write_item
+
+
+def _batch_get(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def batch_get_item(self: Any) -> Any:
+        capacity = _capacity
+        if capacity is None:
+            return original(self)
+        body = self.body
+        backend = self.dynamodb_backend
+        admitted: dict[str, dict[str, Any]] = {}
+        unprocessed: dict[str, dict[str, Any]] = {}
+        used: dict[str, float] = {}
+        last_refusal: Exception | None = None
+        try:
+            plans = []
+            for name, request in body["RequestItems"].items():
+                table = backend.get_table(name)
+                consistency = _consistency(request.get("ConsistentRead"))
+                for key in request["Keys"]:
+                    units = ddb.read_units(_stored_size(table, dict(key)), consistency)
+                    plans.append((name, table, request, key, units))
+        except Exception as error:
+            if _answered_by_moto(error):
+                return original(self)
+            raise
+        for name, table, request, key, units in plans:
+            refusal = capacity.admit(_throughput(table), "BatchGetItem", "read",
+                                     [Charge(units, _partition_key(table, key))])
+            target = admitted if refusal is None else unprocessed
+            target.setdefault(name, {**request, "Keys": []})["Keys"].append(key)
+            if refusal is None:
+                used[name] = used.get(name, 0.0) + units
+            else:
+                last_refusal = _throughput_exceeded(refusal, table.table_arn)
+        if not admitted and last_refusal is not None:
+            raise last_refusal
+        body["RequestItems"] = admitted
+        result = original(self)
+        result.result["UnprocessedKeys"] = unprocessed
+        _batch_consumed(body, result, used)
+        return result
+
+    batch_get_item.__wrapped__ = original  # type: ignore[attr-defined]
+    return batch_get_item
+
+
+def _batch_consumed(body: dict[str, Any], result: Any, used: dict[str, float]) -> None:
+    consumed = [c for name, units in used.items() if (c := _consumed(body, name, units)) is not None]
+    if body.get("ReturnConsumedCapacity", "NONE") != "NONE":
+        result.result["ConsumedCapacity"] = consumed
+
+
+# -- transactions ----------------------------------------------------------------------------
+def _transact(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def action(self: Any) -> Any:
+        capacity = _capacity
+        if capacity is None:
+            return original(self)
+        body = self.body
+        backend = self.dynamodb_backend
+        per_table: dict[str, tuple[Any, list[Charge]]] = {}
+        try:
+            for entry in body["TransactItems"]:
+                ((verb, request),) = entry.items()
+                table = backend.get_table(request["TableName"])
+                key = _key_of(table, request["Item"]) if verb == "Put" else dict(request["Key"])
+                size = _stored_size(table, key)
+                if verb == "Put":
+                    size = max(size, ddb.item_size(request["Item"]))
+                units = ddb.read_units(size, "transactional") if kind == "read" \
+                    else ddb.write_units(size, transactional=True)
+                per_table.setdefault(table.name, (table, []))[1].append(Charge(units, _partition_key(table, key)))
+        except Exception as error:
+            if _answered_by_moto(error):
+                return original(self)
+            raise
+        taken: list[tuple[Any, list[Charge]]] = []
+        for table, charges in per_table.values():
+            refusal = capacity.admit(_throughput(table), operation, kind, charges)
+            if refusal is not None:
+                for earlier, earlier_charges in taken:  # all or nothing: give back what was taken
+                    capacity.give_back(_throughput(earlier), kind, earlier_charges)
+                raise _throughput_exceeded(refusal, table.table_arn)
+            taken.append((table, charges))
+        result = original(self)
+        if body.get("ReturnConsumedCapacity", "NONE") != "NONE":
+            result.result["ConsumedCapacity"] = [
+                _consumed(body, name, sum(c.units for c in charges)) for name, (_, charges) in per_table.items()]
+        return result
+
+    action.__wrapped__ = original  # type: ignore[attr-defined]
+    return action
+
+
+def patches() -> list[Patch]:
+    """The patches of this module, applied on start and removed on stop."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def single(operation: str, kind: ddb.Kind) -> Callable[[Any], Any]:
+        return lambda original: _single(operation, kind, original)
+
+    why = "DynamoDB throughput ceilings and ConsumedCapacity"
+    return [
+        Patch(DynamoHandler, "put_item", None, ("self",), why, wrap=single("PutItem", "write")),
+        Patch(DynamoHandler, "update_item", None, ("self",), why, wrap=single("UpdateItem", "write")),
+        Patch(DynamoHandler, "delete_item", None, ("self",), why, wrap=single("DeleteItem", "write")),
+        Patch(DynamoHandler, "get_item", None, ("self",), why, wrap=single("GetItem", "read")),
+        Patch(DynamoHandler, "query", None, ("self",), why, wrap=lambda original: _read_many("Query", original)),
+        Patch(DynamoHandler, "scan", None, ("self",), why, wrap=lambda original: _read_many("Scan", original)),
+        Patch(DynamoHandler, "batch_write_item", None, ("self",), why, wrap=_batch_write),
+        Patch(DynamoHandler, "batch_get_item", None, ("self",), why, wrap=_batch_get),
+        Patch(DynamoHandler, "transact_write_items", None, ("self",), why,
+              wrap=lambda original: _transact("TransactWriteItems", "write", original)),
+        Patch(DynamoHandler, "transact_get_items", None, ("self",), why,
+              wrap=lambda original: _transact("TransactGetItems", "read", original)),
+    ]
