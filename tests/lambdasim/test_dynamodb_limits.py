@@ -62,7 +62,7 @@ def _keys_per_partition(partitions: int, per_partition: int) -> list[str]:
 
 def test_item_sizes_and_capacity_units_follow_aws_rounding():
     """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
-    and read-write-operations.html: an item's size is its names' and values' bytes (a number 1
+    and https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html: an item's size is its names' and values' bytes (a number 1
     byte per two significant digits + 1, a List or Map 3 bytes + 1 per element); a write unit
     is 1 KB, a read unit 4 KB, rounded up; an eventually consistent read costs half, a
     transactional read or write double; a Query adds the sizes up before rounding once."""
@@ -112,9 +112,9 @@ def test_consumed_capacity_is_returned_as_computed_for_each_operation(sim):
 def test_a_provisioned_table_serves_its_rate_plus_300_seconds_of_burst_then_throttles(sim):
     """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/burst-adaptive-capacity.html:
     DynamoDB retains up to 300 seconds of unused capacity (burst capacity); a table then serves its
-    ProvisionedThroughput (provisioned-capacity-mode.html) and refuses the rest with
-    ProvisionedThroughputExceededException, ThrottlingReason TableWriteProvisionedThroughputExceeded
-    (API_ThrottlingReason.html). A new table starts with its burst full (modelled). A 10 WCU
+    ProvisionedThroughput (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/provisioned-capacity-mode.html)
+    and refuses the rest with ProvisionedThroughputExceededException, ThrottlingReason
+    TableWriteProvisionedThroughputExceeded (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html). A new table starts with its burst full (modelled). A 10 WCU
     table holds 3,000 units: 10 KB items (10 units) at 100 a second, its partition's ceiling, use
     it in 3 seconds; afterwards it takes 10 units a second, one such item."""
     client = _table("burst", write_units=10)
@@ -141,7 +141,8 @@ def test_a_provisioned_table_serves_its_rate_plus_300_seconds_of_burst_then_thro
 def test_a_hot_key_throttles_on_its_partition_while_the_table_is_under_its_limit(sim, write_units):
     """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html:
     a partition serves at most 1,000 write units (or 3,000 read units) a second, in provisioned
-    and on-demand mode alike, and burst capacity does not lift it (burst-adaptive-capacity.html).
+    and on-demand mode alike, and burst capacity does not lift it
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/burst-adaptive-capacity.html).
     One key taking 10 KB writes is refused at its 101st in a second (ThrottlingReason
     TableWriteKeyRangeThroughputExceeded) while the table has used 1,000 of its 4,000 units; a
     key on another partition is served, and the hot key again a second later."""
