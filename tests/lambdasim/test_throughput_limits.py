@@ -98,6 +98,18 @@ def test_a_method_setting_overrides_the_stage_wide_one_and_has_its_own_bucket(si
     assert _statuses(sim, apis["OrdersUrl"] + "orders/2", 2) == [200, 429]
 
 
+def test_method_throttling_set_through_the_api_applies_at_once(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html:
+    stage method throttling set with UpdateStage (`/{resource path}/{method}/throttling/...`
+    patch operations, slashes in the path as `~1`) limits that method."""
+    api_id = apis["OrdersUrl"].split("//")[1].split(".")[0]
+    sim.client("apigateway").update_stage(restApiId=api_id, stageName="prod", patchOperations=[
+        {"op": "replace", "path": "/~1orders/GET/throttling/rateLimit", "value": "1"},
+        {"op": "replace", "path": "/~1orders/GET/throttling/burstLimit", "value": "1"}])
+    assert _statuses(sim, apis["OrdersUrl"] + "orders", 2) == [200, 429]
+    assert sim.api_gateway.throttles[-1].limit == RateLimit(1, 1)
+
+
 def test_http_api_route_and_default_route_throttling(sim, apis):
     """https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html:
     route-level throttling of an HTTP API stage, for every route (DefaultRouteSettings, here 5 /
