@@ -72,7 +72,7 @@ def test_site_builds_with_every_page(built_site: Path) -> None:
     lessons = sorted(p.relative_to(PROJECT_ROOT) for p in PROJECT_ROOT.glob("notebooks/*/*.ipynb"))
     assert len(lessons) >= 11
     for page in ["index.html", "00-lambda-realities/index.html", "01-event-pipeline/index.html",
-                 "03-error-handling/index.html", "labs/index.html", "instructors/index.html",
+                 "02-scaling/index.html", "03-error-handling/index.html", "labs/index.html", "instructors/index.html",
                  "glossary/index.html"] + [f"{p.with_suffix('')}/index.html" for p in lessons]:
         assert (built_site / page).is_file(), f"{page} missing from the built site"
     lesson = (built_site / LESSON_URL / "index.html").read_text()
@@ -194,6 +194,7 @@ def shows_what_it_must(sweep: list[PageVisit]) -> list[str]:
     failures = [f"the home page does not show '{heading}'" for heading in ["What you will learn", "Run it locally", "Start here"]
                 if heading not in visited("", 1400).article_text]
     for path, text in [("00-lambda-realities/", "ReportBatchItemFailures"), ("01-event-pipeline/", "PutEvents"),
+                       ("02-scaling/", "Little's law"),
                        ("03-error-handling/", "StartMessageMoveTask"), ("simulator/", "Fidelity table")]:
         for width in WIDTHS:
             page = visited(path, width)
