@@ -96,6 +96,8 @@ def test_a_method_setting_overrides_the_stage_wide_one_and_has_its_own_bucket(si
     assert _statuses(sim, apis["OrdersUrl"] + "orders", 3) == [200] * 3
     sim.run_for(1)
     assert _statuses(sim, apis["OrdersUrl"] + "orders/2", 2) == [200, 429]
+    # a method defined as ANY is throttled by its own ANY setting, whatever the request's method
+    assert _statuses(sim, apis["OrdersUrl"] + "files/a.csv", 2) == [200, 429]
 
 
 def test_method_throttling_set_through_the_api_applies_at_once(sim, apis):

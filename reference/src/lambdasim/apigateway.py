@@ -181,9 +181,11 @@ class FrontDoor:
             return error_response(403, "Missing Authentication Token")
         resource, parameters, target = match
         account = self._account_limit(region)
+        # the method that serves the request: its own, else the resource's ANY
+        method = http.method if http.method in routes.get(resource, {}) else "ANY"
         method_limit = throttling.rest_method_throttle(
-            moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage), resource, http.method, account)
-        refused = self._throttle(region, account, "method", f"{api_id}/{stage} {http.method} {resource}", method_limit)
+            moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage), resource, method, account)
+        refused = self._throttle(region, account, "method", f"{api_id}/{stage} {method} {resource}", method_limit)
         if refused is not None:
             return refused
         routed = HttpRequest(http.method, path, resource, parameters, http.headers, http.query, http.body,
