@@ -131,3 +131,17 @@ def test_an_integration_timeout_set_below_29_s_applies(sim, stack) -> None:
         assert sim.http("GET", stack.outputs["ApiUrl"] + "slow").status == 200
     finally:
         sim.set_duration(function, 1.0)
+
+
+def test_a_mock_integration_answers_a_cors_preflight_with_static_headers(sim, stack) -> None:
+    """SAM's `Cors` gives each path an OPTIONS method with a mock integration: its request
+    template's statusCode selects the integration response, whose static header values
+    (`method.response.header.X: "'value'"`) the client receives
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html,
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-corsconfiguration.html)."""
+    response = sim.http("OPTIONS", stack.outputs["ApiUrl"] + "orders",
+                        headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST"})
+    assert response.status == 200
+    assert (response.headers["Access-Control-Allow-Origin"], response.headers["Access-Control-Max-Age"]) == (
+        "https://example.com", "600")

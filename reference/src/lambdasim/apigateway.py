@@ -46,8 +46,10 @@ APIs). The context reaches the integration's `requestContext.authorizer`.
 REST non-proxy (`AWS`) integrations: the request's mapping template (`sources.apigateway_mapping`,
 Velocity) or passthrough (`rules.request_template`, 415 Unsupported Media Type when refused), then
 a Lambda function invoked or an AWS API called (`SERVICE_ACTIONS`: SQS SendMessage, EventBridge
-PutEvents, Step Functions StartExecution), then the integration response its selection pattern
-or the default picks (`rules.integration_response`), its template mapping the result
+PutEvents, Step Functions StartExecution), or, for a mock integration (SAM's CORS preflight
+methods), the template's statusCode; then the integration response its selection pattern or
+the default picks (`rules.integration_response`), its template mapping the result and its static
+header values set (`rules.static_response_headers`)
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html).
@@ -201,7 +203,7 @@ class FrontDoor:
                 return verdict
             authorizer_context = verdict
             authorizer_context["integrationLatency"] = int((self._now() - started).total_seconds() * 1000)
-        if target.integration_type == "AWS":
+        if target.integration_type in ("AWS", "MOCK"):
             context = {"requestId": request_id, "stage": stage, "httpMethod": http.method, "resourcePath": resource,
                        "apiId": api_id, "accountId": self._account_id, "authorizer": authorizer_context or {}}
             return self._rest_non_proxy(target, routed, context, variables)
@@ -247,7 +249,9 @@ class FrontDoor:
         function = _LAMBDA_URI.search(uri)
         service = _SERVICE_URI.search(uri)
         started = self._now()
-        if function is not None:
+        if target.integration_type == "MOCK":  # the request template's statusCode selects the response
+            result, selector = "", str(_mock_status(payload))
+        elif function is not None:
             invoked = self._invoke(function["function"] or function["arn"], payload.encode("utf-8"))
             if invoked is None:
                 return error_response(500, "Internal server error")
@@ -276,7 +280,8 @@ class FrontDoor:
                                                                  stage_variables=variables)
         except ValueError:
             return error_response(500, "Internal server error")
-        return HttpResponse(response.status_code, {"Content-Type": "application/json"}, out.encode("utf-8"))
+        headers = {"Content-Type": "application/json", **rules.static_response_headers(response.parameters)}
+        return HttpResponse(response.status_code, headers, out.encode("utf-8"))
 
     def _call_service(self, uri: re.Match[str], payload: str) -> tuple[int, str] | None:
         """(HTTP status, response body) of the AWS API call an integration makes; None when the
@@ -489,6 +494,16 @@ class FrontDoor:
         if verdict is not None and ttl > 0:
             self._cache[key] = (verdict, self._now() + timedelta(seconds=ttl))
         return verdict
+
+
+def _mock_status(payload: str) -> int:
+    """The status code a mock integration's rendered request template names (200 without one)."""
+    try:
+        document = json.loads(payload) if payload.strip() else {}
+    except ValueError:
+        return 200
+    status = document.get("statusCode", 200) if isinstance(document, dict) else 200
+    return int(status) if isinstance(status, int | str) and str(status).isdigit() else 200
 
 
 def _error_message(result: str) -> str:

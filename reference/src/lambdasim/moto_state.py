@@ -313,6 +313,7 @@ class ApiIntegrationResponse:
     selection_pattern: str | None
     status_code: int
     templates: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)  # method.response.header.X -> mapping
 
 
 @dataclass(frozen=True)
@@ -352,7 +353,8 @@ def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict
             timeout = integration.timeout_in_millis if integration else None
             responses = tuple(
                 ApiIntegrationResponse(response.selection_pattern or None, int(response.status_code),
-                                       {k: v for k, v in (response.response_templates or {}).items() if v})
+                                       {k: v for k, v in (response.response_templates or {}).items() if v},
+                                       dict(response.response_parameters or {}))
                 for response in ((integration.integration_responses or {}).values() if integration else ()))
             methods[name] = ApiTarget(
                 integration.integration_type if integration else "", integration.uri if integration else "",

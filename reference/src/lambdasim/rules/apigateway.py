@@ -21,7 +21,11 @@ and https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-i
 (REST non-proxy integrations: which mapping template or passthrough applies to a request, and
 which integration response to a result);
 https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-stage-variables-reference.html
-(`${stageVariables.name}` in an integration's URI, e.g. the Lambda function it invokes).
+(`${stageVariables.name}` in an integration's URI, e.g. the Lambda function it invokes);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html (a mock
+integration's request template gives the status code that selects the integration response)
+and https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html
+(a response header mapped from a static value, `'value'`).
 """
 
 from __future__ import annotations
@@ -201,3 +205,15 @@ def with_stage_variables(uri: str, variables: dict[str, str]) -> str:
     """An integration URI with its `${stageVariables.name}` references replaced by the stage's
     values (an undefined variable becomes empty: the URI then names no function)."""
     return _STAGE_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), uri)
+
+
+def static_response_headers(parameters: dict[str, str]) -> dict[str, str]:
+    """The response headers an integration response sets from static values
+    (`method.response.header.X: "'value'"`); mappings from the integration's response are not
+    modelled and set nothing."""
+    headers = {}
+    for target, source in parameters.items():
+        name = target.removeprefix("method.response.header.")
+        if name != target and len(source) >= 2 and source.startswith("'") and source.endswith("'"):
+            headers[name] = source[1:-1]
+    return headers
