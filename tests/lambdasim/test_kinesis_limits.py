@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdasim import Simulator
+from lambdasim import KinesisLimits, Simulator
 from lambdasim.rules import kinesis as rules
 from lambdasim.rules.cold_start import NO_PLATFORM_INIT
 
@@ -225,13 +225,15 @@ def test_the_lambda_poller_shares_the_shard_read_ceiling_and_still_delivers_ever
     assert [json.loads(base64.b64decode(r["kinesis"]["data"]))["n"] for r in batch.records] == [0, 1, 2]
 
 
-def test_enforcement_can_be_turned_off(sim, kinesis):
+def test_enforcement_can_be_turned_off():
     """https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html : the ceilings
-    are AWS's defaults; `KinesisLimits(enforce=False)` gives moto's own behaviour back (every write
-    and read accepted, nothing recorded), for lessons about something else."""
-    sim.kinesis.limits = rules.KinesisLimits(enforce=False)
-    _stream(kinesis)
-    assert not any("ErrorCode" in r for r in _put_many(kinesis, 1500))
-    assert sim.kinesis.throttles == []
+    are AWS's defaults; `Simulator(kinesis_limits=KinesisLimits(enforce=False))` gives moto's own
+    behaviour back (every write and read accepted, nothing recorded), for lessons about something
+    else."""
+    with Simulator(seed=3, kinesis_limits=KinesisLimits(enforce=False)) as sim:
+        kinesis = sim.client("kinesis", config=Config(retries={"total_max_attempts": 1}))
+        _stream(kinesis)
+        assert not any("ErrorCode" in r for r in _put_many(kinesis, 1500))
+        assert sim.kinesis.throttles == []
     with pytest.raises(ValueError):
         rules.KinesisLimits(shard_write_records_per_s=0)

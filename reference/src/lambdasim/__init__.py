@@ -15,6 +15,8 @@ from .environments import ExecutionEnvironment, ThrottleRecord
 from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning, Throttled
 from .faults import AWSError, ConditionalCheckFailed, FaultInjector, NoAnswer, PartialFailure, ServerError, Throttle
 from .functions import placeholder_zip
+from .kinesis_throughput import KinesisThrottle
+from .rules.kinesis import KinesisLimits
 from .runtime import InvocationRecord
 from ._lean_imports import import_jsonschema_without_iri_checker
 from .simulator import Simulator, active_simulator
@@ -31,6 +33,8 @@ __all__ = [
     "Throttle",
     "ExecutionEnvironment",
     "InvocationRecord",
+    "KinesisLimits",
+    "KinesisThrottle",
     "LambdaContext",
     "MotoVersionMismatch",
     "ScheduledCall",
