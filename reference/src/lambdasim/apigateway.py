@@ -185,8 +185,8 @@ class FrontDoor:
         account = self._account_limit(region)
         # the method that serves the request: its own, else the resource's ANY
         method = http.method if http.method in routes.get(resource, {}) else "ANY"
-        method_limit = throttling.rest_method_throttle(
-            moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage), resource, method, account)
+        settings = moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage)
+        method_limit = throttling.rest_method_throttle(settings, resource, method, account)
         refused = self._throttle(region, account, "method", f"{api_id}/{stage} {method} {resource}", method_limit)
         if refused is not None:
             return refused

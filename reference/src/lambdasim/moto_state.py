@@ -422,7 +422,8 @@ def rest_api_method_throttling(account_id: str, region: str, api_id: str, stage:
     every method); empty when it sets none."""
     api = apigateway_backend(account_id, region).apis.get(api_id)
     found = api.stages.get(stage) if api is not None else None
-    settings = {key: _throttle_setting(value) for key, value in ((found.method_settings or {}) if found else {}).items()}
+    methods = (found.method_settings or {}) if found is not None else {}
+    settings = {key: _throttle_setting(value) for key, value in methods.items()}
     return {key: setting for key, setting in settings.items() if setting is not None}
 
 
