@@ -280,3 +280,23 @@ def test_an_http_api_of_hand_written_resources_routes_and_authorizes(sim) -> Non
     assert event_of(sim.http("GET", url + "secret", headers={"Authorization": "ok"}))["authorizer"] == {
         "lambda": {"who": "gate"}}
     assert event_of(sim.http("POST", stack.outputs["QuickUrl"] + "any/path"))["route"] == "$default"
+
+
+def test_cors_preflights_are_answered_and_the_configured_headers_added(sim, staged) -> None:
+    """With a CORS configuration "API Gateway automatically sends a response to preflight OPTIONS
+    requests, even if there isn't an OPTIONS route" (no authorizer runs), and adds the configured
+    CORS headers to an integration's response for a request with an allowed Origin; another
+    origin gets none
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html)."""
+    calls = sim.api_gateway.authorizer_calls
+    preflight = sim.http("OPTIONS", staged + "me", headers={"Origin": "https://app.example.com",
+                                                            "Access-Control-Request-Method": "GET"})
+    assert (preflight.status, preflight.headers) == (204, {
+        "access-control-allow-origin": "https://app.example.com", "access-control-allow-methods": "GET",
+        "access-control-allow-headers": "authorization", "access-control-max-age": "600"})
+    assert sim.api_gateway.authorizer_calls == calls
+    response = sim.http("GET", staged + "open", headers={"Origin": "https://app.example.com"})
+    assert (response.status, response.headers["access-control-allow-origin"],
+            response.headers["access-control-expose-headers"]) == (200, "https://app.example.com", "x-request-id")
+    other = sim.http("GET", staged + "open", headers={"Origin": "https://elsewhere.example"})
+    assert not [name for name in other.headers if name.startswith("access-control-")]

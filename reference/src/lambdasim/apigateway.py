@@ -235,7 +235,7 @@ class FrontDoor:
         """A non-proxy (`aws`) integration: the request mapped by its template (or passed
         through), a Lambda function invoked or an AWS API called with it, the result mapped by the
         integration response it selects."""
-        content_type = next((v[-1] for k, v in http.headers.items() if k.lower() == "content-type"), None)
+        content_type = _header(http.headers, "Content-Type")
         template, refused = rules.request_template(target.request_templates, content_type, target.passthrough)
         if refused:
             return error_response(415, "Unsupported Media Type")
@@ -356,9 +356,25 @@ class FrontDoor:
         if staged is None:
             return error_response(404, "Not Found")
         stage, path = staged
+        origin = _header(http.headers, "Origin")
         found = rules.http_api_route(api.routes, path, http.method)
+        preflight = http.method == "OPTIONS" and origin is not None and \
+            _header(http.headers, "Access-Control-Request-Method") is not None
+        if api.cors is not None and preflight and (found is None or not found[2].integration_type):
+            # API Gateway answers a preflight itself unless a route with an integration takes it
+            return HttpResponse(204, rules.cors_headers(api.cors, origin, preflight=True), b"")
         if found is None:
             return error_response(404, "Not Found")
+        response = self._http_api_route(http, api_id, region, api, stage, path, found)
+        if api.cors is None:
+            return response
+        # the configured CORS headers replace any the integration returned
+        kept = {k: v for k, v in response.headers.items() if not k.lower().startswith("access-control-")}
+        return HttpResponse(response.status, {**kept, **rules.cors_headers(api.cors, origin, preflight=preflight)},
+                            response.body, response.cookies)
+
+    def _http_api_route(self, http: HttpRequest, api_id: str, region: str, api: moto_state.HttpApi, stage: str,
+                        path: str, found: tuple[str, dict[str, str], ApiTarget]) -> HttpResponse:
         route_key, parameters, target = found
         account = self._account_limit(region)
         default, routes = moto_state.http_api_route_throttling(self._account_id, region, api_id, stage)
@@ -494,6 +510,11 @@ class FrontDoor:
         if verdict is not None and ttl > 0:
             self._cache[key] = (verdict, self._now() + timedelta(seconds=ttl))
         return verdict
+
+
+def _header(headers: dict[str, list[str]], name: str) -> str | None:
+    """A request header's (last) value, by case-insensitive name."""
+    return next((values[-1] for key, values in headers.items() if key.lower() == name.lower() and values), None)
 
 
 def _mock_status(payload: str) -> int:

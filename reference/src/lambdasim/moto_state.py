@@ -336,6 +336,7 @@ class HttpApi:
 
     routes: dict[str, ApiTarget] = field(default_factory=dict)
     stages: dict[str, dict[str, str]] = field(default_factory=dict)
+    cors: dict[str, Any] | None = None  # allowOrigins, allowMethods, allowHeaders, exposeHeaders...
 
 
 def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict[str, ApiTarget]] | None:
@@ -401,7 +402,8 @@ def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:
                 simple_responses=bool(authorizer.enable_simple_response)))
     stages = {name: {str(k): str(v) for k, v in (stage.stage_variables or {}).items()}
               for name, stage in api.stages.items()}
-    return HttpApi(routes, stages)
+    cors = api.cors_configuration if isinstance(api.cors_configuration, dict) else None
+    return HttpApi(routes, stages, cors)
 
 
 #: A throttling setting as API Gateway keeps it: (rate limit, burst limit), either possibly unset.

@@ -231,6 +231,10 @@ class HttpApiResource(_shared.AddedResource):
             protocol_type=props.get("ProtocolType", "HTTP"), route_selection_expression=None,
             tags=props.get("Tags") or {}, version=info.get("version"))
         import_http_api_definition(api, body, resource_name)
+        cors = body.get("x-amazon-apigateway-cors") or props.get("CorsConfiguration")
+        # one spelling for both sources: the OpenAPI extension's allowOrigins, CloudFormation's AllowOrigins
+        api.cors_configuration = ({key[:1].lower() + key[1:]: value for key, value in cors.items()}
+                                  if isinstance(cors, dict) else None)
         if props.get("Target"):
             _quick_create(api, str(props["Target"]))
         return cls(api.api_id, api.api_endpoint)

@@ -25,7 +25,10 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/aws-api-gateway-sta
 https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html (a mock
 integration's request template gives the status code that selects the integration response)
 and https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html
-(a response header mapped from a static value, `'value'`).
+(a response header mapped from a static value, `'value'`);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html (an HTTP API's CORS
+configuration: preflights answered by API Gateway, its headers added to integration responses
+and the backend's own CORS headers ignored).
 """
 
 from __future__ import annotations
@@ -216,4 +219,26 @@ def static_response_headers(parameters: dict[str, str]) -> dict[str, str]:
         name = target.removeprefix("method.response.header.")
         if name != target and len(source) >= 2 and source.startswith("'") and source.endswith("'"):
             headers[name] = source[1:-1]
+    return headers
+
+
+def cors_headers(config: dict[str, Any], origin: str | None, *, preflight: bool) -> dict[str, str]:
+    """The CORS headers an HTTP API with ``config`` adds for a request from ``origin``: none
+    without an Origin header or for an origin `allowOrigins` does not allow (`*` allows every
+    origin, `https://*` every one starting with `https://`); a preflight also gets the allowed
+    methods, headers and max age, another request the exposed headers."""
+    allowed = [str(o) for o in config.get("allowOrigins") or []]
+    if not origin or not any(o == "*" or o == origin or (o.endswith("*") and origin.startswith(o[:-1]))
+                             for o in allowed):
+        return {}
+    headers = {"access-control-allow-origin": "*" if "*" in allowed else origin}
+    if config.get("allowCredentials"):
+        headers["access-control-allow-credentials"] = "true"
+    lists = (("allowMethods", "access-control-allow-methods"), ("allowHeaders", "access-control-allow-headers")) \
+        if preflight else (("exposeHeaders", "access-control-expose-headers"),)
+    for key, header in lists:
+        if config.get(key):
+            headers[header] = ",".join(str(v) for v in config[key])
+    if preflight and config.get("maxAge") is not None:
+        headers["access-control-max-age"] = str(config["maxAge"])
     return headers
