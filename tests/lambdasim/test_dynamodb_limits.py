@@ -239,3 +239,54 @@ def test_enforcement_can_be_turned_off_and_botocore_retries_a_throttle(sim):
     started = sim.elapsed
     _put(retrying, "knobs", "hot")
     assert len(sim.dynamodb.refusals) >= 1 and sim.elapsed > started
+
+
+def test_global_secondary_index_writes_take_the_index_capacity(sim):
+    """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html: a table write
+    that puts an item into a global secondary index costs an index write of the index entry's
+    size (the keys and the projected attributes: ALL, KEYS_ONLY), one that changes an index key
+    two (the old entry deleted, the new put), and one that leaves the item out of the index
+    nothing; the index has its own provisioned throughput, and when it cannot take the write the
+    table write is refused (ThrottlingReason IndexWriteProvisionedThroughputExceeded,
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html). A
+    Query on the index reads the index's capacity."""
+    client = boto3.client("dynamodb", config=ONE_ATTEMPT)
+    attributes = [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "customer", "status")]
+    client.create_table(
+        TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], AttributeDefinitions=attributes,
+        ProvisionedThroughput={"ReadCapacityUnits": 100, "WriteCapacityUnits": 1000},
+        GlobalSecondaryIndexes=[
+            {"IndexName": "byCustomer", "KeySchema": [{"AttributeName": "customer", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "ALL"},
+             "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}},  # 300 units of burst
+            {"IndexName": "byStatus", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"},
+             "ProvisionedThroughput": {"ReadCapacityUnits": 100, "WriteCapacityUnits": 100}}])
+
+    def order(n: int, status: str = "new") -> dict:
+        return {"pk": {"S": f"o{n}"}, "customer": {"S": f"c{n % 3}"}, "status": {"S": status}, "d": {"S": TEN_KB}}
+
+    first = client.put_item(TableName="orders", Item=order(0), ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert first["Table"] == {"CapacityUnits": 10.0}
+    assert first["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0}, "byStatus": {"CapacityUnits": 1.0}}
+    assert first["CapacityUnits"] == 21.0
+    moved = client.update_item(TableName="orders", Key={"pk": {"S": "o0"}}, UpdateExpression="SET #s = :s",
+                               ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "paid"}},
+                               ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert moved["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0}, "byStatus": {"CapacityUnits": 2.0}}
+    outside = {"pk": {"S": "no-index"}, "d": {"S": TEN_KB}}  # no customer, no status: in neither index
+    assert "GlobalSecondaryIndexes" not in client.put_item(
+        TableName="orders", Item=outside, ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    for n in range(1, 29):  # byCustomer: 20 + 28 x 10 = its 300 units
+        client.put_item(TableName="orders", Item=order(n))
+    with pytest.raises(ClientError) as caught:
+        client.put_item(TableName="orders", Item=order(29))
+    assert caught.value.response["ThrottlingReasons"] == [{
+        "reason": "IndexWriteProvisionedThroughputExceeded",
+        "resource": "arn:aws:dynamodb:us-east-1:123456789012:table/orders/index/byCustomer"}]
+    assert "Item" not in client.get_item(TableName="orders", Key={"pk": {"S": "o29"}})  # nothing written
+    assert sim.dynamodb.refusals[-1].index == "byCustomer"
+    client.put_item(TableName="orders", Item={**outside, "pk": {"S": "still-fine"}})
+    client.query(TableName="orders", IndexName="byStatus", KeyConditionExpression="#s = :s",
+                 ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "new"}})
+    assert sim.dynamodb.consumed[("orders/index/byStatus", "read")] == 0.5

@@ -60,6 +60,12 @@ class TableThroughput:
     read_units_per_s: float = 0.0  # ProvisionedThroughput; unused on demand
     write_units_per_s: float = 0.0
     created: float = 0.0  # creation time: a table deleted and created again starts afresh
+    index: str | None = None  # a global secondary index of the table, with its own throughput
+
+    @property
+    def resource(self) -> str:
+        """`table`, or `table/index/name` for a global secondary index."""
+        return self.name if self.index is None else f"{self.name}/index/{self.index}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class CapacityRefusal:
     key: dict | None  # the partition key value of the refused item, DynamoDB JSON
     units: float  # what the request asked for
     available: float  # what the bucket held
+    index: str | None = None  # the global secondary index refused (None: the table)
 
     @property
     def at(self) -> datetime:
@@ -115,15 +122,16 @@ class _Table:
 
 
 class DynamoDBCapacity:
-    """The simulator's DynamoDB throughput: `limits`, `refusals`, and `consumed` units per table
-    and kind (what CloudWatch's ConsumedRead/WriteCapacityUnits would add up)."""
+    """The simulator's DynamoDB throughput: `limits`, `refusals`, and `consumed` units per
+    resource (`table` or `table/index/name`) and kind (what CloudWatch's
+    ConsumedRead/WriteCapacityUnits would add up)."""
 
     def __init__(self, now_us: Callable[[], int], limits: DynamoDBLimits | None = None):
         self._now_us = now_us
         self.limits = limits or DynamoDBLimits()
         self.refusals: list[CapacityRefusal] = []
         self.consumed: dict[tuple[str, ddb.Kind], float] = {}
-        self._tables: dict[tuple[str, float], _Table] = {}
+        self._tables: dict[tuple[str, float], _Table] = {}  # by (resource, creation time)
 
     def admit(self, table: TableThroughput, operation: str, kind: ddb.Kind,
               charges: Sequence[Charge]) -> CapacityRefusal | None:
@@ -160,6 +168,22 @@ class DynamoDBCapacity:
         self._count(table, kind, total, state, now)
         return None
 
+    def admit_all(self, operation: str, kind: ddb.Kind,
+                  requests: Sequence[tuple[TableThroughput, Sequence[Charge]]]) -> CapacityRefusal | None:
+        """`admit` for several tables or indexes, all or nothing: a refusal gives back what the
+        others took (a write and its index writes; a transaction)."""
+        taken: list[tuple[TableThroughput, Sequence[Charge]]] = []
+        for table, charges in requests:
+            if not charges:
+                continue
+            refusal = self.admit(table, operation, kind, charges)
+            if refusal is not None:
+                for earlier, earlier_charges in taken:
+                    self.give_back(earlier, kind, earlier_charges)
+                return refusal
+            taken.append((table, charges))
+        return None
+
     def settle(self, table: TableThroughput, kind: ddb.Kind, units: float, partition_key: dict | None) -> None:
         """Charge `units` more once a request has run (what a Query read past its minimum, what an
         UpdateItem grew by): the buckets may go below zero."""
@@ -192,13 +216,13 @@ class DynamoDBCapacity:
 
     # -- state ---------------------------------------------------------------------------------
     def _state(self, table: TableThroughput, now: int) -> _Table:
-        state = self._tables.get((table.name, table.created))
+        state = self._tables.get((table.resource, table.created))
         if state is None:
             state = _Table(partitions=1, buckets={})
             for kind in ("read", "write"):
                 _, capacity = self._table_rate(table, state, kind)
                 state.buckets[kind] = _Bucket(capacity, now)  # a new table's burst starts full
-            self._tables[(table.name, table.created)] = state
+            self._tables[(table.resource, table.created)] = state
         if table.on_demand:
             self._roll_second(state, now)
         read, _ = self._table_rate(table, state, "read")
@@ -249,7 +273,7 @@ class DynamoDBCapacity:
 
     def _count(self, table: TableThroughput, kind: ddb.Kind, units: float,
                state: _Table | None = None, now: int | None = None) -> None:
-        self.consumed[(table.name, kind)] = self.consumed.get((table.name, kind), 0.0) + units
+        self.consumed[(table.resource, kind)] = self.consumed.get((table.resource, kind), 0.0) + units
         if state is not None and now is not None and table.on_demand:
             state.in_second[kind] += units
 
@@ -259,6 +283,7 @@ class DynamoDBCapacity:
         if limit == "partition":  # report units, not partition-seconds
             units, available = units / self._share(kind, 1.0), available / self._share(kind, 1.0)
         refusal = CapacityRefusal(now, table.name, operation, kind, limit,
-                                  ddb.throttling_reason(kind, limit_type), partition, key, units, available)
+                                  ddb.throttling_reason(kind, limit_type, index=table.index is not None),
+                                  partition, key, units, available, index=table.index)
         self.refusals.append(refusal)
         return refusal

@@ -11,8 +11,12 @@ and ThrottlingReasons (https://docs.aws.amazon.com/amazondynamodb/latest/APIRefe
 which botocore retries as it retries AWS's. BatchWriteItem and BatchGetItem refuse item by item:
 the refused ones come back in UnprocessedItems / UnprocessedKeys, and the whole call is refused
 only when none fits (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
-Transactions are admitted whole or refused. ReturnConsumedCapacity (TOTAL, INDEXES) answers the
-units charged. Global secondary indexes are not charged (their writes, their own throughput).
+Transactions are admitted whole or refused. A write that changes a global secondary index's
+entries also takes the index's write capacity (its own ProvisionedThroughput, or the table's mode
+on demand; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html), and is
+refused whole when the index cannot take it (ThrottlingReason Index...); a Query on a GSI takes
+the index's read capacity. ReturnConsumedCapacity (TOTAL, INDEXES) answers the units charged,
+the indexes' included.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def set_dynamodb_capacity(capacity: DynamoDBCapacity | None) -> None:
 
 
 def _throughput_exceeded(refusal: CapacityRefusal, table_arn: str) -> Exception:
+    if refusal.index is not None:
+        table_arn = f"{table_arn}/index/{refusal.index}"
     from moto.dynamodb.exceptions import DynamodbException
 
     error = DynamodbException(f"com.amazonaws.dynamodb.v20120810#{ddb.THROUGHPUT_EXCEEDED_CODE}",
@@ -55,14 +61,55 @@ def _throughput(table: Any) -> TableThroughput:
                            created=table.created_at.timestamp())
 
 
-def _stored_size(table: Any, key: dict[str, Any]) -> int:
-    """Bytes of the item stored under `key` (0 when there is none)."""
+def _index_throughput(table: Any, index: Any) -> TableThroughput:
+    on_demand = table.billing_mode == "PAY_PER_REQUEST"
+    return TableThroughput(table.name, on_demand,
+                           0.0 if on_demand else float(index.throughput.get("ReadCapacityUnits", 0)),
+                           0.0 if on_demand else float(index.throughput.get("WriteCapacityUnits", 0)),
+                           created=table.created_at.timestamp(), index=index.name)
+
+
+def _index_hash_key(index: Any) -> str:
+    return next(key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH")
+
+
+def _stored_item(table: Any, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item stored under `key`, in DynamoDB JSON (None when there is none)."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     hash_key = DynamoType(key[table.hash_key_attr])
     range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
     item = table.get_item(hash_key, range_key)
-    return ddb.item_size(item.to_json()["Attributes"]) if item is not None else 0
+    return item.to_json()["Attributes"] if item is not None else None
+
+
+def _stored_size(table: Any, key: dict[str, Any]) -> int:
+    item = _stored_item(table, key)
+    return ddb.item_size(item) if item is not None else 0
+
+
+def _index_charges(table: Any, before: dict[str, Any] | None, after: dict[str, Any] | None,
+                   factor: float = 1.0) -> list[tuple[TableThroughput, list[Charge]]]:
+    """What a write that turns `before` into `after` costs each global secondary index."""
+    charges = []
+    for index in table.global_indexes:
+        key_names = index.schema_key_attrs
+        old = ddb.index_entry(before, table.attribute_keys, key_names, index.projection or {})
+        new = ddb.index_entry(after, table.attribute_keys, key_names, index.projection or {})
+        units = ddb.index_write_units(old, new, key_names) * factor
+        if units:
+            entry = new or old or {}
+            charges.append((_index_throughput(table, index), [Charge(units, entry[_index_hash_key(index)])]))
+    return charges
+
+
+def _admit_write(capacity: DynamoDBCapacity, table: Any, operation: str,
+                 requests: list[tuple[TableThroughput, list[Charge]]]) -> dict[str, float]:
+    """Admit a write and its index writes whole, or raise the refusal; the units per resource."""
+    refusal = capacity.admit_all(operation, "write", requests)
+    if refusal is not None:
+        raise _throughput_exceeded(refusal, table.table_arn)
+    return {resource.index or "": sum(c.units for c in charges) for resource, charges in requests}
 
 
 def _key_of(table: Any, item: dict[str, Any]) -> dict[str, Any]:
@@ -77,13 +124,19 @@ def _consistency(consistent_read: Any) -> ddb.Consistency:
     return "strong" if consistent_read else "eventual"
 
 
-def _consumed(body: dict[str, Any], table_name: str, units: float) -> dict[str, Any] | None:
-    """ConsumedCapacity for one table as ReturnConsumedCapacity asks (None: not asked)."""
+def _consumed(body: dict[str, Any], table_name: str, units: float,
+              indexes: dict[str, float] | None = None) -> dict[str, Any] | None:
+    """ConsumedCapacity for one table (`units`) and its global secondary indexes as
+    ReturnConsumedCapacity asks (None: not asked)."""
     mode = body.get("ReturnConsumedCapacity", "NONE")
+    total = units + sum((indexes or {}).values())
     if mode == "TOTAL":
-        return {"TableName": table_name, "CapacityUnits": units}
+        return {"TableName": table_name, "CapacityUnits": total}
     if mode == "INDEXES":
-        return {"TableName": table_name, "CapacityUnits": units, "Table": {"CapacityUnits": units}}
+        consumed = {"TableName": table_name, "CapacityUnits": total, "Table": {"CapacityUnits": units}}
+        if indexes:
+            consumed["GlobalSecondaryIndexes"] = {name: {"CapacityUnits": u} for name, u in indexes.items()}
+        return consumed
     return None
 
 
@@ -109,25 +162,36 @@ def _single(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) -> C
         try:
             table = self.dynamodb_backend.get_table(body["TableName"])
             key = _key_of(table, body["Item"]) if operation == "PutItem" else dict(body["Key"])
-            before = _stored_size(table, key)
+            before = _stored_item(table, key)
         except Exception as error:
             if _answered_by_moto(error):
                 return original(self)
             raise
+        before_size = ddb.item_size(before) if before is not None else 0
         partition_key = _partition_key(table, key)
+        indexes: dict[str, float] = {}
         if operation == "GetItem":
-            units = ddb.read_units(before, _consistency(body.get("ConsistentRead")))
-        elif operation == "PutItem":
-            units = ddb.write_units(max(before, ddb.item_size(body["Item"])))
-        else:  # UpdateItem, DeleteItem: the item before; UpdateItem's growth is charged after
-            units = ddb.write_units(before)
-        _admit(capacity, table, operation, kind, [Charge(units, partition_key)])
+            units = ddb.read_units(before_size, _consistency(body.get("ConsistentRead")))
+            _admit(capacity, table, operation, kind, [Charge(units, partition_key)])
+        else:
+            after = body["Item"] if operation == "PutItem" else None if operation == "DeleteItem" else before
+            size = max(before_size, ddb.item_size(after)) if after is not None else before_size
+            units = ddb.write_units(size)
+            # UpdateItem is admitted on the item before; what it changes is charged after it ran.
+            index_requests = [] if operation == "UpdateItem" else _index_charges(table, before, after)
+            used = _admit_write(capacity, table, operation,
+                                [(_throughput(table), [Charge(units, partition_key)]), *index_requests])
+            indexes = {name: u for name, u in used.items() if name}
         result = original(self)
         if operation == "UpdateItem":
-            grown = ddb.write_units(max(before, _stored_size(table, key))) - units
+            updated = _stored_item(table, key)
+            grown = ddb.write_units(max(before_size, ddb.item_size(updated or {}))) - units
             capacity.settle(_throughput(table), kind, grown, partition_key)
             units += grown
-        consumed = _consumed(body, table.name, units)
+            for resource, charges in _index_charges(table, before, updated):
+                capacity.settle(resource, kind, charges[0].units, charges[0].partition_key)
+                indexes[resource.index or ""] = charges[0].units
+        consumed = _consumed(body, table.name, units, indexes)
         if consumed is not None:
             result.result["ConsumedCapacity"] = consumed
         return result
@@ -140,19 +204,16 @@ def _single(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) -> C
 _EQUALS = re.compile(r"(#?[\w.-]+)\s*=\s*(:[\w-]+)")
 
 
-def _query_partition_key(table: Any, body: dict[str, Any]) -> dict[str, Any] | None:
-    """The partition key value a Query's key condition names (None: an index's, not charged to
-    a table partition)."""
-    if body.get("IndexName"):
-        return None
+def _query_partition_key(hash_key: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The partition key value a Query's key condition names for `hash_key`."""
     if "KeyConditions" in body:
-        condition = body["KeyConditions"].get(table.hash_key_attr, {})
+        condition = body["KeyConditions"].get(hash_key, {})
         values = condition.get("AttributeValueList") or [None]
         return values[0]
     names = body.get("ExpressionAttributeNames") or {}
     values = body.get("ExpressionAttributeValues") or {}
     for name, placeholder in _EQUALS.findall(body.get("KeyConditionExpression") or ""):
-        if names.get(name, name) == table.hash_key_attr:
+        if names.get(name, name) == hash_key:
             return values.get(placeholder)
     return None
 
@@ -170,15 +231,23 @@ def _read_many(operation: str, original: Callable[[Any], Any]) -> Callable[[Any]
                 return original(self)
             raise
         consistency = _consistency(body.get("ConsistentRead"))
-        partition_key = _query_partition_key(table, body) if operation == "Query" else None
+        # A Query or Scan of a global secondary index reads the index's capacity (a local
+        # secondary index's reads are the table's).
+        index = next((i for i in table.global_indexes if i.name == body.get("IndexName")), None)
+        resource = _throughput(table) if index is None else _index_throughput(table, index)
+        hash_key = table.hash_key_attr if index is None else _index_hash_key(index)
+        partition_key = _query_partition_key(hash_key, body) if operation == "Query" else None
         minimum = ddb.query_read_units([], consistency)
-        _admit(capacity, table, operation, "read", [Charge(minimum, partition_key)])
+        refusal = capacity.admit(resource, operation, "read", [Charge(minimum, partition_key)])
+        if refusal is not None:
+            raise _throughput_exceeded(refusal, table.table_arn)
         result = original(self)
         # Modelled: the items answered (after a filter or projection), where AWS charges the
         # whole items it read.
         units = ddb.query_read_units([ddb.item_size(item) for item in result.result.get("Items", [])], consistency)
-        capacity.settle(_throughput(table), "read", units - minimum, partition_key)
-        consumed = _consumed(body, table.name, units)
+        capacity.settle(resource, "read", units - minimum, partition_key)
+        consumed = _consumed(body, table.name, 0.0, {index.name: units}) if index is not None \
+            else _consumed(body, table.name, units)
         if consumed is not None:
             result.result["ConsumedCapacity"] = consumed
         return result
@@ -205,23 +274,22 @@ def _batch_write(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
             for name, requests in body["RequestItems"].items():
                 table = tables[name]
                 for request in requests:
-                    if "PutRequest" in request:
-                        item = request["PutRequest"]["Item"]
-                        key = _key_of(table, item)
-                        size = max(_stored_size(table, key), ddb.item_size(item))
-                    else:
-                        key = dict(request["DeleteRequest"]["Key"])
-                        size = _stored_size(table, key)
-                    plans.append((name, table, request, ddb.write_units(size), _partition_key(table, key)))
+                    after = request["PutRequest"]["Item"] if "PutRequest" in request else None
+                    key = _key_of(table, after) if after is not None else dict(request["DeleteRequest"]["Key"])
+                    before = _stored_item(table, key)
+                    size = max(ddb.item_size(before or {}), ddb.item_size(after or {}))
+                    writes = [(_throughput(table), [Charge(ddb.write_units(size), _partition_key(table, key))]),
+                              *_index_charges(table, before, after)]
+                    plans.append((name, table, request, writes))
         except Exception as error:
             if _answered_by_moto(error):
                 return original(self)
             raise
-        for name, table, request, units, partition_key in plans:
-            refusal = capacity.admit(_throughput(table), "BatchWriteItem", "write", [Charge(units, partition_key)])
+        for name, table, request, writes in plans:
+            refusal = capacity.admit_all("BatchWriteItem", "write", writes)
             if refusal is None:
                 admitted.setdefault(name, []).append(request)
-                used[name] = used.get(name, 0.0) + units
+                used[name] = used.get(name, 0.0) + sum(c.units for _, charges in writes for c in charges)
             else:
                 unprocessed.setdefault(name, []).append(request)
                 last_refusal = _throughput_exceeded(refusal, table.table_arn)
@@ -295,34 +363,42 @@ def _transact(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) ->
             return original(self)
         body = self.body
         backend = self.dynamodb_backend
-        per_table: dict[str, tuple[Any, list[Charge]]] = {}
+        requests: list[tuple[TableThroughput, list[Charge]]] = []
         try:
             for entry in body["TransactItems"]:
                 ((verb, request),) = entry.items()
                 table = backend.get_table(request["TableName"])
                 key = _key_of(table, request["Item"]) if verb == "Put" else dict(request["Key"])
-                size = _stored_size(table, key)
+                before = _stored_item(table, key)
+                size = ddb.item_size(before or {})
                 if verb == "Put":
                     size = max(size, ddb.item_size(request["Item"]))
                 units = ddb.read_units(size, "transactional") if kind == "read" \
                     else ddb.write_units(size, transactional=True)
-                per_table.setdefault(table.name, (table, []))[1].append(Charge(units, _partition_key(table, key)))
+                requests.append((_throughput(table), [Charge(units, _partition_key(table, key))]))
+                if verb in ("Put", "Delete"):  # an Update's index writes are not known before it runs
+                    after = request["Item"] if verb == "Put" else None
+                    requests.extend(_index_charges(table, before, after, ddb.TRANSACTIONAL_FACTOR))
         except Exception as error:
             if _answered_by_moto(error):
                 return original(self)
             raise
-        taken: list[tuple[Any, list[Charge]]] = []
-        for table, charges in per_table.values():
-            refusal = capacity.admit(_throughput(table), operation, kind, charges)
-            if refusal is not None:
-                for earlier, earlier_charges in taken:  # all or nothing: give back what was taken
-                    capacity.give_back(_throughput(earlier), kind, earlier_charges)
-                raise _throughput_exceeded(refusal, table.table_arn)
-            taken.append((table, charges))
+        refusal = capacity.admit_all(operation, kind, requests)
+        if refusal is not None:
+            raise _throughput_exceeded(refusal, backend.get_table(refusal.table).table_arn)
         result = original(self)
         if body.get("ReturnConsumedCapacity", "NONE") != "NONE":
+            tables: dict[str, tuple[float, dict[str, float]]] = {}
+            for resource, charges in requests:
+                units, indexes = tables.get(resource.name, (0.0, {}))
+                spent = sum(c.units for c in charges)
+                if resource.index is None:
+                    units += spent
+                else:
+                    indexes[resource.index] = indexes.get(resource.index, 0.0) + spent
+                tables[resource.name] = (units, indexes)
             result.result["ConsumedCapacity"] = [
-                _consumed(body, name, sum(c.units for c in charges)) for name, (_, charges) in per_table.items()]
+                _consumed(body, name, units, indexes) for name, (units, indexes) in tables.items()]
         return result
 
     action.__wrapped__ = original  # type: ignore[attr-defined]

@@ -33,6 +33,16 @@ Sources (read December 2026):
   a throttled request's ThrottlingReasons name the resource and why, as
   ResourceType+OperationType+LimitType (`TableWriteKeyRangeThroughputExceeded`...).
 
+- https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html ("Provisioned
+  throughput considerations for Global Secondary Indexes"): a table write that puts an item into
+  a global secondary index (its index key attributes defined) costs one index write, one that
+  changes an indexed key attribute two (delete the old entry, put the new), one that removes it
+  from the index one, one that changes only projected attributes one; a write that leaves the
+  item out of the index costs the index nothing. The size is the index entry's: the table's and
+  the index's key attributes plus the projected ones (KEYS_ONLY, INCLUDE's NonKeyAttributes, ALL).
+  A GSI has its own throughput (provisioned tables) and its own partitions; reads of a Query on
+  the index take its read capacity.
+
 What AWS does not publish, and this module therefore *models*: how many partitions a table has
 (`partition_count`: the formula AWS's developer guide gave before 2018, one partition per 3,000
 RCU + 1,000 WCU, without its 10 GB size term) and which partition a key lands on
@@ -142,6 +152,38 @@ def write_units(size_bytes: int, transactional: bool = False) -> float:
     to 1 KB, at least one unit, doubled in a transaction."""
     units = max(1, math.ceil(size_bytes / WRITE_UNIT_BYTES))
     return units * TRANSACTIONAL_FACTOR if transactional else float(units)
+
+
+def index_entry(item: Mapping[str, Any] | None, key_attributes: Sequence[str],
+                index_key_attributes: Sequence[str], projection: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The entry `item` (DynamoDB JSON) has in a global secondary index, or None when it has
+    none: every one of the index's key attributes must be defined."""
+    if item is None or any(name not in item for name in index_key_attributes):
+        return None
+    kind = projection.get("ProjectionType", "ALL")
+    if kind == "ALL":
+        return dict(item)
+    kept = set(key_attributes) | set(index_key_attributes)
+    if kind == "INCLUDE":
+        kept |= set(projection.get("NonKeyAttributes", []))
+    return {name: value for name, value in item.items() if name in kept}
+
+
+def index_write_units(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+                      index_key_attributes: Sequence[str]) -> float:
+    """Write units a table write costs a global secondary index, from the item's index entries
+    before and after (`index_entry`): none, one write, or two when an index key changes. A write
+    that leaves the entry as it was costs nothing (modelled: the page counts writes that change
+    the index)."""
+    if before is None and after is None:
+        return 0.0
+    if before is None or after is None:
+        return write_units(item_size(after or before or {}))
+    if any(before[name] != after[name] for name in index_key_attributes):
+        return write_units(item_size(before)) + write_units(item_size(after))
+    if before == after:
+        return 0.0
+    return write_units(max(item_size(before), item_size(after)))
 
 
 def _read_factor(consistency: Consistency) -> float:
