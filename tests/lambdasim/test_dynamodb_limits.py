@@ -14,6 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from lambdasim import DynamoDBLimits, Simulator
 from lambdasim.rules import dynamodb as ddb
 
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
@@ -220,11 +221,14 @@ def test_queries_are_charged_what_they_read_and_reads_wait_for_their_debt(sim):
 
 
 def test_enforcement_can_be_turned_off_and_botocore_retries_a_throttle(sim):
-    """Each ceiling is a setting (`sim.dynamodb_limits`, AWS's defaults); `enabled = False` serves
+    """Each ceiling is a setting (`Simulator(dynamodb_limits=...)`, `sim.dynamodb_limits`, AWS's
+    defaults); `enabled = False` serves
     every request and still computes ConsumedCapacity. With enforcement on, botocore retries
     ProvisionedThroughputExceededException as it does AWS's (standard mode: 3 attempts,
     https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), on the virtual
     clock, so a retried write to a hot key succeeds once its partition has refilled."""
+    assert Simulator(dynamodb_limits=DynamoDBLimits(enabled=False)).dynamodb_limits.enabled is False
+    assert sim.dynamodb_limits == DynamoDBLimits()  # AWS's defaults
     client = _table("knobs")
     sim.dynamodb_limits.enabled = False
     for n in range(150):

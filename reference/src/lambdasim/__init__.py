@@ -11,6 +11,7 @@ See README.md in this folder for what is modelled and what is not yet.
 
 from .clock import ScheduledCall
 from .context import LambdaContext
+from .dynamodb_capacity import CapacityRefusal, DynamoDBLimits
 from .environments import ExecutionEnvironment, ThrottleRecord
 from .errors import MotoVersionMismatch, SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning, Throttled
 from .faults import AWSError, ConditionalCheckFailed, FaultInjector, NoAnswer, PartialFailure, ServerError, Throttle
@@ -25,7 +26,9 @@ import_jsonschema_without_iri_checker()
 
 __all__ = [
     "AWSError",
+    "CapacityRefusal",
     "ConditionalCheckFailed",
+    "DynamoDBLimits",
     "FaultInjector",
     "NoAnswer",
     "PartialFailure",

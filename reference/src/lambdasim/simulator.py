@@ -104,6 +104,9 @@ class Simulator:
         kinesis_limits: the Kinesis throughput ceilings enforced on every stream
             (`rules.kinesis.KinesisLimits`: AWS's per-shard and on-demand defaults;
             `KinesisLimits(enforce=False)` turns them off). `sim.kinesis` records refusals.
+        dynamodb_limits: the DynamoDB throughput ceilings enforced on every table and global
+            secondary index (`DynamoDBLimits`: AWS's defaults; `enabled=False` turns them off;
+            also `sim.dynamodb_limits`). `sim.dynamodb` records refusals and consumed units.
     """
 
     def __init__(
@@ -120,6 +123,7 @@ class Simulator:
         logs: bool = True,
         metrics: bool = True,
         kinesis_limits: kinesis_rules.KinesisLimits | None = None,
+        dynamodb_limits: DynamoDBLimits | None = None,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -189,7 +193,7 @@ class Simulator:
         # Kinesis throughput ceilings (per shard, per on-demand stream) and their refusals.
         self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
         # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
-        self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros)
+        self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros, dynamodb_limits)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
