@@ -40,15 +40,15 @@ def set_dynamodb_capacity(capacity: DynamoDBCapacity | None) -> None:
 
 
 def _throughput_exceeded(refusal: CapacityRefusal, table_arn: str) -> Exception:
-    if refusal.index is not None:
-        table_arn = f"{table_arn}/index/{refusal.index}"
+    """The HTTP 400 DynamoDB answers, its ThrottlingReasons naming the table or index refused."""
     from moto.dynamodb.exceptions import DynamodbException
 
+    resource = table_arn if refusal.index is None else f"{table_arn}/index/{refusal.index}"
     error = DynamodbException(f"com.amazonaws.dynamodb.v20120810#{ddb.THROUGHPUT_EXCEEDED_CODE}",
                               ddb.THROUGHPUT_EXCEEDED_MESSAGE)
     error.description = json.dumps({
         "__type": error.error_type, "message": ddb.THROUGHPUT_EXCEEDED_MESSAGE,
-        "ThrottlingReasons": [{"reason": refusal.reason, "resource": table_arn}]})
+        "ThrottlingReasons": [{"reason": refusal.reason, "resource": resource}]})
     return error
 
 
@@ -142,7 +142,7 @@ def _consumed(body: dict[str, Any], table_name: str, units: float,
 
 def _answered_by_moto(error: Exception) -> bool:
     """A request moto itself refuses (a missing table, a malformed key): its own error answers."""
-    return isinstance(error, (KeyError, TypeError, ValueError, AttributeError)) \
+    return isinstance(error, (KeyError, TypeError, ValueError)) \
         or type(error).__module__.startswith("moto.")
 
 
