@@ -112,6 +112,64 @@ def test_method_throttling_set_through_the_api_applies_at_once(sim, apis):
     assert sim.api_gateway.throttles[-1].limit == RateLimit(1, 1)
 
 
+def _keyed(sim, apis, **plan) -> str:
+    """GET /orders of the REST API made to require an API key, and a key in a usage plan of its
+    stage with `plan`'s throttle and quota; the key's value."""
+    gateway = sim.client("apigateway")
+    api_id = apis["OrdersUrl"].split("//")[1].split(".")[0]
+    orders = next(r for r in gateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/orders")
+    # moto has no UpdateMethod: the method is put again with apiKeyRequired, then its integration
+    integration = gateway.get_integration(restApiId=api_id, resourceId=orders["id"], httpMethod="GET")
+    gateway.put_method(restApiId=api_id, resourceId=orders["id"], httpMethod="GET", authorizationType="NONE",
+                       apiKeyRequired=True)
+    gateway.put_integration(restApiId=api_id, resourceId=orders["id"], httpMethod="GET", type=integration["type"],
+                            integrationHttpMethod=integration["httpMethod"], uri=integration["uri"])
+    key = gateway.create_api_key(name="partner", enabled=True, value="partner-key-0123456789")
+    usage_plan = gateway.create_usage_plan(name="partners", apiStages=[{"apiId": api_id, "stage": "prod"}], **plan)
+    gateway.create_usage_plan_key(usagePlanId=usage_plan["id"], keyId=key["id"], keyType="API_KEY")
+    return key["value"]
+
+
+def _keyed_statuses(sim, url: str, key: str, n: int) -> list[tuple[int, str]]:
+    answers: list[tuple[int, str]] = []
+    sim.schedule(0, lambda: answers.extend(
+        (r.status, r.json()["message"] if r.status != 200 else "")
+        for r in (sim.http("GET", url, headers={"x-api-key": key}) for _ in range(n))))
+    sim.run_for(0)
+    return answers
+
+
+def test_a_method_requiring_an_api_key_meets_its_usage_plans_throttle_first(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html
+    and https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-usage-plan-test-with-postman.html:
+    a method that requires an API key answers 403 Forbidden without the x-api-key header or with
+    a key no usage plan of the stage holds; with one, the plan's throttle (here 1 per second,
+    burst 2) applies per key before the stage's and the account's
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html)."""
+    key = _keyed(sim, apis, throttle={"rateLimit": 1.0, "burstLimit": 2})
+    url = apis["OrdersUrl"] + "orders"
+    assert (sim.http("GET", url).status, sim.http("GET", url).json()) == (403, {"message": "Forbidden"})
+    assert sim.http("GET", url, headers={"x-api-key": "not-a-key-of-any-plan"}).status == 403
+    assert _keyed_statuses(sim, url, key, 3) == [(200, ""), (200, ""), (429, "Too Many Requests")]
+    assert sim.api_gateway.throttles[-1].scope == "usage-plan"
+    assert _statuses(sim, apis["OrdersUrl"] + "orders/1", 1) == [200]  # a method without a key
+
+
+def test_a_usage_plans_quota_answers_limit_exceeded_until_its_period_ends(sim, apis):
+    """https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html: a usage plan's
+    quota is "the target maximum number of requests that can be made in a given time period"
+    (DAY, WEEK or MONTH); past it the key's requests get 429 "Limit Exceeded"
+    (https://repost.aws/knowledge-center/api-gateway-429-limit). Where a period starts is not
+    documented: the simulator counts calendar days in UTC."""
+    key = _keyed(sim, apis, quota={"limit": 3, "period": "DAY"})
+    url = apis["OrdersUrl"] + "orders"
+    assert [status for status, _ in _keyed_statuses(sim, url, key, 3)] == [200] * 3
+    assert _keyed_statuses(sim, url, key, 1) == [(429, "Limit Exceeded")]
+    assert sim.api_gateway.throttles[-1].scope == "quota"
+    sim.run_for(24 * 3600)
+    assert _keyed_statuses(sim, url, key, 1) == [(200, "")]
+
+
 def test_http_api_route_and_default_route_throttling(sim, apis):
     """https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html:
     route-level throttling of an HTTP API stage, for every route (DefaultRouteSettings, here 5 /

@@ -54,18 +54,21 @@ header values set (`rules.static_response_headers`)
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html).
 
-Throttling (`rules.apigateway_throttling`, token buckets of `rules.throughput`): a routed request
-takes a token from its REST method's stage setting (MethodSettings) or its HTTP API route's
-(RouteSettings, else the stage's DefaultRouteSettings), then from the account's bucket for the
-Region (10,000 requests per second, burst 5,000 by default); without one it is answered 429
-`{"message": "Too Many Requests"}` and recorded in `throttles`
+Throttling (`rules.apigateway_throttling`, token buckets of `rules.throughput`): a REST method
+that requires an API key takes it from the `x-api-key` header (403 Forbidden without one that a
+usage plan of the stage holds) and meets the usage plan's throttle and quota (429 "Limit
+Exceeded" past it) first; a routed request takes a token from its REST method's stage setting
+(MethodSettings) or its HTTP API route's (RouteSettings, else the stage's DefaultRouteSettings),
+then from the account's bucket for the Region (10,000 requests per second, burst 5,000 by
+default); without one it is answered 429 `{"message": "Too Many Requests"}` and recorded in
+`throttles`
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
 
 An API id that does not exist answers 404 (on AWS its host name does not resolve). Not
 modelled yet (a request that needs one is answered 500 with a message saying so): other AWS
 service actions, HTTP integrations, parameter mappings, JWT authorizers, API keys and usage
-plans.
+plans declared in a template (SAM's `ApiKeyRequired`, `UsagePlan`).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ from . import moto_state
 from .moto_state import ApiAuthorizer, ApiTarget
 from .rules import apigateway as rules
 from .rules import apigateway_throttling as throttling
-from .rules.throughput import RateLimit, RateThrottle, TokenBucket
+from .rules.throughput import Quota, RateLimit, RateThrottle, TokenBucket
 from .sources import apigateway_mapping as mapping
 from .sources.apigateway import (
     HttpRequest,
@@ -119,6 +122,8 @@ _SQS_PARAMETERS = {"MessageBody": str, "DelaySeconds": int, "MessageGroupId": st
                    "QueueUrl": str}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: A throttling level a request meets: (scope, what it is for, its limit or None when unset).
+_Level = tuple[str, str, RateLimit | None]
 
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
 NOT_ALLOWED = "User is not authorized to access this resource"
@@ -151,6 +156,7 @@ class FrontDoor:
         self.account_throttle: RateLimit | None = None
         self.throttles: list[RateThrottle] = []  # the requests answered 429
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._quota_use: dict[str, tuple[datetime, int]] = {}  # usage plan/key -> (period start, requests)
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                 body: bytes | str | None = None) -> HttpResponse:
@@ -185,9 +191,26 @@ class FrontDoor:
         account = self._account_limit(region)
         # the method that serves the request: its own, else the resource's ANY
         method = http.method if http.method in routes.get(resource, {}) else "ANY"
+        levels: list[_Level] = []
+        quota: tuple[str, Quota] | None = None
+        if moto_state.rest_method_requires_api_key(self._account_id, region, api_id, resource, method):
+            key = next((v[-1] for k, v in http.headers.items() if k.lower() == throttling.API_KEY_HEADER), "")
+            grant = moto_state.usage_plan_grant(self._account_id, region, api_id, stage, key) if key else None
+            if grant is None:
+                return error_response(throttling.FORBIDDEN_STATUS, throttling.FORBIDDEN_MESSAGE)
+            client = f"{grant.plan_id}/{grant.key_id}"
+            # a per-method throttle of the plan has a bucket per method; the plan's own one is
+            # shared by all the key's requests to the plan's stages
+            per_method = f"{resource}/{method}" in grant.method_throttles
+            levels.append(("usage-plan", f"{client} {api_id}/{stage} {method} {resource}" if per_method else client,
+                           throttling.usage_plan_throttle(grant.throttle, grant.method_throttles, resource, method,
+                                                          account)))
+            plan_quota = throttling.quota_of(grant.quota_limit, grant.quota_period)
+            quota = None if plan_quota is None else (client, plan_quota)
         settings = moto_state.rest_api_method_throttling(self._account_id, region, api_id, stage)
-        method_limit = throttling.rest_method_throttle(settings, resource, method, account)
-        refused = self._throttle(region, account, "method", f"{api_id}/{stage} {method} {resource}", method_limit)
+        levels.append(("method", f"{api_id}/{stage} {method} {resource}",
+                       throttling.rest_method_throttle(settings, resource, method, account)))
+        refused = self._throttle(region, account, levels, quota)
         if refused is not None:
             return refused
         routed = HttpRequest(http.method, path, resource, parameters, http.headers, http.query, http.body,
@@ -378,8 +401,8 @@ class FrontDoor:
         route_key, parameters, target = found
         account = self._account_limit(region)
         default, routes = moto_state.http_api_route_throttling(self._account_id, region, api_id, stage)
-        refused = self._throttle(region, account, "route", f"{api_id}/{stage} {route_key}",
-                                 throttling.http_route_throttle(default, routes, route_key, account))
+        refused = self._throttle(region, account, [("route", f"{api_id}/{stage} {route_key}",
+                                                    throttling.http_route_throttle(default, routes, route_key, account))])
         if refused is not None:
             return refused
         variables = api.stages[stage]
@@ -457,18 +480,20 @@ class FrontDoor:
     def _account_limit(self, region: str) -> RateLimit:
         return self.account_throttle or throttling.account_throttle(region)
 
-    def _throttle(self, region: str, account: RateLimit, scope: str, resource: str,
-                  limit: RateLimit | None) -> HttpResponse | None:
-        """None when the request may go on (a token taken from the method's or route's bucket, if
-        it has a limit, and from the account's); else the 429 the client gets, recorded. Nothing
-        is taken from any bucket when one of them refuses."""
+    def _throttle(self, region: str, account: RateLimit, levels: list[_Level],
+                  quota: tuple[str, Quota] | None = None) -> HttpResponse | None:
+        """None when the request may go on: a token taken from the bucket of each level that has
+        a limit (a usage plan's, the method's or route's, in that order), then from the account's,
+        and one request counted against the usage plan's quota; else the 429 the client gets,
+        recorded. Nothing is taken or counted when one of them refuses."""
         if not self.throttling:
             return None
-        now_us = (self._now() - _EPOCH) // timedelta(microseconds=1)
-        levels = [(scope, resource, limit)] if limit is not None else []
-        levels.append(("account", f"{self._account_id}/{region}", account))
+        now = self._now()
+        now_us = (now - _EPOCH) // timedelta(microseconds=1)
+        checks = [(scope, resource, limit) for scope, resource, limit in levels if limit is not None]
+        checks.append(("account", f"{self._account_id}/{region}", account))
         buckets = []
-        for level_scope, level_resource, level_limit in levels:
+        for level_scope, level_resource, level_limit in checks:
             bucket = self._buckets.get((level_scope, level_resource))
             if bucket is None or bucket.limit != level_limit:
                 bucket = self._buckets[(level_scope, level_resource)] = TokenBucket(level_limit)
@@ -476,6 +501,15 @@ class FrontDoor:
                 self.throttles.append(RateThrottle(now_us, "apigateway", level_scope, level_resource, level_limit))
                 return error_response(throttling.THROTTLED_STATUS, throttling.THROTTLED_MESSAGE)
             buckets.append(bucket)
+        if quota is not None:
+            client, allowed = quota
+            period = throttling.quota_period_start(now, allowed.period)
+            counted_period, used = self._quota_use.get(client, (period, 0))
+            used = used if counted_period == period else 0
+            if used >= allowed.limit:
+                self.throttles.append(RateThrottle(now_us, "apigateway", "quota", client, allowed))
+                return error_response(throttling.THROTTLED_STATUS, throttling.QUOTA_EXCEEDED_MESSAGE)
+            self._quota_use[client] = (period, used + 1)
         for bucket in buckets:
             bucket.try_take(now_us)
         return None

@@ -429,6 +429,52 @@ def rest_api_method_throttling(account_id: str, region: str, api_id: str, stage:
     return {key: setting for key, setting in settings.items() if setting is not None}
 
 
+def rest_method_requires_api_key(account_id: str, region: str, api_id: str, resource: str, method: str) -> bool:
+    """Whether a REST API's method requires an API key (`apiKeyRequired`)."""
+    api = apigateway_backend(account_id, region).apis.get(api_id)
+    found = next((r for r in api.resources.values() if r.get_path() == resource), None) if api is not None else None
+    defined = found.resource_methods.get(method) if found is not None else None
+    return bool(defined is not None and defined.api_key_required)
+
+
+@dataclass(frozen=True)
+class UsagePlanGrant:
+    """What a usage plan grants one API key on one API stage: the plan's throttle, the stage's
+    per-method throttles (`/{resource path}/{method}` keys) and the quota (limit, period)."""
+
+    plan_id: str
+    key_id: str
+    throttle: ThrottleSetting | None
+    method_throttles: dict[str, ThrottleSetting]
+    quota_limit: int | None
+    quota_period: str | None
+
+
+def usage_plan_grant(account_id: str, region: str, api_id: str, stage: str, key_value: str) -> UsagePlanGrant | None:
+    """The usage plan through which an enabled API key of this value may call the API's stage;
+    None when there is none."""
+    backend = apigateway_backend(account_id, region)
+    keys = [key for key in backend.keys.values() if key.value == key_value and key.enabled]
+    for plan_id, plan_keys in backend.usage_plan_keys.items():
+        plan = backend.usage_plans.get(plan_id)
+        key = next((k for k in keys if k.id in plan_keys), None)
+        if plan is None or key is None:
+            continue
+        for api_stage in plan.api_stages:
+            if api_stage.get("apiId") == api_id and api_stage.get("stage") == stage:
+                throttles = {str(k): _throttle_setting({"throttlingRateLimit": v.get("rateLimit"),
+                                                       "throttlingBurstLimit": v.get("burstLimit")})
+                             for k, v in (api_stage.get("throttle") or {}).items() if isinstance(v, dict)}
+                plan_throttle = plan.throttle or {}
+                return UsagePlanGrant(
+                    plan_id, key.id,
+                    _throttle_setting({"throttlingRateLimit": plan_throttle.get("rateLimit"),
+                                       "throttlingBurstLimit": plan_throttle.get("burstLimit")}),
+                    {k: v for k, v in throttles.items() if v is not None},
+                    (plan.quota or {}).get("limit"), (plan.quota or {}).get("period"))
+    return None
+
+
 def http_api_route_throttling(account_id: str, region: str, api_id: str,
                               stage: str) -> tuple[ThrottleSetting | None, dict[str, ThrottleSetting]]:
     """An HTTP API stage's default route throttling and its routes' own, by route key."""

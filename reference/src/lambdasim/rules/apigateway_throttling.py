@@ -13,6 +13,17 @@ Pure functions and constants (the buckets: `rules.throughput`). Sources:
   limits ("applied at the API method level for a stage. You can configure the same settings for
   all methods, or configure different throttle settings for each method"), the account's limit
   per Region, and AWS's regional limit; a refused request gets "429 Too Many Requests".
+- https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html :
+  a usage plan's throttle and quota "apply to requests for individual API keys that are
+  aggregated across all API stages within a usage plan"; its throttle can be set per method of
+  an API stage (`/{resource path}/{method}` keys); a method requires an API key when its
+  `apiKeyRequired` is set. The key comes in the `x-api-key` header; without it, or with a key not
+  in a usage plan of the API's stage, the answer is 403 Forbidden
+  (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-usage-plan-test-with-postman.html);
+  past the quota 429 "Limit Exceeded"
+  (https://repost.aws/knowledge-center/api-gateway-429-limit). Quotas count per calendar DAY,
+  WEEK or MONTH (https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html); where
+  a period starts is not documented (modelled: 00:00 UTC, Monday, the 1st).
 - https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html : HTTP
   APIs have the account's limit and route-level limits set for a stage (its default route
   settings) or for individual routes (`RouteSettings` keyed by route key).
@@ -21,9 +32,10 @@ Pure functions and constants (the buckets: `rules.throughput`). Sources:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Final
 
-from .throughput import RateLimit
+from .throughput import Quota, RateLimit
 
 ACCOUNT_THROTTLE: Final = RateLimit(10_000, 5_000)
 SMALLER_REGIONS_ACCOUNT_THROTTLE: Final = RateLimit(2_500, 1_250)
@@ -34,6 +46,10 @@ SMALLER_REGIONS: Final = frozenset({
 
 THROTTLED_STATUS: Final = 429
 THROTTLED_MESSAGE: Final = "Too Many Requests"
+API_KEY_HEADER: Final = "x-api-key"
+FORBIDDEN_STATUS: Final = 403
+FORBIDDEN_MESSAGE: Final = "Forbidden"
+QUOTA_EXCEEDED_MESSAGE: Final = "Limit Exceeded"
 
 #: A throttling setting as the APIs keep it: (rate, burst), either possibly unset.
 Setting = tuple[float | None, int | None]
@@ -80,3 +96,27 @@ def http_route_throttle(default: Setting | None, routes: Mapping[str, Setting], 
     route setting; None when neither sets a throttle."""
     own = _limit(routes.get(route_key), account)
     return own if own is not None else _limit(default, account)
+
+
+def usage_plan_throttle(plan: Setting | None, methods: Mapping[str, Setting], resource: str, method: str,
+                        account: RateLimit) -> RateLimit | None:
+    """A usage plan's throttle for one method of an API stage: the stage's setting for the method
+    (`/orders/{id}/GET`), else the plan's; None when neither sets one."""
+    own = _limit(methods.get(f"{resource}/{method}"), account)
+    return own if own is not None else _limit(plan, account)
+
+
+def quota_period_start(now: datetime, period: str) -> datetime:
+    """The start of the quota period `now` falls in (modelled: DAY at 00:00 UTC, WEEK on Monday,
+    MONTH on the 1st)."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "WEEK":
+        return day - timedelta(days=day.weekday())
+    if period == "MONTH":
+        return day.replace(day=1)
+    return day
+
+
+def quota_of(limit: int | None, period: str | None) -> Quota | None:
+    """A usage plan's quota setting; None when it sets no limit."""
+    return None if limit is None else Quota(int(limit), str(period or "DAY").upper())

@@ -85,14 +85,24 @@ class TokenBucket:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """At most `limit` requests per calendar `period` (API Gateway usage plans: DAY, WEEK or MONTH)."""
+
+    limit: int
+    period: str
+
+
+@dataclass(frozen=True)
 class RateThrottle:
     """A request a rate ceiling refused: when, which service and ceiling (`scope`: API Gateway's
-    "account", "method" (REST stage method settings) or "route" (HTTP API route settings);
-    EventBridge's "PutEvents" or "invocations"), what it was for (`resource`: the API, stage and
-    method or route; the Region's account quota; the rule and target) and the limit it met."""
+    "usage-plan" (a usage plan's throttle for an API key), "quota" (its request quota), "method"
+    (REST stage method settings), "route" (HTTP API route settings) or "account"; EventBridge's
+    "PutEvents" or "invocations"), what it was for (`resource`: the usage plan and key, the API,
+    stage and method or route; the Region's account quota; the rule and target) and the limit it
+    met."""
 
     at_us: int
     service: str
     scope: str
     resource: str
-    limit: RateLimit
+    limit: RateLimit | Quota
