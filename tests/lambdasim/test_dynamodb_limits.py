@@ -63,7 +63,8 @@ def _keys_per_partition(partitions: int, per_partition: int) -> list[str]:
 
 def test_item_sizes_and_capacity_units_follow_aws_rounding():
     """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
-    and https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html: an item's size is its names' and values' bytes (a number 1
+    and https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html:
+    an item's size is its names' and values' bytes (a number 1
     byte per two significant digits + 1, a List or Map 3 bytes + 1 per element); a write unit
     is 1 KB, a read unit 4 KB, rounded up; an eventually consistent read costs half, a
     transactional read or write double; a Query adds the sizes up before rounding once."""
@@ -115,7 +116,9 @@ def test_a_provisioned_table_serves_its_rate_plus_300_seconds_of_burst_then_thro
     DynamoDB retains up to 300 seconds of unused capacity (burst capacity); a table then serves its
     ProvisionedThroughput (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/provisioned-capacity-mode.html)
     and refuses the rest with ProvisionedThroughputExceededException, ThrottlingReason
-    TableWriteProvisionedThroughputExceeded (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html). A new table starts with its burst full (modelled). A 10 WCU
+    TableWriteProvisionedThroughputExceeded
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ThrottlingReason.html).
+    A new table starts with its burst full (modelled). A 10 WCU
     table holds 3,000 units: 10 KB items (10 units) at 100 a second, its partition's ceiling, use
     it in 3 seconds; afterwards it takes 10 units a second, one such item."""
     client = _table("burst", write_units=10)
@@ -270,14 +273,18 @@ def test_global_secondary_index_writes_take_the_index_capacity(sim):
     def order(n: int, status: str = "new") -> dict:
         return {"pk": {"S": f"o{n}"}, "customer": {"S": f"c{n % 3}"}, "status": {"S": status}, "d": {"S": TEN_KB}}
 
-    first = client.put_item(TableName="orders", Item=order(0), ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    first = client.put_item(TableName="orders", Item=order(0),
+                            ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
     assert first["Table"] == {"CapacityUnits": 10.0}
-    assert first["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0}, "byStatus": {"CapacityUnits": 1.0}}
+    assert first["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0},
+                                               "byStatus": {"CapacityUnits": 1.0}}
     assert first["CapacityUnits"] == 21.0
-    moved = client.update_item(TableName="orders", Key={"pk": {"S": "o0"}}, UpdateExpression="SET #s = :s",
-                               ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "paid"}},
-                               ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
-    assert moved["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0}, "byStatus": {"CapacityUnits": 2.0}}
+    moved = client.update_item(
+        TableName="orders", Key={"pk": {"S": "o0"}}, UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": {"S": "paid"}},
+        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert moved["GlobalSecondaryIndexes"] == {"byCustomer": {"CapacityUnits": 10.0},
+                                               "byStatus": {"CapacityUnits": 2.0}}
     outside = {"pk": {"S": "no-index"}, "d": {"S": TEN_KB}}  # no customer, no status: in neither index
     assert "GlobalSecondaryIndexes" not in client.put_item(
         TableName="orders", Item=outside, ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]

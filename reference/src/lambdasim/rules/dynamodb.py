@@ -44,8 +44,8 @@ Sources (read December 2026):
   the index take its read capacity.
 
 What AWS does not publish, and this module therefore *models*: how many partitions a table has
-(`partition_count`: the formula AWS's developer guide gave before 2018, one partition per 3,000
-RCU + 1,000 WCU, without its 10 GB size term) and which partition a key lands on
+(`partition_count`: the formula an earlier edition of AWS's developer guide gave, one partition
+per 3,000 RCU + 1,000 WCU, without its 10 GB size term) and which partition a key lands on
 (`partition_of`: a stable hash of the partition key value).
 """
 
@@ -194,8 +194,8 @@ def _read_factor(consistency: Consistency) -> float:
 
 def partition_count(read_units_per_s: float, write_units_per_s: float) -> int:
     """Modelled: one partition per 3,000 read units + 1,000 write units of throughput, at least
-    one (the formula of AWS's developer guide before 2018; its size term, one partition per
-    10 GB, is left out: the course's tables are small)."""
+    one (the formula an earlier edition of AWS's developer guide gave; its size term, one
+    partition per 10 GB, is left out: the course's tables are small)."""
     return max(1, math.ceil(read_units_per_s / PARTITION_READ_UNITS_PER_S
                             + write_units_per_s / PARTITION_WRITE_UNITS_PER_S))
 
