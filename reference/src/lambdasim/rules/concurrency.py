@@ -70,6 +70,12 @@ class Throttle:
         return throttle_body(self.reason)
 
 
+# Throttle is frozen: the rule answers with these two rather than a new one per refusal (the
+# capacity model asks millions of times).
+RESERVED_THROTTLE: Final = Throttle(REASON_RESERVED, "reserved")
+ACCOUNT_THROTTLE: Final = Throttle(REASON_ACCOUNT, "account")
+
+
 def throttle_body(reason: str) -> dict[str, str]:
     """The 429 TooManyRequestsException body, members in AWS's order."""
     return {"Reason": reason, "Type": THROTTLE_TYPE, "message": THROTTLE_MESSAGE}
@@ -169,12 +175,12 @@ class ConcurrencyLimits:
         if function in reserved:
             claimed = busy.get(function, 0) + provisioned.get(function, 0)
             if claimed >= reserved[function]:
-                return Throttle(REASON_RESERVED, "reserved")
+                return RESERVED_THROTTLE
             return None
         claimed = sum(n for name, n in busy.items() if name not in reserved)
         claimed += sum(n for name, n in provisioned.items() if name not in reserved)
         if claimed >= self.unreserved_pool(reserved):
-            return Throttle(REASON_ACCOUNT, "account")
+            return ACCOUNT_THROTTLE
         return None
 
 

@@ -225,7 +225,7 @@ class Result:
 
 class _Fn:
     __slots__ = ("spec", "stats", "busy", "idle", "prov_busy", "prov_idle", "duration_us", "init_us",
-                 "billed_warm", "billed_cold", "s_inv", "s_cold", "s_conc", "s_thr", "s_drop", "s_wait")
+                 "billed_warm", "billed_cold", "busy_counts", "s_inv", "s_cold", "s_conc", "s_thr", "s_drop", "s_wait")
 
     def __init__(self, spec: Function, init_model: InitDurationModel) -> None:
         self.spec = spec
@@ -234,6 +234,7 @@ class _Fn:
         self.idle: deque[tuple[int, int | None]] = deque()  # (last_used_us, lifetime_us), MRU last
         self.prov_busy: list[int] = []
         self.prov_idle = spec.provisioned
+        self.busy_counts: dict[str, int] = {}  # what the concurrency rule is given (reserved functions)
         self.duration_us = None if callable(spec.duration_ms) else round(spec.duration_ms * 1000)
         self.init_us = platform_init_us(
             init_model, runtime=spec.runtime, memory_mb=spec.memory_mb,
@@ -410,6 +411,7 @@ class CapacityModel:
         self._reserved = {n: f.spec.reserved for n, f in fns.items() if f.spec.reserved is not None}
         self._provisioned = {n: f.spec.provisioned for n, f in fns.items() if f.spec.provisioned}
         self._unreserved = [(n, f) for n, f in fns.items() if f.spec.reserved is None]
+        self._check = self.limits.check
         self._bin_us = round(self.timeline.bin_s * US)
         for f in fns.values():
             f.attach(self.timeline)
@@ -486,20 +488,24 @@ class CapacityModel:
     def _acquire(self, fn: _Fn, t: int) -> tuple[int, int | None]:
         """(how, idle lifetime): how is 0 throttled, 1 warm, 2 cold, 3 provisioned."""
         spec = fn.spec
-        fn.release(t)
+        busy = fn.busy
+        if (busy and busy[0][0] <= t) or fn.prov_busy:
+            fn.release(t)
         if fn.prov_idle > 0:
             fn.prov_idle -= 1
             return 3, None
         if spec.reserved is not None:
-            busy = {spec.name: len(fn.busy)}
+            counts = fn.busy_counts  # one mapping per function, updated in place
+            counts[spec.name] = len(busy)
         else:
-            busy = {}
+            counts = {}
             for name, other in self._unreserved:
-                if other is not fn:
+                other_busy = other.busy
+                if other is not fn and ((other_busy and other_busy[0][0] <= t) or other.prov_busy):
                     other.release(t)
-                if other.busy:
-                    busy[name] = len(other.busy)
-        throttle = self.limits.check(spec.name, busy=busy, reserved=self._reserved, provisioned=self._provisioned)
+                if other_busy:
+                    counts[name] = len(other_busy)
+        throttle = self._check(spec.name, busy=counts, reserved=self._reserved, provisioned=self._provisioned)
         if throttle is not None:
             self._throttled(fn, t, throttle.limit)
             return 0, None
