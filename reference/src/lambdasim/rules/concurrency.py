@@ -177,8 +177,9 @@ class ConcurrencyLimits:
             if claimed >= reserved[function]:
                 return RESERVED_THROTTLE
             return None
-        claimed = sum(n for name, n in busy.items() if name not in reserved)
-        claimed += sum(n for name, n in provisioned.items() if name not in reserved)
+        claimed = sum(n for name, n in busy.items() if name not in reserved) if reserved else sum(busy.values())
+        if provisioned:
+            claimed += sum(n for name, n in provisioned.items() if name not in reserved)
         if claimed >= self.unreserved_pool(reserved):
             return ACCOUNT_THROTTLE
         return None
