@@ -48,6 +48,21 @@ def test_missing_dependency_is_import_module_error(sim, call):
     )
 
 
+def test_handler_in_folders_without_init_files_is_imported(sim, call, tmp_path):
+    """awslambdaric _get_handler imports the handler's module with Python's import system, for
+    which folders without __init__.py are namespace packages
+    (https://docs.aws.amazon.com/lambda/latest/dg/python-handler.html, handler naming): a
+    handler `src/handlers/orders.handler` in such folders runs, warm invocations included, and
+    a second function's same-named folders stay its own."""
+    for name, answer in (("one", 1), ("two", 2)):
+        handlers = tmp_path / name / "src" / "handlers"
+        handlers.mkdir(parents=True)
+        (handlers / "orders.py").write_text(f"def handler(event, context):\n    return {answer}\n")
+        sim.create_function(FunctionName=name, Handler="src/handlers/orders.handler", code_dir=tmp_path / name)
+    assert [call(name)[1] for name in ("one", "two", "one", "two")] == [1, 2, 1, 2]
+    assert [r.cold_start for r in sim.invocations] == [True, True, False, False]
+
+
 def test_missing_handler_attribute_is_handler_not_found(basic, call):
     """awslambdaric _get_handler: Runtime.HandlerNotFound, "Handler 'f' missing on module 'm'"."""
     basic("f", "no_such_function")

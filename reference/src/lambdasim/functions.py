@@ -208,9 +208,16 @@ class CodeLoader:
                 module = existing  # a parent package this environment already loaded
             else:
                 spec = importlib.machinery.PathFinder.find_spec(name, search)
-                if spec is None or spec.loader is None:
+                # A folder without __init__.py is a namespace package (no loader): Python, and so
+                # Lambda's runtime, imports through it; the handler's own module must be a file.
+                namespace_package = spec is not None and spec.loader is None and spec.submodule_search_locations
+                if spec is None or (spec.loader is None and (last or not namespace_package)):
                     raise ModuleNotFoundError(f"No module named '{name}'", name=name)
                 module = self._exec_fresh(name, spec)
+                if namespace_package:
+                    # Fixed to the locations found now: a namespace package's own path is
+                    # recomputed from its parent in sys.modules, which an environment swaps out.
+                    module.__path__ = list(module.__path__)
             search = list(getattr(module, "__path__", []) or [])
         assert module is not None
         return module
