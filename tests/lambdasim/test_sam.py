@@ -417,6 +417,32 @@ Resources:
         deploy(sim, path, stack_name="t", validate=False)
 
 
+def test_language_extensions_deploy_when_unused_and_are_refused_by_name_when_used(sim, tmp_path):
+    """transform-aws-languageextensions.html: AWS::LanguageExtensions resolves Fn::ForEach,
+    Fn::Length, Fn::ToJsonString, FindInMap defaults and intrinsic policies before the SAM
+    transform; a template that declares it (as `sam init`'s templates do) and uses none deploys
+    unchanged; one that uses them is refused, naming what it uses (not expanded offline)."""
+    code = {"code/app.py": ECHO}
+    template = """\
+Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: code/, Handler: app.handler, Runtime: python3.12}
+"""
+    stack = deploy(sim, write_template(tmp_path / "plain", template, code), stack_name="plain", validate=False)
+    answer = sim.client("lambda").invoke(FunctionName=stack.function_name("Fn"), Payload=b'{"a": 1}')
+    assert json.loads(answer["Payload"].read())["echo"] == {"a": 1}
+    looped = template + """\
+  Fn::ForEach::Queues:
+    - Name
+    - [a, b]
+    - Queue${Name}: {Type: AWS::SQS::Queue}
+"""
+    with pytest.raises(TemplateError, match=r"AWS::LanguageExtensions: the template uses Fn::ForEach"):
+        deploy(sim, write_template(tmp_path / "looped", looped, code), stack_name="looped", validate=False)
+
+
 def test_code_must_be_a_local_folder(sim, tmp_path):
     """sam-resource-function.html (CodeUri): the simulator runs local code, so a packaged
     template (CodeUri in S3) or a missing folder is refused, naming the function."""

@@ -24,20 +24,13 @@ APPS = Path(__file__).parent
 # them for service-to-service deliveries (lambdasim/sam.py).
 POLICY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy"}
 
-LANGUAGE_EXTENSIONS = ("SAM deploy refuses the template: transform(s) ['AWS::LanguageExtensions'] "
-                       "cannot run offline; lambdasim runs only AWS::Serverless-2016-10-31")
-NAMESPACE_PACKAGE = ("a handler in folders without __init__.py (src/handlers/put_item.putItemHandler, "
-                     "implicit namespace packages, which Python's import finds on AWS) fails: "
-                     "Runtime.ImportModuleError: Unable to import module 'src.handlers.put_item': "
-                     "No module named 'src'")
-
 APP_GAPS: dict[str, str | None] = {
     "sqs-lambda": None,
     "sns-lambda": None,
     "sns-sqs-fanout": None,
     "eventbridge-lambda": None,
     "eventbridge-sqs": None,
-    "eventbridge-ec2-state": LANGUAGE_EXTENSIONS,
+    "eventbridge-ec2-state": None,
     "kinesis-lambda": None,
     "dynamodb-lambda": None,
     "s3-lambda": None,
@@ -170,7 +163,6 @@ def test_eventbridge_sqs_queues_the_matching_events(sim: Simulator) -> None:
     assert (event["source"], event["account"], event["detail"]) == ("demo.sqs", sim.account_id, {"message": "Hello SQS"})
 
 
-@pytest.mark.xfail(strict=True, reason=LANGUAGE_EXTENSIONS)
 def test_eventbridge_ec2_state_change_invokes_the_function(sim: Simulator) -> None:
     """README (sam local invoke with events/event.json): an EC2 instance state-change event reaches
     the function, which reads the instance and its state."""
@@ -276,7 +268,6 @@ def test_hello_world_http_api_answers_hello_world(sim: Simulator) -> None:
     assert (response.status, response.json()) == (200, {"message": "hello world"})
 
 
-@pytest.mark.xfail(strict=True, reason=NAMESPACE_PACKAGE)
 def test_web_items_puts_and_reads_items_through_the_api(sim: Simulator) -> None:
     """README: POST an item to the API, then GET it by id and GET the list."""
     stack = deploy_app(sim, "web-items")

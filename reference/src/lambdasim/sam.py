@@ -88,6 +88,7 @@ __all__ = [
 ]
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 # The bucket the placeholder packages go to (the SAM CLI uses a managed bucket the same way).
 ARTIFACT_BUCKET = "lambdasim-sam-artifacts"
 # The SAM CLI looks for these names in a folder (`sam deploy` / `sam build` without -t).
@@ -344,10 +345,45 @@ def _json_default(value: Any) -> str:
 def _is_sam(template: dict[str, Any]) -> bool:
     transform = template.get("Transform")
     names = transform if isinstance(transform, list) else [transform] if transform else []
-    others = [t for t in names if t != SAM_TRANSFORM]
+    if LANGUAGE_EXTENSIONS in names:
+        _refuse_language_extensions_in_use(template)
+    others = [t for t in names if t not in (SAM_TRANSFORM, LANGUAGE_EXTENSIONS)]
     if others:
         raise TemplateError(f"transform(s) {others} cannot run offline; lambdasim runs only {SAM_TRANSFORM}")
-    return bool(names)
+    return SAM_TRANSFORM in names
+
+
+def _refuse_language_extensions_in_use(template: dict[str, Any]) -> None:
+    """AWS::LanguageExtensions resolves its functions before the other transforms run
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/transform-aws-languageextensions.html):
+    a template that declares it and uses none of them is unchanged by it, and deploys; one that
+    uses them is refused by name, as lambdasim does not expand them."""
+    used: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key.startswith("Fn::ForEach") or key in ("Fn::Length", "Fn::ToJsonString"):
+                    used.add(key.split("::")[0] + "::" + key.split("::")[1])
+                elif key == "Fn::FindInMap" and isinstance(value, list) and len(value) > 3:
+                    used.add("Fn::FindInMap with DefaultValue")
+                elif key == "Ref" and not isinstance(value, str):
+                    used.add("an intrinsic function inside Ref")
+                elif key == "Fn::GetAtt" and isinstance(value, list) and any(not isinstance(v, str) for v in value):
+                    used.add("an intrinsic function inside Fn::GetAtt")
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(template)
+    for resource in (template.get("Resources") or {}).values():
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            if isinstance(resource, dict) and not isinstance(resource.get(policy, ""), str):
+                used.add(f"an intrinsic function as {policy}")
+    if used:
+        raise TemplateError(f"{LANGUAGE_EXTENSIONS}: the template uses {', '.join(sorted(used))}, "
+                            "which lambdasim does not expand offline")
 
 
 def _default_stack_name(path: Path) -> str:
