@@ -43,6 +43,12 @@ an authorizer that raises `Exception("Unauthorized")` is 401, one that fails oth
 returns a malformed result is 500 with a null message (REST) or "Internal Server Error" (HTTP
 APIs). The context reaches the integration's `requestContext.authorizer`.
 
+IAM authorization of a REST method (authorizationType AWS_IAM): the request must carry a
+Signature Version 4 signature for `execute-api` that `rules.sigv4_problem` computes again with
+the key's secret (moto's IAM users, or the simulation's own credentials), else 403 with API
+Gateway's message; the caller's IAM policies are not evaluated
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html).
+
 REST non-proxy (`AWS`) integrations: the request's mapping template (`sources.apigateway_mapping`,
 Velocity) or passthrough (`rules.request_template`, 415 Unsupported Media Type when refused), then
 a Lambda function invoked or an AWS API called (`SERVICE_ACTIONS`: SQS SendMessage, EventBridge
@@ -74,6 +80,7 @@ plans declared in a template (SAM's `ApiKeyRequired`, `UsagePlan`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -217,6 +224,12 @@ class FrontDoor:
                              http.raw_query)
         started = self._now()
         request_id = str(uuid.uuid4())
+        signer: str | None = None
+        if target.iam_auth:
+            refused_signature = self._iam_refusal(http, api_id, region)
+            if refused_signature is not None:
+                return refused_signature
+            signer = rules.sigv4_access_key({k: v[-1] for k, v in http.headers.items()})
         authorizer_context: dict[str, Any] | None = None
         if target.authorizer is not None:
             arn = rules.method_arn(region, self._account_id, api_id, stage, http.method, path)
@@ -236,7 +249,7 @@ class FrontDoor:
                                        "yet (Lambda proxy and non-proxy, and some AWS service integrations)")
         event = rest_proxy_event(routed, api_id=api_id, stage=stage, account_id=self._account_id, region=region,
                                  request_id=request_id, when=started, stage_variables=variables,
-                                 authorizer=authorizer_context)
+                                 authorizer=authorizer_context, signer=signer)
         integration_started = self._now()
         invoked = self._invoke(function["function"] or function["arn"], json.dumps(event).encode("utf-8"))
         if invoked is None:  # no such function: an invalid integration (api-gateway-internal-server-error)
@@ -252,6 +265,20 @@ class FrontDoor:
         except ValueError:
             return error_response(502, "Internal server error")
         return proxy_response(payload)
+
+    def _iam_refusal(self, http: HttpRequest, api_id: str, region: str) -> HttpResponse | None:
+        """API Gateway's 403 for a request to an IAM-authorized method that is not signed with
+        SigV4 by a known key (rules.sigv4_problem), None when it is. Which IAM policies allow
+        the signer execute-api:Invoke is not evaluated (moto enforces no IAM)."""
+        headers = {k: v[-1] for k, v in http.headers.items()}
+        key = rules.sigv4_access_key(headers)
+        simulation_key = (os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+        secret = None if key is None else moto_state.access_key_secret(self._account_id, key, simulation_key)
+        url = f"https://{api_id}.execute-api.{region}.amazonaws.com{http.path}" + (
+            f"?{http.raw_query}" if http.raw_query else "")
+        problem = rules.sigv4_problem(http.method, url, headers, http.body or b"", secret=secret, region=region,
+                                      now_epoch_s=self._now().timestamp())
+        return None if problem is None else error_response(403, problem)
 
     def _rest_non_proxy(self, target: ApiTarget, http: HttpRequest, context: dict[str, Any],
                         variables: dict[str, str]) -> HttpResponse:

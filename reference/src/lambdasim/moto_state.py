@@ -325,6 +325,7 @@ class ApiTarget:
     payload_version: str | None = None  # HTTP APIs: payloadFormatVersion
     timeout_ms: int | None = None
     authorizer: ApiAuthorizer | None = None
+    iam_auth: bool = False  # REST: authorizationType AWS_IAM (SigV4-signed requests only)
     request_templates: dict[str, str] = field(default_factory=dict)  # by content type
     passthrough: str = "WHEN_NO_MATCH"  # passthroughBehavior
     responses: tuple[ApiIntegrationResponse, ...] = ()
@@ -364,6 +365,7 @@ def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict
                 passthrough=str((integration.passthrough_behaviour if integration else None)
                                 or "WHEN_NO_MATCH").upper(),
                 responses=responses,
+                iam_auth=method.authorization_type == "AWS_IAM",
                 authorizer=None if authorizer is None else ApiAuthorizer(
                     name=authorizer.name, type=str(authorizer.type).upper(), uri=authorizer.authorizer_uri or "",
                     identity_sources=tuple(
@@ -427,6 +429,19 @@ def rest_api_method_throttling(account_id: str, region: str, api_id: str, stage:
     methods = (found.method_settings or {}) if found is not None else {}
     settings = {key: _throttle_setting(value) for key, value in methods.items()}
     return {key: setting for key, setting in settings.items() if setting is not None}
+
+
+def access_key_secret(account_id: str, access_key_id: str, simulation_credentials: tuple[str, str]) -> str | None:
+    """The secret of an access key: an IAM user's key in moto, or the simulation's own
+    credentials; None for a key nobody issued."""
+    from moto.iam.models import iam_backends
+
+    for user in iam_backends[account_id]["global"].users.values():
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id:
+                return str(key.secret_access_key)
+    key_id, secret = simulation_credentials
+    return secret if access_key_id == key_id else None
 
 
 def rest_method_requires_api_key(account_id: str, region: str, api_id: str, resource: str, method: str) -> bool:

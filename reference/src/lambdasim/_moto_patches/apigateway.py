@@ -71,7 +71,9 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any], res
             if method is None or not isinstance(operation, dict):
                 continue  # "parameters", "summary" and other vendor extensions
             authorizer = _authorizer_of(operation, definition, authorizers)
-            backend.put_method(api_id, resource.id, method, authorization_type="CUSTOM" if authorizer else "NONE",
+            authorization = "CUSTOM" if authorizer else "AWS_IAM" if _signed_with_iam(operation, definition, schemes) \
+                else "NONE"
+            backend.put_method(api_id, resource.id, method, authorization_type=authorization,
                                authorizer_id=authorizer.id if authorizer else None)
             integration = operation.get("x-amazon-apigateway-integration")
             if isinstance(integration, dict):
@@ -119,6 +121,15 @@ def _authorizer_of(operation: dict[str, Any], definition: dict[str, Any], author
             if name in authorizers:
                 return authorizers[name]
     return None
+
+
+def _signed_with_iam(operation: dict[str, Any], definition: dict[str, Any], schemes: dict[str, Any]) -> bool:
+    """Whether the operation's `security` (else the definition's) names a scheme of type
+    `awsSigv4`: IAM authorization (SAM's `Auth: DefaultAuthorizer: AWS_IAM` writes it;
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authtype.html)."""
+    security = operation.get("security", definition.get("security")) or []
+    return any(str((schemes.get(name) or {}).get("x-amazon-apigateway-authtype", "")).lower() == "awssigv4"
+               for requirement in security if isinstance(requirement, dict) for name in requirement)
 
 
 def _resource_for(backend: Any, api_id: str, path: str) -> Any:

@@ -26,6 +26,8 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integra
 integration's request template gives the status code that selects the integration response)
 and https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html
 (a response header mapped from a static value, `'value'`);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html (IAM authorization:
+requests signed with Signature Version 4, their 403s at the end of this module);
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html (an HTTP API's CORS
 configuration: preflights answered by API Gateway, its headers added to integration responses
 and the backend's own CORS headers ignored).
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 
 INTEGRATION_TIMEOUT_S: Final = 29.0
@@ -242,3 +245,67 @@ def cors_headers(config: dict[str, Any], origin: str | None, *, preflight: bool)
     if preflight and config.get("maxAge") is not None:
         headers["access-control-max-age"] = str(config["maxAge"])
     return headers
+
+
+# IAM authorization of a REST method (https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html):
+# the request must be signed with Signature Version 4 for the service `execute-api`; API
+# Gateway recomputes the signature and answers 403 with these messages
+# (https://repost.aws/knowledge-center/api-gateway-iam-sigv4-mismatch).
+UNSIGNED_MESSAGE: Final = "Missing Authentication Token"
+UNKNOWN_KEY_MESSAGE: Final = "The security token included in the request is invalid."
+SIGNATURE_MISMATCH_MESSAGE: Final = ("The request signature we calculated does not match the signature you provided. "
+                                     "Check your AWS Secret Access Key and signing method. Consult the service "
+                                     "documentation for details.")
+# A signature is valid for 5 minutes from its X-Amz-Date
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-troubleshooting.html).
+SIGNATURE_VALID_S: Final = 300
+_SIGV4: Final = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<scope>[^,]+),\s*"
+                           r"SignedHeaders=(?P<headers>[^,]+),\s*Signature=(?P<signature>[0-9a-f]+)")
+
+
+def sigv4_access_key(headers: dict[str, str]) -> str | None:
+    """The access key id a SigV4-signed request names, None if it is not signed."""
+    signed = _SIGV4.fullmatch(_first(headers, "authorization") or "")
+    return signed["key"] if signed else None
+
+
+def sigv4_problem(method: str, url: str, headers: dict[str, str], body: bytes, *, secret: str | None,
+                  region: str, now_epoch_s: float) -> str | None:
+    """Why API Gateway refuses a request to an IAM-authorized method (the 403's message), or
+    None when its SigV4 signature is right: recomputed with the signing key's secret over the
+    headers the request says it signed, within 5 minutes of its X-Amz-Date."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    signed = _SIGV4.fullmatch(_first(headers, "authorization") or "")
+    if signed is None:
+        return UNSIGNED_MESSAGE
+    if secret is None:
+        return UNKNOWN_KEY_MESSAGE
+    stamp = _first(headers, "x-amz-date") or ""
+    try:
+        signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return SIGNATURE_MISMATCH_MESSAGE
+    if abs(now_epoch_s - signed_at) > SIGNATURE_VALID_S:
+        def at(epoch_s: float) -> str:
+            return datetime.fromtimestamp(epoch_s, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        if signed_at < now_epoch_s:
+            return (f"Signature expired: {stamp} is now earlier than {at(now_epoch_s - SIGNATURE_VALID_S)} "
+                    f"({at(now_epoch_s)} - 5 min.)")
+        return (f"Signature not yet current: {stamp} is still later than {at(now_epoch_s + SIGNATURE_VALID_S)} "
+                f"({at(now_epoch_s)} + 5 min.)")
+    names = signed["headers"].split(";")
+    # `host` is signed from the URL when the client sent none (botocore's signer does the same)
+    request = AWSRequest(method=method, url=url, data=body,
+                         headers={name: value for name in names if (value := _first(headers, name)) is not None})
+    request.context["timestamp"] = stamp
+    token = _first(headers, "x-amz-security-token")
+    auth = SigV4Auth(Credentials(signed["key"], secret, token), "execute-api", region)
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    return None if expected == signed["signature"] else SIGNATURE_MISMATCH_MESSAGE
+
+
+def _first(headers: dict[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)

@@ -41,9 +41,11 @@ class HttpRequest:
 
 def rest_proxy_event(request: HttpRequest, *, api_id: str, stage: str, account_id: str, region: str,
                      request_id: str, when: datetime, stage_variables: dict[str, str] | None,
-                     authorizer: dict[str, Any] | None = None) -> dict[str, Any]:
+                     authorizer: dict[str, Any] | None = None, signer: str | None = None) -> dict[str, Any]:
     """The proxy integration's input for ``request``; ``authorizer``: what a Lambda authorizer
-    let through (`requestContext.authorizer`: its principalId and context)."""
+    let through (`requestContext.authorizer`: its principalId and context); ``signer``: the
+    access key that signed a request to an IAM-authorized method (`identity.accessKey`, with
+    the account)."""
     host = f"{api_id}.execute-api.{region}.amazonaws.com"
     headers = {"Host": [host], "X-Forwarded-For": [SOURCE_IP], "X-Forwarded-Port": ["443"],
                "X-Forwarded-Proto": ["https"], **request.headers}
@@ -67,7 +69,7 @@ def rest_proxy_event(request: HttpRequest, *, api_id: str, stage: str, account_i
             "extendedRequestId": request_id[:16],
             "httpMethod": request.method,
             "identity": {
-                "accessKey": None, "accountId": None, "caller": None,
+                "accessKey": signer, "accountId": account_id if signer else None, "caller": None,
                 "cognitoAuthenticationProvider": None, "cognitoAuthenticationType": None,
                 "cognitoIdentityId": None, "cognitoIdentityPoolId": None, "principalOrgId": None,
                 "sourceIp": SOURCE_IP, "user": None, "userAgent": user_agent, "userArn": None,
