@@ -285,16 +285,9 @@ def dead_letter_error_code(status: int, code: str) -> str:
 def dead_letter_attributes(*, schedule_arn: str, target_arn: str, error_code: str, error_message: str,
                            exhausted: str | None, retry_attempts: int) -> dict[str, dict[str, str]]:
     """The SQS message attributes of a dead-lettered invocation (configuring-schedule-dlq.html):
-    EventBridge targets' names (eb-rule-dlq.html) with SCHEDULE_ARN for RULE_ARN. The stored
-    copy of the Scheduler page lacks its sample message, so the names are modelled on
-    EventBridge's."""
-    attributes = {
-        "SCHEDULE_ARN": schedule_arn,
-        "TARGET_ARN": target_arn,
-        "ERROR_CODE": error_code,
-        "ERROR_MESSAGE": error_message[:1024],
-    }
-    if exhausted:
-        attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-    attributes["RETRY_ATTEMPTS"] = str(retry_attempts)
-    return {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+    EventBridge targets' names (eb-rule-dlq.html) with SCHEDULE_ARN for RULE_ARN: modelled on
+    EventBridge's, not confirmed against a sample message of the Scheduler page."""
+    attributes = eb_rules.dead_letter_attributes(rule_arn=schedule_arn, target_arn=target_arn, error_code=error_code,
+                                                 error_message=error_message, exhausted=exhausted,
+                                                 retry_attempts=retry_attempts)
+    return {("SCHEDULE_ARN" if name == "RULE_ARN" else name): value for name, value in attributes.items()}
