@@ -45,8 +45,8 @@ Sources:
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html: a
   standard SQS queue, after "exhausting the maximum number of retries") or is dropped. The
   defaults when a target sets no RetryPolicy, 185 retries within 24 hours, are EventBridge
-  targets' (eb-rule-retry-policy.html) and what moto's GetSchedule answers; the Scheduler pages
-  stored for this project do not state them.
+  targets' (eb-rule-retry-policy.html) and what moto's GetSchedule answers; they were not
+  confirmed on the Scheduler pages.
 - https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html and
   API_Target.html: a templated target calls one API of its service: Lambda Invoke, SQS
   SendMessage, SNS Publish, EventBridge PutEvents (EventBridgeParameters' DetailType and
@@ -73,8 +73,6 @@ from . import eventbridge as eb_rules
 SCHEDULED_EVENT_SOURCE: Final = "aws.events"
 SCHEDULED_EVENT_DETAIL_TYPE: Final = "Scheduled Event"
 
-DEFAULT_MAXIMUM_RETRY_ATTEMPTS: Final = 185
-DEFAULT_MAXIMUM_EVENT_AGE_S: Final = 86_400
 FLEXIBLE_WINDOW_RANGE_MINUTES: Final = (1, 1440)
 DEFAULT_TARGET_INPUT: Final = "{}"
 
@@ -256,12 +254,9 @@ def render_input(template: str | None, *, schedule_arn: str, scheduled_time: dat
 
 
 def retry_policy(target: dict[str, Any]) -> tuple[int, int]:
-    """(MaximumRetryAttempts, MaximumEventAgeInSeconds) of a Scheduler target, AWS's defaults
-    (185, 24 h) for what is not set."""
-    policy = target.get("RetryPolicy") or {}
-    attempts, age = policy.get("MaximumRetryAttempts"), policy.get("MaximumEventAgeInSeconds")
-    return (DEFAULT_MAXIMUM_RETRY_ATTEMPTS if attempts is None else int(attempts),
-            DEFAULT_MAXIMUM_EVENT_AGE_S if age is None else int(age))
+    """(MaximumRetryAttempts, MaximumEventAgeInSeconds) of a Scheduler target: the same
+    RetryPolicy shape and defaults (185, 24 h) as EventBridge targets' (modelled, see above)."""
+    return eb_rules.retry_policy(target)
 
 
 def retriable(status: int, code: str = "") -> bool:
