@@ -201,7 +201,7 @@ class FrontDoor:
         levels: list[_Level] = []
         quota: tuple[str, Quota] | None = None
         if moto_state.rest_method_requires_api_key(self._account_id, region, api_id, resource, method):
-            key = next((v[-1] for k, v in http.headers.items() if k.lower() == throttling.API_KEY_HEADER), "")
+            key = _header(http.headers, throttling.API_KEY_HEADER) or ""
             grant = moto_state.usage_plan_grant(self._account_id, region, api_id, stage, key) if key else None
             if grant is None:
                 return error_response(throttling.FORBIDDEN_STATUS, throttling.FORBIDDEN_MESSAGE)
