@@ -86,6 +86,17 @@ def test_a_failing_function_or_a_malformed_response_is_502(sim, api, how) -> Non
     assert (response.status, response.json()) == (502, {"message": "Internal server error"})
 
 
+def test_a_throttled_function_is_500_after_one_invoke(sim, api) -> None:
+    """Lambda's 429 is not passed on: a proxy integration answers 500 Internal server error
+    (https://repost.aws/knowledge-center/api-gateway-internal-server-error); API Gateway calls
+    Lambda once, so one throttle is recorded."""
+    function = api.function_name("EchoFunction")
+    sim.client("lambda").put_function_concurrency(FunctionName=function, ReservedConcurrentExecutions=0)
+    response = sim.http("GET", api.outputs["ApiUrl"] + "orders/1")
+    assert (response.status, response.json()) == (500, {"message": "Internal server error"})
+    assert [t.function_name for t in sim.throttles] == [function]
+
+
 def test_the_function_sets_status_headers_and_body(sim, api) -> None:
     response = sim.http("GET", api.outputs["ApiUrl"] + "fail/not-at-all")
     assert (response.status, response.text) == (201, "created")

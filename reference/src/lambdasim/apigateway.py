@@ -252,7 +252,7 @@ class FrontDoor:
                                  authorizer=authorizer_context, signer=signer)
         integration_started = self._now()
         invoked = self._invoke(function["function"] or function["arn"], json.dumps(event).encode("utf-8"))
-        if invoked is None:  # no such function: an invalid integration (api-gateway-internal-server-error)
+        if invoked is None:  # no such function, or throttled by Lambda (api-gateway-internal-server-error)
             return error_response(500, "Internal server error")
         result, failed = invoked
         timeout_s = target.timeout_ms / 1000 if target.timeout_ms else rules.INTEGRATION_TIMEOUT_S

@@ -537,11 +537,23 @@ class Simulator:
         return self.api_gateway.request(method, url, headers=headers, body=body)
 
     def _invoke_for_api_gateway(self, function: str, payload: bytes) -> tuple[bytes, bool] | None:
-        lam = self.client("lambda")
+        """The integration's one Invoke call: (payload, failed), or None when Lambda ran nothing."""
+        lam = self._clients.get("lambda without retries")
+        if lam is None:
+            from botocore.config import Config
+
+            # API Gateway calls Lambda once per request: no SDK retries (they would throttle again
+            # at the same virtual instant).
+            lam = self._clients["lambda without retries"] = self.client(
+                "lambda", config=Config(retries={"total_max_attempts": 1}))
         try:
             answer = lam.invoke(FunctionName=function, Payload=payload)
         except lam.exceptions.ResourceNotFoundException:
             return None  # the integration names no function: API Gateway's error, not Lambda's
+        except lam.exceptions.TooManyRequestsException:
+            # A throttled function is API Gateway's 500 in a proxy integration, not Lambda's 429
+            # (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
+            return None
         return answer["Payload"].read(), "FunctionError" in answer
 
     def _call_aws_for_api_gateway(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
