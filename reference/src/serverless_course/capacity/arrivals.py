@@ -7,14 +7,26 @@ with `combine`.
 - `steady(rate, seconds)`: evenly spaced, `rate` per second.
 - `poisson(rate, seconds, seed)`: a Poisson process (exponential gaps), `rate` per second on average.
 - `spike(count, at_s, over_s, seed)`: `count` events uniformly over `over_s` seconds from `at_s`.
-- `daily(peak_rate, seconds, seed, ...)`: a Poisson process whose rate follows a daily curve
-  (a cosine between `trough` x peak at night and the peak in the afternoon), compressed into
-  `seconds` of simulated time if `day_s` is shorter than a day.
+- `daily(peak_rate, seconds, seed, ...)`: the diurnal shape, a Poisson process whose rate follows
+  a daily curve (a cosine between `trough` x peak at night and the peak in the afternoon),
+  compressed into `seconds` of simulated time if `day_s` is shorter than a day.
+- `stages([(seconds, rate), ...], seed)`: a Poisson process whose rate steps from stage to stage;
+  steady traffic with a 10x spike is `stages([(60, 2), (20, 20), (60, 2)])`.
+- `sawtooth(low_rate, high_rate, period_s, seconds, seed)`: a rate that climbs from low to high
+  over each period, then drops back (batch jobs, cron-driven clients).
+- `thundering_herd(rate, seconds, outage_at_s, outage_s, seed, ...)`: steady clients, a dependency
+  in front of the system down for `outage_s`, and every client that could not get through
+  retrying with capped exponential backoff: the retries land together once it is back.
+- `varying(rate_at, peak_rate, seconds, seed)`: any rate curve (the one the others use).
+
+The load tests of module 2 (`serverless_course.scaling.load`) play these same arrays through the
+simulated pipeline, so the capacity model and the simulator see the same traffic.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -53,13 +65,67 @@ def daily(peak_rate: float, seconds: float, seed: int | np.random.Generator = 0,
           trough: float = 0.1, day_s: float = 86_400.0, peak_at_s: float | None = None) -> np.ndarray:
     """A Poisson process whose rate follows a daily cosine: `peak_rate` at `peak_at_s` (default
     15:00 of the day), `trough` x `peak_rate` twelve hours (half a `day_s`) away."""
-    rng = _rng(seed)
     peak_at = 0.625 * day_s if peak_at_s is None else peak_at_s
+
+    def rate_at(t: np.ndarray) -> np.ndarray:
+        return peak_rate * (trough + (1 - trough) * (1 + np.cos(2 * math.pi * (t - peak_at) / day_s)) / 2)
+
+    return varying(rate_at, peak_rate, seconds, seed)
+
+
+def varying(rate_at: Callable[[np.ndarray], np.ndarray], peak_rate: float, seconds: float,
+            seed: int | np.random.Generator = 0, *, start_s: float = 0.0) -> np.ndarray:
+    """A Poisson process whose rate at `t` seconds (from the pattern's start) is `rate_at(t)`,
+    never above `peak_rate`, for `seconds`."""
+    rng = _rng(seed)
     # Thinning (Lewis and Shedler): draw at the peak rate, keep each with rate(t) / peak.
     candidates = np.sort(rng.uniform(0.0, seconds, rng.poisson(peak_rate * seconds)))
-    phase = 2 * math.pi * (candidates - peak_at) / day_s
-    keep = (trough + (1 - trough) * (1 + np.cos(phase)) / 2) >= rng.uniform(0.0, 1.0, candidates.size)
-    return (candidates[keep] * US).astype(np.int64)
+    keep = rate_at(candidates) >= peak_rate * rng.uniform(0.0, 1.0, candidates.size)
+    return ((candidates[keep] + start_s) * US).astype(np.int64)
+
+
+def stages(levels: Sequence[tuple[float, float]], seed: int | np.random.Generator = 0) -> np.ndarray:
+    """A Poisson process in stages, one after the other: each `(seconds, rate)` lasts `seconds`
+    at `rate` events per second on average."""
+    rng = _rng(seed)
+    parts, start = [], 0.0
+    for seconds, rate in levels:
+        parts.append(poisson(rate, seconds, rng, start_s=start))
+        start += seconds
+    return combine(*parts)
+
+
+def sawtooth(low_rate: float, high_rate: float, period_s: float, seconds: float,
+             seed: int | np.random.Generator = 0) -> np.ndarray:
+    """A Poisson process whose rate climbs linearly from `low_rate` to `high_rate` over each
+    `period_s`, then drops back to `low_rate`."""
+    return varying(lambda t: low_rate + (high_rate - low_rate) * (t % period_s) / period_s,
+                   max(low_rate, high_rate), seconds, seed)
+
+
+def thundering_herd(rate: float, seconds: float, outage_at_s: float, outage_s: float,
+                    seed: int | np.random.Generator = 0, *, first_retry_s: float = 1.0,
+                    max_backoff_s: float = 20.0, jitter: bool = False) -> np.ndarray:
+    """What a system sees after an outage in front of it: clients send at `rate` (Poisson) for
+    `seconds`; from `outage_at_s` for `outage_s` no request gets through, and each client whose
+    request fails retries after `first_retry_s`, doubling up to `max_backoff_s` between tries
+    (each wait drawn uniformly up to that bound with `jitter`, "full jitter"), until a try lands
+    after the outage. Every request arrives exactly once: outside the outage when it was sent,
+    else at its first try after it; the tries that failed never arrive. Without jitter, clients
+    that failed at the same moment come back at the same moment."""
+    rng = _rng(seed)
+    sent = poisson(rate, seconds, rng)
+    start, end = round(outage_at_s * US), round((outage_at_s + outage_s) * US)
+    failed = (sent >= start) & (sent < end)
+    tries = sent[failed].astype(np.float64)
+    backoff = np.full(tries.size, first_retry_s * US)
+    waiting = np.ones(tries.size, dtype=bool)
+    while waiting.any():
+        wait = backoff[waiting] * (rng.uniform(0.0, 1.0, int(waiting.sum())) if jitter else 1.0)
+        tries[waiting] += wait
+        backoff[waiting] = np.minimum(backoff[waiting] * 2, max_backoff_s * US)
+        waiting = tries < end
+    return combine(sent[~failed], tries.astype(np.int64))
 
 
 def combine(*patterns: np.ndarray) -> np.ndarray:
