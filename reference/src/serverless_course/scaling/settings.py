@@ -32,9 +32,11 @@ grader scales them down so that a few thousand orders meet them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from lambdasim import Simulator
 from lambdasim.rules import apigateway_throttling, concurrency, eventbridge, sqs_scaling
+from lambdasim.rules.throughput import RateLimit
 
 __all__ = ["BILLING_MODES", "Ceilings", "PipelineSettings"]
 
@@ -92,6 +94,23 @@ class PipelineSettings:
                 raise ValueError(f"{name} applies to a PROVISIONED table only; table_billing_mode is "
                                  f"{self.table_billing_mode}")
 
+    def template_parameters(self) -> dict[str, str]:
+        """The orders pipeline template's parameters (`sam deploy --parameter-overrides`) for these
+        settings; the template leaves out what is not set (MaximumConcurrency 0, reserved -1)."""
+        parameters = {
+            "BatchSize": self.batch_size,
+            "MaximumBatchingWindowInSeconds": self.batching_window_s,
+            "MaximumConcurrency": self.maximum_concurrency or 0,
+            "ProcessorReservedConcurrency": -1 if self.processor_reserved_concurrency is None
+            else self.processor_reserved_concurrency,
+            "ProcessorMemorySize": self.processor_memory_mb,
+            "OrdersTableBillingMode": self.table_billing_mode,
+        }
+        if self.table_billing_mode == "PROVISIONED":
+            parameters["OrdersTableWriteCapacity"] = self.table_write_capacity_units
+            parameters["OrdersTableReadCapacity"] = self.table_read_capacity_units
+        return {name: str(value) for name, value in parameters.items()}
+
     def check_against(self, ceilings: Ceilings) -> None:
         """Refuse a reservation the account could not make: Lambda keeps 100 of the account's
         concurrency unreserved (the whole quota, if it is below 100)."""
@@ -122,3 +141,13 @@ class Ceilings:
         _within("api_burst", self.api_burst, 0)
         _within("put_events_tps", self.put_events_tps, 0)
         _within("target_invocations_tps", self.target_invocations_tps, 0)
+
+    def simulator(self, seed: int = 0, **options: Any) -> Simulator:
+        """A `lambdasim.Simulator` (not started) whose account has these quotas: its concurrency,
+        API Gateway's account throttle, EventBridge's PutEvents and target invocation quotas (a
+        bucket of one second of each, as the simulator models a quota given in TPS)."""
+        sim = Simulator(seed=seed, account_concurrency=self.account_concurrency, **options)
+        sim.api_gateway.account_throttle = RateLimit(self.api_rate_per_s, self.api_burst)
+        sim.eventbridge.put_events_limit = RateLimit.per_second(self.put_events_tps)
+        sim.eventbridge.invocations_limit = RateLimit.per_second(self.target_invocations_tps)
+        return sim
