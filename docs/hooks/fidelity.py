@@ -53,6 +53,7 @@ _AREAS = {
     "test_stream_pollers.py": "Kinesis / DynamoDB Streams event source mappings",
     "test_kinesis_limits.py": "Kinesis throughput ceilings",
     "test_dynamodb_limits.py": "DynamoDB throughput ceilings",
+    "test_sqs_fifo_limits.py": "SQS FIFO throughput quotas",
     "test_throughput_limits.py": "API Gateway and EventBridge throughput ceilings",
     "test_push_routes.py": "EventBridge, S3, SNS to Lambda",
     "test_eventbridge_targets.py": "EventBridge targets, every type",

@@ -223,6 +223,38 @@ def test_queries_are_charged_what_they_read_and_reads_wait_for_their_debt(sim):
     assert caught.value.response["ThrottlingReasons"][0]["reason"] == "TableReadProvisionedThroughputExceeded"
 
 
+def test_a_query_or_scan_is_charged_the_items_it_read_before_its_filter_and_projection(sim):
+    """https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.FilterExpression.html:
+    "A filter expression is applied after a Query finishes, but before the results are returned.
+    Therefore, a Query consumes the same amount of read capacity, regardless of whether a filter
+    expression is present"; the units are "based on item size, not on the amount of data that is
+    returned to an application", with a projection expression too
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html). A Scan's
+    filter is applied after the items are read as well
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html)."""
+    client = _table("events", sort_key=True)
+    for n in range(10):  # 10 items of about 10 KB: 3 read units each, 25 for all ten added up
+        client.put_item(TableName="events", Item={
+            "pk": {"S": "day"}, "sk": {"S": f"{n:02}"}, "d": {"S": TEN_KB}, "kind": {"S": "rare" if n == 0 else "usual"}})
+    read = sum(ddb.item_size(item) for item in client.scan(TableName="events")["Items"])
+
+    def query_units(**kwargs) -> float:
+        answer = client.query(TableName="events", KeyConditionExpression="pk = :p", ConsistentRead=True,
+                              ReturnConsumedCapacity="TOTAL",
+                              **{"ExpressionAttributeValues": {":p": {"S": "day"}}, **kwargs})
+        return answer["ConsumedCapacity"]["CapacityUnits"]
+
+    everything = query_units()
+    assert everything == -(-read // 4096) == 25
+    assert query_units(FilterExpression="kind = :k",
+                       ExpressionAttributeValues={":p": {"S": "day"}, ":k": {"S": "rare"}}) == everything
+    assert query_units(ProjectionExpression="sk") == everything
+    assert query_units(Select="COUNT") == everything
+    nothing = client.scan(TableName="events", FilterExpression="kind = :k", ReturnConsumedCapacity="TOTAL",
+                          ExpressionAttributeValues={":k": {"S": "none"}})
+    assert nothing["Count"] == 0 and nothing["ConsumedCapacity"]["CapacityUnits"] == 12.5  # eventually consistent
+
+
 def test_enforcement_can_be_turned_off_and_botocore_retries_a_throttle(sim):
     """Each ceiling is a setting (`Simulator(dynamodb_limits=...)`, `sim.dynamodb_limits`, AWS's
     defaults); `enabled = False` serves

@@ -18,6 +18,7 @@ from .faults import AWSError, ConditionalCheckFailed, FaultInjector, NoAnswer, P
 from .functions import placeholder_zip
 from .kinesis_throughput import KinesisThrottle
 from .rules.kinesis import KinesisLimits
+from .rules.sqs_fifo import SqsFifoLimits
 from .runtime import InvocationRecord
 from ._lean_imports import import_jsonschema_without_iri_checker
 from .simulator import Simulator, active_simulator
@@ -45,6 +46,7 @@ __all__ = [
     "SimulatorAlreadyRunning",
     "SimulatorError",
     "SimulatorNotRunning",
+    "SqsFifoLimits",
     "ThrottleRecord",
     "Throttled",
     "active_simulator",

@@ -38,9 +38,11 @@ from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .kinesis_throughput import KinesisThroughput
+from .sqs_fifo_throughput import SqsFifoThroughput
 from .rules import cold_start
 from .rules import concurrency as cc
 from .rules import kinesis as kinesis_rules
+from .rules import sqs_fifo as sqs_fifo_rules
 from .runtime import DurationSpec, InvocationRecord, Runtime
 from .eventbridge import EventBridgeTargets
 from .pollers import PollerManager
@@ -107,6 +109,9 @@ class Simulator:
         dynamodb_limits: the DynamoDB throughput ceilings enforced on every table and global
             secondary index (`DynamoDBLimits`: AWS's defaults; `enabled=False` turns them off;
             also `sim.dynamodb_limits`). `sim.dynamodb` records refusals and consumed units.
+        sqs_fifo_limits: the throughput quotas of FIFO queues (`rules.sqs_fifo.SqsFifoLimits`:
+            AWS's defaults, 300 transactions per second per API action, the Region's in high
+            throughput mode; `enforce=False` turns them off). `sim.sqs_fifo` records refusals.
     """
 
     def __init__(
@@ -124,6 +129,7 @@ class Simulator:
         metrics: bool = True,
         kinesis_limits: kinesis_rules.KinesisLimits | None = None,
         dynamodb_limits: DynamoDBLimits | None = None,
+        sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -194,6 +200,8 @@ class Simulator:
         self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
         # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
         self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros, dynamodb_limits)
+        # SQS FIFO queues' throughput quotas (per action, per message group) and their refusals.
+        self.sqs_fifo = SqsFifoThroughput(lambda: self._clock.micros, sqs_fifo_limits or sqs_fifo_rules.SqsFifoLimits())
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -225,6 +233,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
             _moto_patches.set_dynamodb_capacity(self.dynamodb)
             self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
+            _moto_patches.set_sqs_fifo_throughput(self.sqs_fifo)
+            self._undo.append(lambda: _moto_patches.set_sqs_fifo_throughput(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
             self.faults.start()

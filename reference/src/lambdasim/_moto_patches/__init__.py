@@ -16,7 +16,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `eventbridge`: every rule target through `sim.eventbridge` (retry policy, target DLQ), the
   `Ref` of an event bus.
 - `sqs`: exact cached counters, long polling on virtual time, FIFO redelivery order, the message
-  move task API and DeadLetterQueueSourceArn.
+  move task API and DeadLetterQueueSourceArn; FIFO queues' throughput quotas, enforced by
+  `sqs_fifo_throughput.SqsFifoThroughput` (RequestThrottled).
 - `event_source_mappings`: moto's own pollers off; mappings checked as AWS checks them; the
   simulator's pollers told what changed; streams' LATEST positions.
 - `lambda_config`: event invoke config per qualifier, DeadLetterConfig, TenancyConfig, reserved and
@@ -75,13 +76,14 @@ from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
 from .kinesis import set_kinesis_throughput
-from .sqs import set_message_moves
+from .sqs import set_message_moves, set_sqs_fifo_throughput
 
 if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_message_moves", "verify"]
+           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_message_moves",
+           "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
@@ -147,6 +149,7 @@ def remove() -> None:
     set_custom_resources(None)
     set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
+    set_sqs_fifo_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
     _shared.service = None

@@ -17,10 +17,16 @@ on demand; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.
 refused whole when the index cannot take it (ThrottlingReason Index...); a Query on a GSI takes
 the index's read capacity. ReturnConsumedCapacity (TOTAL, INDEXES) answers the units charged,
 the indexes' included.
+
+A Query or Scan is charged the items it read, before its FilterExpression and projection
+(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.FilterExpression.html):
+moto's `Table.query` and `Table.scan` apply both after reading, so while the handler runs they
+read without them, note the sizes of the items read, then filter and project as moto does.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -218,6 +224,36 @@ def _query_partition_key(hash_key: str, body: dict[str, Any]) -> dict[str, Any] 
     return None
 
 
+_items_read: list[int] | None = None  # sizes of the items a running Query or Scan read
+
+
+def _wrap_table_read(projection_param: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """moto's Table.query / Table.scan, noting the sizes of the items read before the filter
+    and the projection, which are applied afterwards as moto applies them."""
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(original)
+
+        def read(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if _items_read is None:
+                return original(self, *args, **kwargs)
+            bound = signature.bind(self, *args, **kwargs)
+            filter_expression = bound.arguments.get("filter_expression")
+            projection = bound.arguments.get(projection_param)
+            bound.arguments["filter_expression"] = bound.arguments[projection_param] = None
+            items, scanned_count, last_evaluated_key = original(*bound.args, **bound.kwargs)
+            _items_read.extend(ddb.item_size(item.to_json()["Attributes"]) for item in items)
+            if filter_expression is not None:
+                items = [item for item in items if filter_expression.expr(item)]
+            if projection:
+                items = [item.project(projection) for item in items]
+            return items, scanned_count, last_evaluated_key
+
+        read.__wrapped__ = original  # type: ignore[attr-defined]
+        return read
+
+    return wrap
+
+
 def _read_many(operation: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def action(self: Any) -> Any:
         capacity = _capacity
@@ -241,10 +277,13 @@ def _read_many(operation: str, original: Callable[[Any], Any]) -> Callable[[Any]
         refusal = capacity.admit(resource, operation, "read", [Charge(minimum, partition_key)])
         if refusal is not None:
             raise _throughput_exceeded(refusal, table.table_arn)
-        result = original(self)
-        # Modelled: the items answered (after a filter or projection), where AWS charges the
-        # whole items it read.
-        units = ddb.query_read_units([ddb.item_size(item) for item in result.result.get("Items", [])], consistency)
+        global _items_read
+        _items_read = read = []
+        try:
+            result = original(self)
+        finally:
+            _items_read = None
+        units = ddb.query_read_units(read, consistency)
         capacity.settle(resource, "read", units - minimum, partition_key)
         consumed = _consumed(body, table.name, 0.0, {index.name: units}) if index is not None \
             else _consumed(body, table.name, units)
@@ -407,6 +446,7 @@ def _transact(operation: str, kind: ddb.Kind, original: Callable[[Any], Any]) ->
 
 def patches() -> list[Patch]:
     """The patches of this module, applied on start and removed on stop."""
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     def single(operation: str, kind: ddb.Kind) -> Callable[[Any], Any]:
@@ -426,4 +466,13 @@ def patches() -> list[Patch]:
               wrap=lambda original: _transact("TransactWriteItems", "write", original)),
         Patch(DynamoHandler, "transact_get_items", None, ("self",), why,
               wrap=lambda original: _transact("TransactGetItems", "read", original)),
+        Patch(Table, "query", None,
+              ("self", "hash_key", "range_comparison", "range_objs", "limit", "exclusive_start_key",
+               "scan_index_forward", "projection_expressions", "index_name", "consistent_read",
+               "filter_expression", "hash_key_conditions", "range_key_conditions", "filter_kwargs"),
+              "a Query's items read before its filter", wrap=_wrap_table_read("projection_expressions")),
+        Patch(Table, "scan", None,
+              ("self", "filters", "limit", "exclusive_start_key", "filter_expression", "index_name",
+               "consistent_read", "projection_expression", "segments"),
+              "a Scan's items read before its filter", wrap=_wrap_table_read("projection_expression")),
     ]

@@ -22,17 +22,27 @@ the DLQ without recording where it came from: the receive now records its source
 (ReceiveMessage answers it as DeadLetterQueueSourceArn, and a redrive without DestinationArn
 sends the message back there), and a message moved to a FIFO DLQ takes its message ID as
 deduplication ID, as AWS documents.
+
+moto takes every call on a FIFO queue however fast: SendMessage(Batch), ReceiveMessage and
+DeleteMessage(Batch) on a FIFO queue first ask the simulator's
+`sqs_fifo_throughput.SqsFifoThroughput` (set by `set_sqs_fifo_throughput`; None while no
+simulation runs), and a refused call raises RequestThrottled (HTTP 400) before moto runs it
+(`rules.sqs_fifo`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import moto_state
 from ..errors import SimulatorNotRunning
+from ..rules import sqs_fifo
 from . import _shared
 from ._patching import Patch
+
+if TYPE_CHECKING:
+    from ..sqs_fifo_throughput import SqsFifoThroughput
 
 
 def _approx_visible(self: Any) -> int:
@@ -241,6 +251,53 @@ def _response_cancel_message_move_task(self: Any) -> Any:
     return ActionResult({"ApproximateNumberOfMessagesMoved": moved})
 
 
+_fifo_throughput: SqsFifoThroughput | None = None
+
+
+def set_sqs_fifo_throughput(throughput: SqsFifoThroughput | None) -> None:
+    """The simulator's FIFO quotas (None: moto's behaviour, every call accepted)."""
+    global _fifo_throughput
+    _fifo_throughput = throughput
+
+
+def _admit_fifo(response: Any, operation: str) -> None:
+    """Raise RequestThrottled when the call's FIFO queue is over its quota (a standard queue,
+    or one moto cannot find and answers itself, is never refused here)."""
+    from moto.sqs.exceptions import SQSException
+
+    assert _fifo_throughput is not None
+    try:
+        queue = response.sqs_backend.get_queue(response._get_queue_name())
+    except Exception:
+        return
+    if not queue.fifo_queue:
+        return
+    groups: list[str | None] = []
+    if operation == "SendMessage":
+        groups = [response._get_param("MessageGroupId")]
+    elif operation == "SendMessageBatch":
+        groups = [entry.get("MessageGroupId") for entry in response._get_param("Entries", [])]
+    refusal = _fifo_throughput.admit(
+        operation=operation, queue_arn=queue.queue_arn,
+        high_throughput=sqs_fifo.is_high_throughput(queue.deduplication_scope, queue.fifo_throughput_limit),
+        message_groups=sqs_fifo.message_groups(groups))
+    if refusal is not None:
+        raise SQSException(sqs_fifo.THROTTLED_CODE, sqs_fifo.THROTTLED_MESSAGE)
+
+
+def _wrap_fifo_quota(operation: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    def wrap(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def action(self: Any) -> Any:
+            if _fifo_throughput is not None:
+                _admit_fifo(self, operation)
+            return original(self)
+
+        action.__wrapped__ = original  # type: ignore[attr-defined]
+        return action
+
+    return wrap
+
+
 def _wrap_receive_response(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     # moto answers a fixed list of message system attributes, without DeadLetterQueueSourceArn
     # (API_ReceiveMessage.html lists it).
@@ -289,5 +346,10 @@ def patches() -> list[Patch]:
               "SQS DLQ redrive"),
         Patch(SQSResponse, "cancel_message_move_task", _response_cancel_message_move_task, "absent",
               "SQS DLQ redrive"),
-        Patch(SQSResponse, "receive_message", None, ("self",), "DeadLetterQueueSourceArn", wrap=_wrap_receive_response),
+        Patch(SQSResponse, "receive_message", None, ("self",), "DeadLetterQueueSourceArn, FIFO quotas",
+              wrap=lambda original: _wrap_fifo_quota("ReceiveMessage")(_wrap_receive_response(original))),
+        *(Patch(SQSResponse, method, None, ("self",), "FIFO quotas", wrap=_wrap_fifo_quota(operation))
+          for method, operation in (("send_message", "SendMessage"), ("send_message_batch", "SendMessageBatch"),
+                                    ("delete_message", "DeleteMessage"),
+                                    ("delete_message_batch", "DeleteMessageBatch"))),
     ]

@@ -31,6 +31,11 @@ from `ListEventSourceMappings`). What it does, and the AWS page each step follow
 - **Throttles** (`lambdasim.errors.Throttled` from `LambdaService.execute`): the batch is kept in
   flight and retried with back-off while its messages are within their visibility timeout; after
   that the poller lets go and SQS makes the messages visible again.
+- **FIFO quotas** (`lambdasim.sqs_fifo_throughput`): the poller's ReceiveMessage and
+  DeleteMessageBatch calls count against a FIFO queue's per-action quota like any consumer's
+  (quotas-messages.html). A refused receive is made again 1 s later (`stats.sqs_errors`); a
+  refused delete is not made again: the batch's messages stay in flight and come back when their
+  visibility timeout ends, to be processed again (`stats.delete_failures`).
 - **Long polling**: a message entering the queue wakes the poller; when nothing is visible the
   poller sleeps until the next hidden or delayed message becomes visible
   (`moto_state.queue_next_change_ms`). No call is scheduled while the queue is empty, so an
@@ -462,16 +467,18 @@ class SqsPoller:
         settlement = source.settle_batch(batch.records, outcome,
                                          report_batch_item_failures=batch.report_batch_item_failures,
                                          fifo=self.fifo)
+        deleted = len(settlement.succeeded)
         if settlement.succeeded:
             try:
                 self._delete(batch.records, settlement.succeeded)
-            except ClientError as error:
-                self.stats.delete_failures += len(settlement.succeeded)
+            except ClientError as error:  # e.g. a FIFO queue's DeleteMessage quota: they come back
+                self.stats.delete_failures += deleted
+                deleted = 0
                 self._sqs_failed(error)
         batch.settlement = settlement
         batch.state = "settled"
         batch.ended_us = now
-        self.stats.deleted += len(settlement.succeeded)
+        self.stats.deleted += deleted
         self.stats.retried += len(settlement.failed)
         failed_invocation = record.function_error is not None
         self.stats.failed_invocations += int(failed_invocation)
