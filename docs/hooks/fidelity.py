@@ -58,6 +58,7 @@ _AREAS = {
     "test_push_routes.py": "EventBridge, S3, SNS to Lambda",
     "test_eventbridge_targets.py": "EventBridge targets, every type",
     "test_telemetry.py": "Logs, metrics, metering",
+    "test_alarms.py": "CloudWatch alarms",
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",
     "test_moto_patches.py": "moto patches",

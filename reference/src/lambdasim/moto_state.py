@@ -626,3 +626,165 @@ def set_schedules_listener(schedules_changed: Callable[[], None] | None) -> None
 def schedules_changed() -> None:
     if _schedules_listener is not None:
         _schedules_listener()
+
+# ---------------------------------------------------------------------------------------------
+# CloudWatch: alarms, the metric data they read, their history
+# ---------------------------------------------------------------------------------------------
+
+ALARM_HISTORY_ATTR = "_lambdasim_alarm_history"  # on a CloudWatchBackend: its DescribeAlarmHistory items
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One datum moto's CloudWatch holds: a raw value, or a statistic set (`stats`: sample
+    count, sum, minimum, maximum)."""
+
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # sorted by name
+    at_us: int
+    unit: str | None
+    value: float | None
+    stats: tuple[float, float, float, float] | None = None
+
+
+def cloudwatch_backend(account_id: str, region: str) -> Any:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account_id][region]
+
+
+def _alarm_snapshot(alarm: Any) -> dict[str, Any]:
+    queries = []
+    for q in alarm.metric_data_queries:
+        query: dict[str, Any] = {"Id": q.id, "ReturnData": q.return_data in (None, True, "true", "True")}
+        if q.label:
+            query["Label"] = q.label
+        if q.expression:
+            query["Expression"] = q.expression
+        if q.metric_stat is not None:
+            stat = q.metric_stat
+            query["MetricStat"] = {
+                "Metric": {"Namespace": stat.metric.namespace, "MetricName": stat.metric.metric_name,
+                           "Dimensions": [{"Name": d.name, "Value": d.value} for d in stat.metric.dimensions]},
+                "Period": int(stat.period), "Stat": stat.stat, "Unit": stat.unit}
+        queries.append(query)
+    return {
+        "AlarmName": alarm.name, "AlarmArn": alarm.alarm_arn, "AlarmDescription": alarm.description,
+        "AlarmConfigurationUpdatedTimestamp": alarm.configuration_updated_timestamp,
+        "ActionsEnabled": bool(alarm.actions_enabled), "OKActions": list(alarm.ok_actions or []),
+        "AlarmActions": list(alarm.alarm_actions or []),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions or []),
+        "StateValue": alarm.state_value, "StateReason": alarm.state_reason,
+        "StateReasonData": alarm.state_reason_data, "StateUpdatedTimestamp": alarm.state_updated_timestamp,
+        "MetricName": alarm.metric_name, "Namespace": alarm.namespace, "Statistic": alarm.statistic,
+        "ExtendedStatistic": alarm.extended_statistic,
+        "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions],
+        "Period": int(alarm.period) if alarm.period else None, "Unit": alarm.unit,
+        "EvaluationPeriods": int(alarm.evaluation_periods) if alarm.evaluation_periods else None,
+        "DatapointsToAlarm": int(alarm.datapoints_to_alarm) if alarm.datapoints_to_alarm else None,
+        "Threshold": float(alarm.threshold) if alarm.threshold is not None else None,
+        "ComparisonOperator": alarm.comparison_operator, "TreatMissingData": alarm.treat_missing_data,
+        "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile,
+        "Metrics": queries, "AlarmRule": alarm.rule,
+    }
+
+
+def cloudwatch_alarms() -> list[tuple[str, str, dict[str, Any]]]:
+    """(account, Region, alarm) for every alarm moto holds, each as DescribeAlarms describes it
+    (`AlarmRule` set for a composite alarm)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    found = []
+    for account_id, account_backends in list(cloudwatch_backends.items()):
+        for region, backend in list(account_backends.items()):
+            for alarm in list(backend.alarms.values()):
+                found.append((account_id, region, _alarm_snapshot(alarm)))
+    return found
+
+
+def set_alarm_state(account_id: str, region: str, name: str, state: str, reason: str, reason_data: str) -> bool:
+    """Set an alarm's state, reason and reason data, updated now (virtual time), as
+    SetAlarmState does; False if the alarm is gone."""
+    alarm = cloudwatch_backend(account_id, region).alarms.get(name)
+    if alarm is None:
+        return False
+    alarm.update_state(reason, reason_data, state)
+    return True
+
+
+def append_alarm_history(account_id: str, region: str, item: dict[str, Any]) -> None:
+    """Keep one DescribeAlarmHistory item (AlarmName, AlarmType, Timestamp, HistoryItemType,
+    HistorySummary, HistoryData); kept after the alarm is deleted, as CloudWatch keeps it."""
+    backend = cloudwatch_backend(account_id, region)
+    backend.__dict__.setdefault(ALARM_HISTORY_ATTR, []).append(item)
+
+
+def alarm_history(account_id: str, region: str) -> list[dict[str, Any]]:
+    """Every history item of the account and Region, oldest first."""
+    history: list[dict[str, Any]] = cloudwatch_backend(account_id, region).__dict__.get(ALARM_HISTORY_ATTR, [])
+    return list(history)
+
+
+def metric_points(account_id: str, region: str, start: int) -> tuple[list[MetricPoint], int]:
+    """The metric data moto received from position `start` on, and the position to read from next
+    (moto appends every datum to one list; a list shorter than `start` was replaced: read all)."""
+    from datetime import timezone
+
+    data = cloudwatch_backend(account_id, region).metric_data
+    if start > len(data):
+        start = 0
+    points = []
+    for datum in data[start:]:
+        ts = datum.timestamp
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=timezone.utc)
+        at_us = int(ts.timestamp()) * 1_000_000 + ts.microsecond
+        dims = tuple(sorted((str(d.name), str(d.value)) for d in datum.dimensions))
+        if hasattr(datum, "value"):
+            points.append(MetricPoint(datum.namespace, datum.name, dims, at_us, datum.unit, float(datum.value)))
+        else:
+            points.append(MetricPoint(datum.namespace, datum.name, dims, at_us, datum.unit, None,
+                                      (float(datum.sample_count), float(datum.sum), float(datum.min),
+                                       float(datum.max))))
+    return points, len(data)
+
+
+def publish_to_topic(topic_arn: str, message: str, subject: str | None) -> str:
+    """Publish to an SNS topic as a service does (no caller's API call): its message id. Raises
+    moto's error for a topic that does not exist."""
+    from moto.sns.models import sns_backends
+
+    parts = topic_arn.split(":")
+    return str(sns_backends[parts[4]][parts[3]].publish(message, arn=topic_arn, subject=subject))
+
+
+def put_service_event(account_id: str, region: str, entry: dict[str, Any]) -> None:
+    """Put an event a service emits (`Source` aws.<service>) on the default event bus, where its
+    rules route it as any event."""
+    from moto.events.models import events_backends
+
+    events_backends[account_id][region].put_events([{**entry, "EventBusName": "default"}])
+
+
+_alarms_listener: Callable[[], None] | None = None
+_alarm_state_listener: Callable[[str, str, str, tuple[str, str, str]], None] | None = None
+
+
+def set_alarm_listeners(alarms_changed: Callable[[], None] | None,
+                        state_set: Callable[[str, str, str, tuple[str, str, str]], None] | None) -> None:
+    """`alarms_changed()` runs after an alarm is created, updated or deleted;
+    `state_set(account, region, name, (old value, reason, reason data))` after SetAlarmState
+    changed one (None removes them)."""
+    global _alarms_listener, _alarm_state_listener
+    _alarms_listener, _alarm_state_listener = alarms_changed, state_set
+
+
+def alarms_changed() -> None:
+    if _alarms_listener is not None:
+        _alarms_listener()
+
+
+def alarm_state_set(account_id: str, region: str, name: str, old: tuple[str, str, str]) -> None:
+    if _alarm_state_listener is not None:
+        _alarm_state_listener(account_id, region, name, old)

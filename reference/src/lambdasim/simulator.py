@@ -28,6 +28,7 @@ from random import Random
 from typing import TYPE_CHECKING, Any
 
 from . import _moto_patches, moto_state, running, sdk_models
+from .alarms import AlarmEvaluator
 from .apigateway import FrontDoor
 from .async_queue import AsyncInvocationQueue
 from .custom_resources import CustomResources
@@ -103,6 +104,8 @@ class Simulator:
             CloudWatch Logs; with False, function output goes to the process's stdout and no
             EMF metrics are extracted (`lambdasim.telemetry`).
         metrics: put the AWS/Lambda metrics and EMF metrics into CloudWatch.
+        alarms: evaluate CloudWatch alarms on the virtual clock (`sim.alarms`,
+            `lambdasim.alarms`); with False moto only stores them.
         kinesis_limits: the Kinesis throughput ceilings enforced on every stream
             (`rules.kinesis.KinesisLimits`: AWS's per-shard and on-demand defaults;
             `KinesisLimits(enforce=False)` turns them off). `sim.kinesis` records refusals.
@@ -127,6 +130,7 @@ class Simulator:
         init_model: cold_start.InitDurationModel | None = None,
         logs: bool = True,
         metrics: bool = True,
+        alarms: bool = True,
         kinesis_limits: kinesis_rules.KinesisLimits | None = None,
         dynamodb_limits: DynamoDBLimits | None = None,
         sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
@@ -178,6 +182,10 @@ class Simulator:
             clock=self._clock, scheduler=self._scheduler, runtime=self._runtime, service=self._service,
             account_id=self.account_id, region=region, logs=logs, metrics=metrics)
         self._running = False
+        # CloudWatch alarms evaluated every virtual minute once one exists (alarms.py).
+        self.alarms = AlarmEvaluator(scheduler=self._scheduler, clock_us=lambda: self._clock.micros,
+                                     before_evaluation=self._telemetry.flush)
+        self._alarms_enabled = alarms
         self._undo: list[Callable[[], None]] = []
         self._clients: dict[str, Any] = {}
         self._role_arn: str | None = None
@@ -237,6 +245,9 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_sqs_fifo_throughput(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
+            if self._alarms_enabled:
+                self.alarms.start()
+                self._undo.append(self.alarms.stop)
             self.faults.start()
             self._undo.append(self.faults.stop)
             self._undo.append(self._runtime.pool.release_code)

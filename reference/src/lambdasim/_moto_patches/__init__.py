@@ -36,6 +36,9 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   CloudFormation.
 - `custom_resources`: Lambda-backed custom resources (Create/Update/Delete requests, answered by
   the function's PUT to the response URL, caught in process for http.client and urllib3).
+- `cloudwatch`: alarms start INSUFFICIENT_DATA and keep their state on update, PutCompositeAlarm,
+  DescribeAlarmHistory, SetAlarmState told to the simulator (which evaluates the alarms),
+  AWS::CloudWatch::Alarm and AWS::CloudWatch::CompositeAlarm in CloudFormation.
 - `kinesis`: the per-shard (and on-demand stream) write and read ceilings, enforced by
   `kinesis_throughput.KinesisThroughput` (ProvisionedThroughputExceededException).
 
@@ -57,6 +60,7 @@ from . import (
     _shared,
     apigateway,
     cloudformation,
+    cloudwatch,
     custom_resources,
     dispatch,
     dynamodb,
@@ -86,7 +90,8 @@ __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "se
            "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
-_MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudformation,
+_MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
+            cloudformation,
             custom_resources, kinesis, dynamodb, dispatch)
 
 _applied: list[Patch] = []
@@ -141,6 +146,7 @@ def remove() -> None:
     global _cloudformation_import
     moto_state.set_poller_listeners(None, None)
     moto_state.set_stream_listener(None)
+    moto_state.set_alarm_listeners(None, None)
     if _cloudformation_import is not None:
         _cloudformation_import.uninstall()
         _cloudformation_import = None

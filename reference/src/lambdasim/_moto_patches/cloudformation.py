@@ -1,7 +1,8 @@
 """CloudFormation: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig, and the
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage,
 AWS::ApiGatewayV2::Api, ::Stage, ::Integration, ::Route and ::Authorizer (`apigateway`) and
-AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`).
+AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`), AWS::CloudWatch::Alarm and
+AWS::CloudWatch::CompositeAlarm (`cloudwatch`).
 
 Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
 `custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
@@ -25,6 +26,7 @@ from .. import moto_state
 from . import _shared
 from ._patching import Patch
 from .apigateway import ADDED_RESOURCES as APIGATEWAY_RESOURCES
+from .cloudwatch import ADDED_RESOURCES as CLOUDWATCH_RESOURCES
 from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
@@ -107,7 +109,8 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
-             for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource)}
+             for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource,
+                         *CLOUDWATCH_RESOURCES)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)
