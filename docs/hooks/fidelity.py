@@ -84,7 +84,8 @@ def aws_pages(docstring: str) -> list[str]:
     urls = _FULL_URL.findall(docstring)
     cited = {url.rsplit("/", 1)[1] for url in urls}
     for name in _PAGE_NAME.findall(docstring):
-        if name not in cited and name != "Errors.html":
+        # A dotted page name (Query.FilterExpression.html) also reads as its last part.
+        if name not in cited and name != "Errors.html" and not any(c.endswith("." + name) for c in cited):
             prefix = next(base for start, base in _GUIDES if name.startswith(start))
             urls.append(prefix + name)
             cited.add(name)
