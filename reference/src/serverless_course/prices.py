@@ -9,6 +9,8 @@ which `sim.metering()` uses too); this module presents them with their sources f
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lambdasim.rules import pricing as _lambda
@@ -62,6 +64,51 @@ SQS_STANDARD_REQUEST = Price(
 # https://aws.amazon.com/sqs/features/; the $0.40 above could not be confirmed from an AWS page).
 SQS_BILLED_CHUNK_BYTES = 64 * 1024
 
+CLOUDWATCH_PRICING_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
+CLOUDWATCH_DIMENSIONS_PAGE = ("https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/"
+                              "cloudwatch_concepts.html#Dimension")
+EMF_SPECIFICATION_PAGE = ("https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/"
+                          "CloudWatch_Embedded_Metric_Format_Specification.html")
+
+# Custom metrics, $ per metric-month by tier (up to that many metrics, at that price): $0.30 for
+# the first 10,000, $0.10 for the next 240,000, $0.05 for the next 750,000, $0.02 beyond. Taken
+# from transcriptions of the pricing page, whose figures could not be read directly: check them.
+# The AWS services' own metrics (AWS/Lambda, AWS/SQS...) are free; the free tier's 10 metrics
+# are not applied here.
+CLOUDWATCH_CUSTOM_METRIC_TIERS: tuple[tuple[float, float], ...] = (
+    (10_000, 0.30), (240_000, 0.10), (750_000, 0.05), (float("inf"), 0.02))
+
+CLOUDWATCH_CUSTOM_METRIC = Price(
+    usd=CLOUDWATCH_CUSTOM_METRIC_TIERS[0][1],
+    per="custom metric-month",
+    source=CLOUDWATCH_PRICING_PAGE,
+    note=("first 10,000 metrics; less per metric above (CLOUDWATCH_CUSTOM_METRIC_TIERS); taken from "
+          "transcriptions of the pricing page, which could not be read directly: check it"),
+)
+
+
+def custom_metric_count(metric_names: int, dimension_sets: Sequence[Mapping[str, int]]) -> int:
+    """Custom metrics an application publishes: each metric name under each dimension set, one
+    metric per combination of the set's dimension values. `dimension_sets` gives, per set, the
+    number of distinct values of each of its dimensions (an empty set: the metric without
+    dimensions). CloudWatch "treats each unique combination of dimensions as a separate metric"
+    (CLOUDWATCH_DIMENSIONS_PAGE), and an EMF document publishes its metrics under every one of its
+    dimension sets (EMF_SPECIFICATION_PAGE): Powertools' `service` dimension with 3 services and
+    an `operation` of 20 values is 60 metrics per name."""
+    return metric_names * sum(math.prod(values.values()) for values in dimension_sets)
+
+
+def custom_metrics_monthly_usd(metrics: int) -> float:
+    """$ a month for `metrics` custom metrics that exist all month, at the tiered prices."""
+    cost, left = 0.0, metrics
+    for size, usd in CLOUDWATCH_CUSTOM_METRIC_TIERS:
+        taken = min(left, size)
+        cost += taken * usd
+        left -= taken
+        if left <= 0:
+            break
+    return cost
+
 EVENTBRIDGE_CUSTOM_EVENT = Price(
     usd=1.00 / 1_000_000,
     per="event",
@@ -70,6 +117,42 @@ EVENTBRIDGE_CUSTOM_EVENT = Price(
         "$1.00 per 1M custom events published (each 64 KB chunk is one event); taken from "
         "transcriptions of the pricing page, which could not be read directly: check it"
     ),
+)
+
+API_GATEWAY_PRICING_PAGE = "https://aws.amazon.com/api-gateway/pricing/"
+DYNAMODB_ON_DEMAND_PRICING_PAGE = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+DYNAMODB_PROVISIONED_PRICING_PAGE = "https://aws.amazon.com/dynamodb/pricing/provisioned/"
+
+API_GATEWAY_REST_REQUEST = Price(
+    usd=3.50 / 1_000_000,
+    per="request",
+    source=API_GATEWAY_PRICING_PAGE,
+    note=("REST APIs, $3.50 per 1M calls received (first 333M a month); confirmed by AWS's "
+          "whitepaper https://docs.aws.amazon.com/whitepapers/latest/best-practices-api-gateway-private-apis-integration/cost-optimization.html"),
+)
+
+DYNAMODB_WRITE_REQUEST_UNIT = Price(
+    usd=0.625 / 1_000_000,
+    per="write request unit",
+    source=DYNAMODB_ON_DEMAND_PRICING_PAGE,
+    note=("on-demand, standard table class, $0.625 per 1M write request units (the price since "
+          "November 2024); the pricing page's figures could not be read directly: check it"),
+)
+
+DYNAMODB_WCU_HOUR = Price(
+    usd=0.00065,
+    per="WCU-hour",
+    source=DYNAMODB_PROVISIONED_PRICING_PAGE,
+    note=("provisioned, standard table class, $0.00065 per write capacity unit-hour; the pricing "
+          "page's figures could not be read directly: check it"),
+)
+
+DYNAMODB_RCU_HOUR = Price(
+    usd=0.00013,
+    per="RCU-hour",
+    source=DYNAMODB_PROVISIONED_PRICING_PAGE,
+    note=("provisioned, standard table class, $0.00013 per read capacity unit-hour; the pricing "
+          "page's figures could not be read directly: check it"),
 )
 
 ALL_PRICES = {

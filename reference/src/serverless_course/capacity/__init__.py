@@ -3,5 +3,7 @@ played on a virtual clock with the simulator's own rules (`lambdasim.rules`)."""
 
 from . import arrivals
 from .model import CapacityModel, Function, FunctionStats, QueueStats, Result, Timeline
+from .pipeline import PipelineResult, Slo, run_pipeline
 
-__all__ = ["CapacityModel", "Function", "FunctionStats", "QueueStats", "Result", "Timeline", "arrivals"]
+__all__ = ["CapacityModel", "Function", "FunctionStats", "PipelineResult", "QueueStats", "Result", "Slo", "Timeline",
+           "arrivals", "run_pipeline"]

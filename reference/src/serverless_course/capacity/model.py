@@ -63,9 +63,24 @@ from .. import prices
 US = 1_000_000
 
 # Event kinds on the heap (arrivals are read from their sorted arrays, not pushed).
-_ASYNC, _ASYNC_END, _POLL, _SQS_INVOKE, _SQS_END = range(5)
+_ASYNC, _ASYNC_END, _POLL, _SQS_INVOKE, _SQS_END, _WINDOW, _CALL = range(7)
 
 Fails = Callable[[int, int], bool]  # (event id, attempt / receive number, 1-based) -> fails?
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What a handler did, as a function's `work` hook computes it (the simulator's runtime
+    measures the same: `lambdasim.runtime`)."""
+
+    elapsed_us: int  # virtual time the handler spent (its SDK retries' sleeps)
+    base_us: int  # the base duration (what `sim.set_duration` gives the simulator)
+    timed_out: bool = False  # stopped in a sleep that passed the deadline
+    failed: frozenset[int] = frozenset()  # positions of the records it reported failed (SQS)
+
+
+# (handler start, deadline, event ids of the invocation: one, or an SQS batch's) -> what it did.
+Work = Callable[[int, int, list[int]], Handled]
 
 
 @dataclass
@@ -88,6 +103,11 @@ class Function:
     reserved: int | None = None
     provisioned: int = 0
     fails: Fails | None = None
+    timeout_s: float = 900.0
+    # What the handler does, when its duration and failures depend on the services it calls
+    # (`serverless_course.capacity.pipeline`); it then replaces `duration_ms` and `fails`. A
+    # handler past its timeout fails, is billed the timeout, and its environment is retired.
+    work: Work | None = None
 
 
 @dataclass
@@ -224,7 +244,7 @@ class Result:
 
 
 class _Fn:
-    __slots__ = ("spec", "stats", "busy", "idle", "prov_busy", "prov_idle", "duration_us", "init_us",
+    __slots__ = ("spec", "stats", "busy", "idle", "prov_busy", "prov_idle", "duration_us", "init_us", "timeout_us",
                  "billed_warm", "billed_cold", "busy_counts", "s_inv", "s_cold", "s_conc", "s_thr", "s_drop", "s_wait")
 
     def __init__(self, spec: Function, init_model: InitDurationModel) -> None:
@@ -236,6 +256,7 @@ class _Fn:
         self.prov_idle = spec.provisioned
         self.busy_counts: dict[str, int] = {}  # what the concurrency rule is given (reserved functions)
         self.duration_us = None if callable(spec.duration_ms) else round(spec.duration_ms * 1000)
+        self.timeout_us = round(spec.timeout_s * US)
         self.init_us = platform_init_us(
             init_model, runtime=spec.runtime, memory_mb=spec.memory_mb,
             package_bytes=spec.package_bytes, package_type="Zip", vpc=False,
@@ -294,11 +315,17 @@ class _Batch:
 
 class _Mapping:
     def __init__(self, queue: _Queue, fn: _Fn, batch_size: int, maximum_concurrency: int | None,
-                 report_batch_item_failures: bool) -> None:
+                 report_batch_item_failures: bool, batching_window_s: int = 0) -> None:
         self.queue = queue
         self.fn = fn
         self.batch_size = batch_size
         self.rbif = report_batch_item_failures
+        self.window_us = batching_window_s * US
+        # How long received messages stay hidden: the queue's visibility timeout, or the
+        # effective one a batching window brings (with-sqs.html), as the simulator's poller.
+        self.hidden_us = sqs_source.effective_visibility_timeout_s(
+            queue.vt_us // US, batching_window_s, math.ceil(fn.spec.timeout_s)) * US
+        self.gathering: _Batch | None = None  # the batch a window is filling (one at a time)
         self.scaling = PollerScaling(maximum_concurrency=maximum_concurrency,
                                      report_batch_item_failures=report_batch_item_failures)
         self.active = 0
@@ -338,6 +365,8 @@ class CapacityModel:
         self._seq = 0
         self._eb_events = 0
         self._processed = 0
+        # Told the event ids of the SQS messages a batch settled as succeeded, and when.
+        self.settled: Callable[[int, list[int]], None] | None = None
 
     # -- building a scenario ----------------------------------------------------------------
     def add_function(self, spec: Function) -> Function:
@@ -356,12 +385,15 @@ class CapacityModel:
         self._queues[name] = _Queue(name, visibility_timeout_s, max_receive_count)
 
     def add_mapping(self, queue: str, function: str, *, batch_size: int = 10,
-                    maximum_concurrency: int | None = None, report_batch_item_failures: bool = False) -> None:
-        """An SQS event source mapping (no batching window: BatchSize up to 10)."""
-        if not 1 <= batch_size <= 10:
-            raise ValueError("the model plays mappings without a batching window: BatchSize 1 to 10")
+                    maximum_concurrency: int | None = None, report_batch_item_failures: bool = False,
+                    batching_window_s: int = 0) -> None:
+        """An SQS event source mapping: BatchSize up to 10, or up to 10,000 with a batching window
+        of at least 1 s (API_CreateEventSourceMapping.html). The 6 MB payload limit is not played."""
+        if not 1 <= batch_size <= (10 if batching_window_s == 0 else 10_000):
+            raise ValueError("BatchSize is 1 to 10 without a batching window, up to 10,000 with one")
         q = self._queues[queue]
-        q.mapping = _Mapping(q, self._fns[function], batch_size, maximum_concurrency, report_batch_item_failures)
+        q.mapping = _Mapping(q, self._fns[function], batch_size, maximum_concurrency, report_batch_item_failures,
+                             batching_window_s)
 
     def invoke_sync(self, function: str, arrivals: np.ndarray) -> None:
         """Synchronous invocations (RequestResponse) at these times; a throttle is a 429 to the caller."""
@@ -395,6 +427,21 @@ class CapacityModel:
         """Messages sent to a queue at these times."""
         self._add_source(arrivals, ("sqs", self._queues[queue]))
 
+    def add_arrivals(self, arrivals: np.ndarray, callback: Callable[[int, int], None]) -> None:
+        """Arrivals a scenario's own player takes: `callback(time, index)` for each."""
+        self._add_source(arrivals, ("call", callback))
+
+    def invoke_now(self, function: str, t: int, event_id: int) -> tuple[int, bool] | None:
+        """A synchronous invocation at `t`, the current time (from a scenario's player): (end
+        time, failed), or None when throttled."""
+        ran = self._invoke(self._fns[function], t, event_id, 1)
+        return None if ran is None else (ran[0], ran[1])
+
+    def send_now(self, queue: str, t: int, event_id: int, *, visible_from: int | None = None) -> None:
+        """A message sent to a queue at `t`, the current time (from a scenario's player); by a
+        handler whose own time `visible_from` is ahead of `t`, it is received from then on."""
+        self._send(self._queues[queue], t, event_id, visible_from)
+
     def _add_source(self, arrivals: np.ndarray, what: tuple[Any, ...]) -> None:
         self._sources.append((np.asarray(arrivals, dtype=np.int64), 0, what))
 
@@ -402,6 +449,11 @@ class CapacityModel:
     def _push(self, t: int, kind: int, data: Any) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (t, self._seq, kind, data))
+
+    def call_at(self, at_us: int, callback: Callable[..., None], *args: Any) -> None:
+        """Run `callback(at_us, *args)` at `at_us` (for a scenario's own players, as
+        `sim.schedule` serves the simulator's)."""
+        self._push(at_us, _CALL, (callback, args))
 
     def run(self, until_s: float | None = None) -> Result:
         """Run until nothing is left to do (or until `until_s`), and return the result."""
@@ -461,15 +513,21 @@ class CapacityModel:
                     self._fill(mapping, t)
             elif kind == _SQS_INVOKE:
                 self._sqs_invoke(t, data[0], data[1])
-            else:
+            elif kind == _SQS_END:
                 self._sqs_end(t, *data)
+            elif kind == _WINDOW:
+                self._window_expired(t, *data)
+            else:
+                data[0](t, *data[1])
         stats = {name: f.stats for name, f in self._fns.items()}
         return Result(stats, {n: q.stats for n, q in self._queues.items()}, self._eb_events, t,
                       self.timeline, self._processed)
 
     def _arrive(self, t: int, i: int, what: tuple[Any, ...]) -> None:
         kind = what[0]
-        if kind == "sync":
+        if kind == "call":
+            what[1](t, i)
+        elif kind == "sync":
             fn = what[1]
             self._invoke(fn, t, i, 1)
         elif kind in ("async", "eb-async"):
@@ -525,18 +583,29 @@ class CapacityModel:
         st.throttles_by_limit[limit] = st.throttles_by_limit.get(limit, 0) + 1
         _bump(fn.s_thr, t // self._bin_us, 1)
 
-    def _invoke(self, fn: _Fn, t: int, event_id: int, attempt: int, *,
-                fails: bool | None = None) -> tuple[int, bool] | None:
-        """Run one invocation at `t`: (end time, failed), or None if throttled. `fails` overrides
-        the function's own predicate (an SQS batch decides from its records)."""
+    def _invoke(self, fn: _Fn, t: int, event_id: int, attempt: int, *, fails: bool | None = None,
+                batch: list[int] | None = None) -> tuple[int, bool, frozenset[int]] | None:
+        """Run one invocation at `t`: (end time, failed, positions of the records the handler
+        reported failed), or None if throttled. `fails` overrides the function's own predicate
+        (an SQS batch decides from its records); `batch`: the event ids of an SQS batch."""
         how, lifetime = self._acquire(fn, t)
         if how == 0:
             return None
         spec = fn.spec
         st = fn.stats
-        duration_us = fn.duration_us if fn.duration_us is not None else round(
-            spec.duration_ms(self.rng, event_id) * 1000)  # type: ignore[operator]
         init_us = fn.init_us if how == 2 else 0
+        failed_records: frozenset[int] = frozenset()
+        if spec.work is not None:
+            start = t + init_us
+            handled = spec.work(start, start + fn.timeout_us, [event_id] if batch is None else batch)
+            duration_us = handled.elapsed_us + handled.base_us
+            if handled.timed_out or duration_us > fn.timeout_us:
+                duration_us, fails, lifetime = fn.timeout_us, True, 0  # a timed-out environment is retired
+            else:
+                fails, failed_records = False, handled.failed
+        else:
+            duration_us = fn.duration_us if fn.duration_us is not None else round(
+                spec.duration_ms(self.rng, event_id) * 1000)  # type: ignore[operator]
         end = t + init_us + duration_us
         if how == 3:
             heapq.heappush(fn.prov_busy, end)
@@ -551,7 +620,7 @@ class CapacityModel:
         if b >= len(s_inv):
             s_inv.extend([0] * (b + 1 - len(s_inv)))
         s_inv[b] += 1
-        if fn.duration_us is not None:
+        if fn.duration_us is not None and spec.work is None:
             st.billed_ms += fn.billed_cold if how == 2 else fn.billed_warm
         else:
             st.billed_ms += pricing.billed_duration_ms(duration_us / 1000, init_us / 1000 if init_us else None)
@@ -571,7 +640,7 @@ class CapacityModel:
             s_conc.extend([0] * (b + 1 - len(s_conc)))
         if conc > s_conc[b]:
             s_conc[b] = conc
-        return end, fails
+        return end, fails, failed_records
 
     # -- asynchronous invocation (as lambdasim.async_queue) -------------------------------------
     def _async_dispatch(self, t: int, ev: list[Any]) -> None:
@@ -594,7 +663,7 @@ class CapacityModel:
         _peak(fn.s_wait, t // self._bin_us, (t - enqueued) / US)  # AsyncEventAge, seconds
         if attempts == 1:
             fn.stats.duplicates += 1  # the event runs a second time: its side effects may repeat
-        end, failed = ran
+        end, failed, _ = ran
         if failed:
             self._push(end, _ASYNC_END, (ev, False))
         else:
@@ -618,13 +687,22 @@ class CapacityModel:
         _bump(fn.s_drop, t // self._bin_us, 1)
 
     # -- SQS (as moto's queue and lambdasim.pollers.sqs) ----------------------------------------
-    def _send(self, q: _Queue, t: int, event_id: int) -> None:
+    def _send(self, q: _Queue, t: int, event_id: int, visible_from: int | None = None) -> None:
         seq = len(q.event_ids)
         q.event_ids.append(event_id)
         q.sent_at.append(t)
         q.receives.append(0)
         q.deleted.append(0)
-        heapq.heappush(q.visible, seq)
+        poll_at = t
+        if visible_from is None:
+            heapq.heappush(q.visible, seq)
+        else:
+            # Sent by handler code at its own time, ahead of the model's: in the queue's order now,
+            # received from `visible_from` on (hidden entries show when their time is < now), and
+            # the poller woken when the simulator's wakes it (`pollers._after_ms` of moto's
+            # milliseconds: 1 or 2 us later).
+            heapq.heappush(q.hidden, (visible_from - 1, seq))
+            poll_at = _after_moto_ms(visible_from)
         q.stats.sent += 1
         q.stats.requests += 1
         q.depth += 1
@@ -639,7 +717,7 @@ class CapacityModel:
             if m.backlog and m.active >= m.scaling.target and (
                     m.poll_at is not None or m.scaling.next_increase_us(t) is None):
                 return
-            self._request_poll(m, t, t)
+            self._request_poll(m, t, poll_at)
 
     def _depth(self, q: _Queue, t: int) -> None:
         b = t // self._bin_us
@@ -657,7 +735,7 @@ class CapacityModel:
         m.poll_at = at
         self._push(at, _POLL, (m, m.poll_gen))
 
-    def _receive(self, q: _Queue, wanted: int, t: int) -> list[int]:
+    def _receive(self, q: _Queue, wanted: int, t: int, hidden_us: int) -> list[int]:
         hidden, visible, deleted = q.hidden, q.visible, q.deleted
         while hidden and hidden[0][0] < t:
             _, seq = heapq.heappop(hidden)
@@ -673,7 +751,7 @@ class CapacityModel:
                 _bump(q.s_dlq, t // self._bin_us, 1)
                 continue
             q.receives[seq] += 1
-            heapq.heappush(hidden, (t + q.vt_us, seq))
+            heapq.heappush(hidden, (t + hidden_us, seq))
             out.append(seq)
         q.stats.received += len(out)
         if out:  # the oldest message of the batch: ApproximateAgeOfOldestMessage, seconds
@@ -681,22 +759,20 @@ class CapacityModel:
         q.stats.requests += max(1, math.ceil(len(out) / 10))
         return out
 
+    # The poller's steps, as lambdasim.pollers.sqs.SqsPoller takes them (_fill, _open_batch,
+    # _top_up, _window_expired, _close_window, _invoke, _throttled, _settle).
     def _fill(self, m: _Mapping, t: int) -> None:
         q = m.queue
         drained = False
         while True:
+            if m.gathering is not None:
+                drained = self._top_up(m, m.gathering, t)
+                if m.gathering is not None:
+                    break  # still gathering: the window or the next message closes it
             while m.active < m.scaling.target:
-                seqs = self._receive(q, m.batch_size, t)
-                drained = len(seqs) < m.batch_size
-                if not seqs:
-                    m.backlog = False
+                started, drained = self._open_batch(m, t)
+                if not started or m.gathering is not None:
                     break
-                m.active += 1
-                m.backlog = not drained
-                q.stats.batches += 1
-                if m.active > q.stats.peak_batches:
-                    q.stats.peak_batches = m.active
-                self._sqs_invoke(t, m, _Batch(seqs, t + q.vt_us))
             before = m.scaling.target
             m.scaling.next_target(t, backlog=int(m.backlog))
             if m.scaling.target <= before:
@@ -710,13 +786,57 @@ class CapacityModel:
             if change is not None and change + 2 > t:
                 self._request_poll(m, t, change + 2)
 
+    def _open_batch(self, m: _Mapping, t: int) -> tuple[bool, bool]:
+        """Start a batch if the queue has messages: (started, queue drained)."""
+        q = m.queue
+        seqs = self._receive(q, m.batch_size, t, m.hidden_us)
+        if not seqs:
+            m.backlog = False
+            return False, True
+        drained = len(seqs) < m.batch_size
+        m.active += 1
+        m.backlog = not drained
+        q.stats.batches += 1
+        if m.active > q.stats.peak_batches:
+            q.stats.peak_batches = m.active
+        batch = _Batch(seqs, t + m.hidden_us)
+        if not drained or m.window_us == 0:
+            self._sqs_invoke(t, m, batch)
+        else:
+            m.gathering = batch
+            self._push(t + m.window_us, _WINDOW, (m, batch))
+        return True, drained
+
+    def _top_up(self, m: _Mapping, batch: _Batch, t: int) -> bool:
+        wanted = m.batch_size - len(batch.seqs)
+        seqs = self._receive(m.queue, wanted, t, m.hidden_us)
+        batch.seqs.extend(seqs)
+        if len(batch.seqs) >= m.batch_size:
+            self._close_window(m, batch, t)
+        return len(seqs) < wanted
+
+    def _window_expired(self, t: int, m: _Mapping, batch: _Batch) -> None:
+        if batch is not m.gathering:
+            return  # closed earlier (full)
+        self._top_up(m, batch, t)
+        if batch is m.gathering:
+            self._close_window(m, batch, t)
+        self._request_poll(m, t)
+
+    def _close_window(self, m: _Mapping, batch: _Batch, t: int) -> None:
+        m.gathering = None
+        self._sqs_invoke(t, m, batch)
+
     def _sqs_invoke(self, t: int, m: _Mapping, batch: _Batch) -> None:
         q, fn = m.queue, m.fn
-        fails_of = fn.spec.fails
         failed: list[int] = []
-        if fails_of is not None:
-            failed = [s for s in batch.seqs if fails_of(q.event_ids[s], q.receives[s])]
-        ran = self._invoke(fn, t, q.event_ids[batch.seqs[0]], 1, fails=bool(failed) and not m.rbif)
+        if fn.spec.work is not None:
+            ran = self._invoke(fn, t, q.event_ids[batch.seqs[0]], 1, batch=[q.event_ids[s] for s in batch.seqs])
+        else:
+            fails_of = fn.spec.fails
+            if fails_of is not None:
+                failed = [s for s in batch.seqs if fails_of(q.event_ids[s], q.receives[s])]
+            ran = self._invoke(fn, t, q.event_ids[batch.seqs[0]], 1, fails=bool(failed) and not m.rbif)
         if ran is None:
             batch.throttles += 1
             q.stats.throttled_batches += 1
@@ -729,11 +849,14 @@ class CapacityModel:
                 m.active -= 1
                 self._request_poll(m, t)
             return
-        self._push(ran[0], _SQS_END, (m, batch, failed))
+        end, error, reported = ran
+        if fn.spec.work is not None:
+            failed = list(batch.seqs) if error else [batch.seqs[i] for i in sorted(reported)]
+        self._push(end, _SQS_END, (m, batch, failed, error))
 
-    def _sqs_end(self, t: int, m: _Mapping, batch: _Batch, failed: list[int]) -> None:
+    def _sqs_end(self, t: int, m: _Mapping, batch: _Batch, failed: list[int], error: bool) -> None:
         q = m.queue
-        if failed and not m.rbif:
+        if error:
             outcome: sqs_source.Outcome = sqs_source.FunctionError("batch failed")
         elif failed:
             outcome = sqs_source.Returned(_partial_response(q, failed))
@@ -749,10 +872,24 @@ class CapacityModel:
         q.stats.deleted += len(succeeded)
         if succeeded:
             q.stats.requests += math.ceil(len(succeeded) / 10)
+            if self.settled is not None:
+                self.settled(t, [q.event_ids[s] for s in succeeded])
         self._depth(q, t)
         m.active -= 1
-        m.scaling.next_target(t, backlog=int(m.backlog), errors=int(bool(failed) and not m.rbif))
+        m.scaling.next_target(t, backlog=int(m.backlog), errors=int(error))
         self._request_poll(m, t)
+
+
+# The simulator's clock starts at 2026-01-01T00:00:00Z (lambdasim.simulator.DEFAULT_START).
+_SIMULATOR_START_US = 1_767_225_600 * US
+
+
+def _after_moto_ms(t: int) -> int:
+    """When the simulator's poller wakes for a message visible from `t`: moto's epoch
+    milliseconds of `t` (`unix_time_millis`: the timedelta's float seconds x 1000) through
+    `lambdasim.pollers._after_ms`, back in the model's microseconds."""
+    ms = ((_SIMULATOR_START_US + t) / US) * 1000.0
+    return int(ms * 1000) + 2 - _SIMULATOR_START_US
 
 
 def _bump(series: list[float], b: int, n: float) -> None:

@@ -11,16 +11,20 @@ with.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from lambdasim.dynamodb_capacity import DynamoDBLimits
 from lambdasim.rules import async_invoke
 from lambdasim.rules.cold_start import InitDurationModel
 
+from ..scaling.settings import Ceilings, PipelineSettings
 from . import handlers
 from .model import CapacityModel, Function, Result
+from .pipeline import ApiStageThrottle, Durations, order_id
 
 HANDLER = "serverless_course.capacity.handlers.handler"
 
@@ -218,3 +222,83 @@ def run_simulator(s: Scenario, *, max_seconds: float = 86_400) -> dict[str, dict
             out[q.name] = {"deleted": deleted,
                            "dead_lettered": depth(f"{q.name}-dlq") if q.max_receive_count is not None else 0}
         return out
+
+
+def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: np.ndarray, *, seed: int = 0,
+                      durations: Durations = Durations(), api_stage: ApiStageThrottle | None = None,
+                      dynamodb_limits: DynamoDBLimits | None = None, init_model: InitDurationModel | None = None,
+                      max_seconds: float = 3600) -> tuple[dict[str, int], np.ndarray]:
+    """Play `capacity.pipeline.run_pipeline`'s scenario in `lambdasim.Simulator`: the real orders
+    pipeline (its template with `settings`' parameters, its handlers on moto), one POST /orders
+    request with one valid order at each of `arrivals`. Returns the counts `PipelineResult.counts()`
+    has, and each processed order's latency (the API request to the end of the invocation whose
+    batch settled its record as succeeded), in seconds."""
+    from .. import pipeline
+    from ..pipeline import traffic
+
+    options: dict[str, Any] = {"logs": False, "metrics": False}
+    if init_model is not None:
+        options["init_model"] = init_model
+    if dynamodb_limits is not None:
+        options["dynamodb_limits"] = dynamodb_limits
+    rng = random.Random(seed)
+    bodies = [json.dumps({"orders": [traffic.order(rng, order_id(n))]}) for n in range(len(arrivals))]
+    with ceilings.simulator(seed, **options) as sim:
+        stack = sim.deploy(pipeline.TEMPLATE, stack_name="orders", parameters=settings.template_parameters(),
+                           validate=False)
+        ingest, processor = stack.function_name("IngestFunction"), stack.function_name("ProcessorFunction")
+        sim.set_duration(ingest, durations.ingest_ms)
+        memory = settings.processor_memory_mb
+        sim.set_duration(processor, lambda _rng, event: durations.processor_ms(len(event["Records"]), memory))
+        url = stack.outputs["ApiUrl"]
+        if api_stage is not None:
+            api_id = url.split("//")[1].split(".")[0]
+            sim.client("apigateway").update_stage(restApiId=api_id, stageName="Prod", patchOperations=[
+                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(api_stage.rate_per_s)},
+                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(api_stage.burst)}])
+        statuses: dict[int, int] = {}
+        started = sim.now
+
+        def post(n: int) -> None:
+            status = sim.http("POST", url, headers={"Content-Type": "application/json"}, body=bodies[n]).status
+            statuses[status] = statuses.get(status, 0) + 1
+
+        for n, at_us in enumerate(np.asarray(arrivals).tolist()):
+            sim.schedule(at_us / 1_000_000, post, n)
+        sim.run_until_idle(max_seconds=max_seconds)
+
+        processed_at: dict[str, float] = {}
+        for poller in sim.pollers.values():
+            for batch in poller.batches:
+                if batch.settlement is None or batch.ended is None:
+                    continue
+                done = set(batch.settlement.succeeded)
+                for record in batch.records:
+                    if record["messageId"] in done:
+                        order = json.loads(record["body"])["detail"]["data"]["order_id"]
+                        ended = (batch.ended - started).total_seconds()
+                        processed_at[order] = min(processed_at.get(order, ended), ended)
+        arrival_s = {order_id(n): at_us / 1_000_000 for n, at_us in enumerate(np.asarray(arrivals).tolist())}
+        latencies = np.array(sorted(processed_at[o] - arrival_s[o] for o in processed_at))
+        dlq = sim.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["DeadLetterQueueUrl"],
+                                                     AttributeNames=["ApproximateNumberOfMessages"])
+        orders_table = stack.outputs["OrdersTableName"]
+        runs = sim.invocations
+        counts = {
+            "api_429_method": sum(1 for t in sim.api_gateway.throttles if t.scope == "method"),
+            "api_429_account": sum(1 for t in sim.api_gateway.throttles if t.scope == "account"),
+            "status_202": statuses.get(202, 0),
+            "status_500": statuses.get(500, 0),
+            "status_502": statuses.get(502, 0),
+            "status_503": statuses.get(503, 0),
+            "ingest_invocations": sum(1 for r in runs if r.function_name == ingest),
+            "ingest_throttles": sum(1 for t in sim.throttles if t.function_name == ingest),
+            "put_events_throttles": sum(1 for t in sim.eventbridge.throttles if t.scope == "PutEvents"),
+            "target_throttles": sum(1 for t in sim.eventbridge.throttles if t.scope == "invocations"),
+            "processor_invocations": sum(1 for r in runs if r.function_name == processor),
+            "processor_throttles": sum(1 for t in sim.throttles if t.function_name == processor),
+            "orders_table_throttles": sum(1 for r in sim.dynamodb.refusals if r.table == orders_table),
+            "processed": len(processed_at),
+            "dead_lettered": int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
+        }
+        return counts, latencies
