@@ -76,6 +76,8 @@ _AREAS = {
     "test_deploy_errors.py": "SAM deploy",
     "test_template_notifications_and_targets.py": "Templates: SNS subscriptions, S3 notifications, EventBridge targets",
     "test_cli.py": "Command line",
+    "test_json_logs.py": "Logs: the JSON log format",
+    "test_tracing.py": "Tracing (X-Ray as OpenTelemetry spans)",
 }
 
 

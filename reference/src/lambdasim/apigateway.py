@@ -129,6 +129,10 @@ _SQS_PARAMETERS = {"MessageBody": str, "DelaySeconds": int, "MessageGroupId": st
                    "QueueUrl": str}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
 #: A throttling level a request meets: (scope, what it is for, its limit or None when unset).
 _Level = tuple[str, str, RateLimit | None]
 
@@ -164,6 +168,10 @@ class FrontDoor:
         self.throttles: list[RateThrottle] = []  # the requests answered 429
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._quota_use: dict[str, tuple[datetime, int]] = {}  # usage plan/key -> (period start, requests)
+        # X-Ray (telemetry.tracing.Tracing): a REST stage with TracingEnabled starts or continues
+        # the trace; `trace_header` is what the request being served sends to Lambda.
+        self.tracing: Any = None
+        self.trace_header: str | None = None
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None,
                 body: bytes | str | None = None) -> HttpResponse:
@@ -179,13 +187,36 @@ class FrontDoor:
                            parse_qs(parts.query), data, parts.query)
         routes = moto_state.rest_api_routes(self._account_id, region, api_id)
         if routes is not None:
-            return self._rest(http, api_id, region, routes)
+            stage = http.path.lstrip("/").partition("/")[0]
+            if self.tracing is None or not moto_state.rest_api_stage_traced(self._account_id, region, api_id, stage):
+                return self._rest(http, api_id, region, routes)
+            return self._traced_rest(http, api_id, region, routes, stage)
         api = moto_state.http_api(self._account_id, region, api_id)
         if api is not None:
             return self._http_api(http, api_id, region, api)
         return error_response(404, "Not Found")
 
     # -- REST APIs -----------------------------------------------------------------------------
+    def _traced_rest(self, http: HttpRequest, api_id: str, region: str, routes: dict[str, dict[str, ApiTarget]],
+                     stage: str) -> HttpResponse:
+        """A request to a stage with X-Ray tracing: the stage's segment (origin
+        AWS::ApiGateway::Stage) starts the trace, sampled by X-Ray's default rule, or continues
+        the client's X-Amzn-Trace-Id; its header goes to the Lambda integration
+        (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-apigateway.html)."""
+        at_us = _micros(self._now())
+        upstream = next((v[0] for k, v in http.headers.items() if k.lower() == "x-amzn-trace-id"), None)
+        span, self.trace_header = self.tracing.start_span(
+            f"{api_id}/{stage}", "AWS::ApiGateway::Stage", upstream, at_us, f"apigateway:{api_id}/{stage}",
+            {"http.request.method": http.method, "url.path": http.path, "aws.api_gateway.stage": stage})
+        try:
+            response = self._rest(http, api_id, region, routes)
+        finally:
+            self.trace_header = None
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status)
+        self.tracing.end_span(span, _micros(self._now()), None if response.status < 500 else str(response.status))
+        return response
+
     def _rest(self, http: HttpRequest, api_id: str, region: str,
               routes: dict[str, dict[str, ApiTarget]]) -> HttpResponse:
         stage, _, rest = http.path.lstrip("/").partition("/")

@@ -95,6 +95,7 @@ class TargetDelivery:
     received_us: int
     kind: str = LAMBDA  # the target's type: lambda, sqs, sns, kinesis, firehose, states, event-bus ...
     send: Sender | None = field(default=None, repr=False)  # None: a Lambda target
+    trace_header: str | None = None  # the PutEvents call's X-Amzn-Trace-Id, passed to a Lambda target
     attempts: list[Attempt] = field(default_factory=list)
     # pending, delivered, recorded (an API destination or unmodelled type: not sent anywhere),
     # dead-lettered, dropped, dead-letter-failed, not-routed (a bus target of an event that came
@@ -185,12 +186,15 @@ class EventBridgeTargets:
 
     # -- delivery ---------------------------------------------------------------------------------
     def deliver(self, account_id: str, rule_arn: str, target: dict[str, Any], event: dict[str, Any],
-                payload: bytes, *, kind: str = LAMBDA, send: Sender | None = None) -> TargetDelivery:
+                payload: bytes, *, kind: str = LAMBDA, send: Sender | None = None,
+                trace_header: str | None = None) -> TargetDelivery:
         """Deliver one event to one target now (retries follow on the virtual clock). `send`
-        writes it to a target that is not a Lambda function."""
+        writes it to a target that is not a Lambda function; `trace_header` is the X-Ray trace
+        EventBridge passes on (eb-related-service-xray.html)."""
         delivery = TargetDelivery(event_id=str(event.get("id")), rule_arn=rule_arn, target_arn=target["Arn"],
                                   target=target, event=event, payload=payload, account_id=account_id,
-                                  received_us=self._sim._clock.micros, kind=kind, send=send)
+                                  received_us=self._sim._clock.micros, kind=kind, send=send,
+                                  trace_header=trace_header)
         self.deliveries.append(delivery)
         self._attempt(delivery)
         return delivery
@@ -275,7 +279,8 @@ class EventBridgeTargets:
         if len(d.payload) > inv.ASYNC_REQUEST_LIMIT_BYTES:
             return TargetFailure(inv.REQUEST_TOO_LARGE_STATUS, inv.REQUEST_TOO_LARGE_CODE,
                                  inv.request_too_large_message("Event", len(d.payload)))
-        d.async_events.append(self._sim._service.enqueue_async(config, arn, d.payload, source="eventbridge"))
+        d.async_events.append(self._sim._service.enqueue_async(config, arn, d.payload, source="eventbridge",
+                                                               trace_header=d.trace_header))
         return None
 
     def _dead_letter(self, d: TargetDelivery) -> None:

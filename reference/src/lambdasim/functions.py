@@ -70,6 +70,11 @@ class FunctionConfig:
     account_id: str
     vpc: bool = False  # VpcConfig with subnets (cold-start model: no cost since 2019)
     tenant_isolation: bool = False  # TenancyConfig PER_TENANT: environments per tenant (rules/tenancy.py)
+    # LoggingConfig (API_LoggingConfig.html): "Text" or "JSON"; the levels apply to JSON only.
+    log_format: str = "Text"
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+    tracing_mode: str = "PassThrough"  # TracingConfig Mode: "Active" or "PassThrough" (API_TracingConfig.html)
 
     @property
     def fingerprint(self) -> tuple[Any, ...]:
@@ -84,6 +89,7 @@ class FunctionConfig:
             self.memory_mb,
             self.timeout_s,
             tuple(sorted(self.environment.items())),
+            (self.log_format, self.application_log_level, self.system_log_level, self.tracing_mode),
         )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
 DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
 TENANCY_ATTR = "_lambdasim_tenancy_config"  # on each LambdaFunction: its TenancyConfig or None
+LOGGING_ATTR = "_lambdasim_logging_config"  # on each LambdaFunction: its LoggingConfig or None
 DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
 STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
 
@@ -49,6 +50,8 @@ def function_config(fn: Any) -> FunctionConfig:
     """A `FunctionConfig` snapshot of a moto `LambdaFunction` (one version)."""
     from moto.awslambda.utils import make_function_arn
 
+    logging: dict[str, Any] = fn.__dict__.get(LOGGING_ATTR) or {}
+    log_format = "JSON" if str(logging.get("LogFormat", "")).upper() == "JSON" else "Text"
     return FunctionConfig(
         name=fn.function_name,
         arn=make_function_arn(fn.region, fn.account_id, fn.function_name),
@@ -58,7 +61,7 @@ def function_config(fn: Any) -> FunctionConfig:
         memory_mb=int(fn.memory_size),
         timeout_s=int(fn.timeout),
         environment=dict(fn.environment_vars or {}),
-        log_group=fn.logs_group_name,
+        log_group=logging.get("LogGroup") or fn.logs_group_name,
         architectures=tuple(fn.architectures),
         package_type=fn.package_type or "Zip",
         code_sha256=fn.code_sha_256,
@@ -68,6 +71,11 @@ def function_config(fn: Any) -> FunctionConfig:
         account_id=fn.account_id,
         vpc=bool((getattr(fn, "_vpc_config", None) or {}).get("SubnetIds")),
         tenant_isolation=isolates_tenants(fn.__dict__.get(TENANCY_ATTR)),
+        log_format=log_format,
+        # API_LoggingConfig.html: both levels apply to the JSON format only, INFO by default.
+        application_log_level=(logging.get("ApplicationLogLevel") or "INFO") if log_format == "JSON" else None,
+        system_log_level=(logging.get("SystemLogLevel") or "INFO") if log_format == "JSON" else None,
+        tracing_mode=str((getattr(fn, "tracing_config", None) or {}).get("Mode") or "PassThrough"),
     )
 
 
@@ -380,6 +388,13 @@ def rest_api_stage_variables(account_id: str, region: str, api_id: str, stage: s
     api = apigateway_backend(account_id, region).apis.get(api_id)
     found = api.stages.get(stage) if api is not None else None
     return None if found is None else dict(found.variables or {})
+
+
+def rest_api_stage_traced(account_id: str, region: str, api_id: str, stage: str) -> bool:
+    """Whether a REST API stage has X-Ray tracing on (TracingEnabled; SAM's `TracingEnabled`)."""
+    api = apigateway_backend(account_id, region).apis.get(api_id)
+    found = api.stages.get(stage) if api is not None else None
+    return bool(found is not None and str(found.tracing_enabled).lower() == "true")
 
 
 def http_api(account_id: str, region: str, api_id: str) -> HttpApi | None:

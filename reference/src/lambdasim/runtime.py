@@ -76,6 +76,7 @@ class InvocationRequest:
     client_context: dict[str, Any] | None = None
     source: str = "api"
     log_type: str | None = None  # Invoke's LogType ("Tail": the caller wants LogResult)
+    trace_links: tuple[str, ...] = ()  # trace headers of other traces it joins (an SQS batch's other records)
     tenant_id: str | None = None  # Invoke's TenantId (tenant isolation mode, rules/tenancy.py)
 
     def event(self) -> Any:
@@ -201,6 +202,9 @@ class Runtime:
         self._frames: list[InvocationFrame] = []
         # Captures what function code writes (telemetry.capture.OutputCapture) when logs are on.
         self.output: Any = None
+        # Lambda's tracing (telemetry.tracing.Tracing): an attempt's trace header, the handler's
+        # OpenTelemetry context.
+        self.tracing: Any = None
         # The platform part of a cold start's INIT duration (illustrative constants).
         self.init_model = cold_start.InitDurationModel()
 
@@ -325,7 +329,15 @@ class Runtime:
 
     def _output(self, request: InvocationRequest, phase: str) -> Any:
         """Capture the code's stdout, stderr and logging for the logs (a no-op when off)."""
-        return self.output.capture(request.request_id, phase) if self.output is not None else _NO_CAPTURE
+        if self.output is None:
+            return _NO_CAPTURE
+        return self.output.capture(request.request_id, phase, request.config.application_log_level)
+
+    def _traced(self, request: InvocationRequest) -> Any:
+        """The handler's OpenTelemetry context when the invocation is traced (a no-op otherwise)."""
+        if self.tracing is None:
+            return _NO_CAPTURE
+        return self.tracing.handler_context(request.request_id, request.trace_id)
 
     def _runnable(self, config: FunctionConfig, mapping: HandlerMapping) -> bool:
         runtime_ok = config.runtime is None or config.runtime.startswith("python")
@@ -377,7 +389,7 @@ class Runtime:
         error_type: str | None = None
         retire = False
         try:
-            with self._output(request, "invoke"), \
+            with self._output(request, "invoke"), self._traced(request), \
                     self.loader.activate(mapping.code_dir, env.private_modules, env.code.module_name, env.code):
                 result = env.code.handler(event, context)
         except InvocationTimeout:
@@ -562,7 +574,9 @@ class Runtime:
             log_stream=env.log_stream_name,
             task_root=str(mapping.code_dir) if mapping.code_dir else os.getcwd(),
             credentials=self.credentials,
-            trace_id=request.trace_id,
+            trace_id=(self.tracing.begin(request.request_id, request.trace_id, request.trace_links)
+                      if self.tracing is not None and request.request_id else request.trace_id),
+            application_log_level=config.application_log_level,
         )
         # Function variables cannot override reserved keys (AWS rejects them at configuration).
         return {**{k: str(v) for k, v in config.environment.items()}, **reserved}

@@ -91,6 +91,8 @@ class LambdaService:
         # Called with (request, record) after every invocation that ran (telemetry: logs,
         # metrics); `log_tail(request_id, default)` gives Invoke's LogResult when logs are on.
         self.listeners: list[Callable[[InvocationRequest, InvocationRecord], None]] = []
+        # Lambda's tracing decisions (telemetry.tracing.Tracing), when the simulator wires it.
+        self.tracing: Any = None
         self.log_tail: Callable[[str, Any], str | None] | None = None
 
     # -- the API ----------------------------------------------------------------------------
@@ -102,6 +104,7 @@ class LambdaService:
         client_context_b64: str | None = None,
         log_type: str | None = None,
         tenant_id: str | None = None,
+        trace_header: str | None = None,
     ) -> ApiResponse:
         """Answer one Invoke call. Raises `RequestRejected`.
 
@@ -128,7 +131,8 @@ class LambdaService:
             raise RequestRejected(400, tenancy.INVALID_TENANT_CODE, problem)
         if invocation_type == "DryRun":
             return ApiResponse(inv.STATUS_CODE["DryRun"], {}, b"")
-        request = self.new_request(config, invoked_arn, body, invocation_type, source="api")
+        # The caller's X-Amzn-Trace-Id: an asynchronous event keeps it through the queue.
+        request = self.new_request(config, invoked_arn, body, invocation_type, source="api", trace_header=trace_header)
         # API_Invoke.html: "Lambda passes the ClientContext object to your function for
         # synchronous invocations only" (it is still checked above, for every type).
         request.client_context = client_context if invocation_type == "RequestResponse" else None
@@ -173,19 +177,27 @@ class LambdaService:
 
     # -- building and running invocations -----------------------------------------------------
     def new_request(
-        self, config: FunctionConfig, invoked_arn: str, body: bytes, invocation_type: str, *, source: str
+        self, config: FunctionConfig, invoked_arn: str, body: bytes, invocation_type: str, *, source: str,
+        trace_header: str | None = None, trace_links: tuple[str, ...] = (),
     ) -> InvocationRequest:
-        """A request accepted now (at the clock's current time), with a fresh request id."""
+        """A request accepted now (at the clock's current time), with a fresh request id, in the
+        trace of `trace_header` (the caller's X-Ray header) or a new one, sampled or not as
+        Lambda decides (rules/tracing.py)."""
         now = self.clock.micros
+        request_id = self.runtime.new_request_id()
+        trace_id = self.runtime.new_trace_id(now)
+        if self.tracing is not None:
+            trace_id = self.tracing.accept(config.name, config.tracing_mode, trace_id, trace_header, now)
         return InvocationRequest(
-            request_id=self.runtime.new_request_id(),
+            request_id=request_id,
             config=config,
             invoked_arn=invoked_arn,
             payload=body,
             invocation_type=invocation_type,
             received_us=now,
-            trace_id=self.runtime.new_trace_id(now),
+            trace_id=trace_id,
             source=source,
+            trace_links=trace_links,
         )
 
     def execute(self, request: InvocationRequest) -> InvocationRecord:
@@ -218,10 +230,10 @@ class LambdaService:
         return record
 
     def enqueue_async(
-        self, config: FunctionConfig, invoked_arn: str, body: bytes, *, source: str
+        self, config: FunctionConfig, invoked_arn: str, body: bytes, *, source: str, trace_header: str | None = None
     ) -> AsyncEvent:
         """Queue an asynchronous invocation that another service made (EventBridge, SNS, S3...)."""
-        request = self.new_request(config, invoked_arn, body, "Event", source=source)
+        request = self.new_request(config, invoked_arn, body, "Event", source=source, trace_header=trace_header)
         return self.async_queue.enqueue(request)
 
     def enqueue_by_arn(self, account_id: str, function_arn: str, body: bytes, *, source: str) -> AsyncEvent:

@@ -51,7 +51,7 @@ from .redrive import MessageMoveTasks
 from .schedules import Schedules
 from .service import LambdaService
 from .sources.apigateway import HttpResponse
-from .telemetry import MeteringReport, Telemetry
+from .telemetry import MeteringReport, Telemetry, Tracing
 
 if TYPE_CHECKING:
     from .pollers import SqsPoller, StreamPoller
@@ -181,6 +181,10 @@ class Simulator:
         self._telemetry = Telemetry(
             clock=self._clock, scheduler=self._scheduler, runtime=self._runtime, service=self._service,
             account_id=self.account_id, region=region, logs=logs, metrics=metrics)
+        # X-Ray tracing as OpenTelemetry spans: functions with TracingConfig Active, traces that
+        # come sampled (telemetry/tracing.py); OpenTelemetry is imported at the first span.
+        self.tracing = Tracing(seed)
+        self._service.tracing = self._runtime.tracing = self.tracing
         self._running = False
         # CloudWatch alarms evaluated every virtual minute once one exists (alarms.py).
         self.alarms = AlarmEvaluator(scheduler=self._scheduler, clock_us=lambda: self._clock.micros,
@@ -195,6 +199,7 @@ class Simulator:
         # API Gateway's front door: REST and HTTP APIs, Lambda authorizers' cache (apigateway.py).
         self.api_gateway = FrontDoor(self.account_id, self._invoke_for_api_gateway, lambda: self.now,
                                      self._call_aws_for_api_gateway)
+        self.api_gateway.tracing = self.tracing
         # Injected AWS failures (throttles, 5xx, partial batch failures), seeded like the rest;
         # active for the whole simulation, so it also counts every API call (faults.calls).
         self.faults = FaultInjector(rng=Random(f"{seed}/faults"), clock=lambda: self._clock.micros / 1e6)
@@ -229,6 +234,9 @@ class Simulator:
             self._undo.append(_moto_patches.remove)
             self._telemetry.start()  # logs, metrics (lambdasim.telemetry)
             self._undo.append(self._telemetry.stop)
+            self._service.listeners.append(self.tracing.on_invocation)
+            self._undo.append(lambda: self._service.listeners.remove(self.tracing.on_invocation))
+            self._undo.append(self.tracing.stop)
             self._pollers.start()  # event source mappings (lambdasim.pollers)
             self._undo.append(self._pollers.stop)
             _moto_patches.set_eventbridge_targets(self.eventbridge)
@@ -567,6 +575,7 @@ class Simulator:
             # at the same virtual instant).
             lam = self._clients["lambda without retries"] = self.client(
                 "lambda", config=Config(retries={"total_max_attempts": 1}))
+            lam.meta.events.register("before-call.lambda.Invoke", self._api_gateway_trace_header)
         try:
             answer = lam.invoke(FunctionName=function, Payload=payload)
         except lam.exceptions.ResourceNotFoundException:
@@ -576,6 +585,11 @@ class Simulator:
             # (https://repost.aws/knowledge-center/api-gateway-internal-server-error).
             return None
         return answer["Payload"].read(), "FunctionError" in answer
+
+    def _api_gateway_trace_header(self, params: dict[str, Any], **kwargs: Any) -> None:
+        # A traced stage sends its X-Amzn-Trace-Id to the integration's function.
+        if self.api_gateway.trace_header is not None:
+            params["headers"]["X-Amzn-Trace-Id"] = self.api_gateway.trace_header
 
     def _call_aws_for_api_gateway(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         from botocore import xform_name

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from ..service import LambdaService
 
 service: LambdaService | None = None  # set by `apply`, cleared by `remove`
+# The X-Amzn-Trace-Id of the request moto is serving (dispatch.py sets it): botocore sends the
+# function's trace from inside a Lambda handler; SQS and EventBridge pass it on (rules/tracing.py).
+trace_header: str | None = None
 
 
 def require_service() -> LambdaService:

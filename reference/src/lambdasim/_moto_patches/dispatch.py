@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from . import _shared
 from ._patching import Patch
 
 
@@ -76,11 +77,15 @@ def _process_request(self: Any, request: Any) -> Any:
     if handler is None:
         return (404, {}, "Not yet implemented") if _AWS_URL.match(clean_url) else None
     normalized_request = normalize_request(request)
+    outer_trace = _shared.trace_header
+    _shared.trace_header = normalized_request.headers.get("X-Amzn-Trace-Id")
     try:
         recorder._record_request(normalized_request)
         return handler(normalized_request, normalized_request.raw_url, normalized_request.headers)
     except HTTPException as e:
         return e.code, e.get_headers(), e.get_body()
+    finally:
+        _shared.trace_header = outer_trace
 
 
 class _FunctionNames:

@@ -75,13 +75,15 @@ def _deliver(rule: Any, original: Callable[..., None], target: dict[str, Any], e
     arn = str(target.get("Arn", ""))
     kind = _kind(arn)
     payload = _target_input(target, event, transform_input, rule)
+    trace_header = _shared.trace_header  # the PutEvents call's: EventBridge passes it to targets
     if kind == "lambda":
         if _eventbridge_targets is not None:
-            _eventbridge_targets.deliver(rule.account_id, rule.arn, target, aws_event, payload)
+            _eventbridge_targets.deliver(rule.account_id, rule.arn, target, aws_event, payload,
+                                         trace_header=trace_header)
         else:
             _shared.deliver_to_lambda(rule.account_id, arn, payload, "eventbridge")
         return
-    send = _sender(rule, original, kind, target, event, aws_event, payload, transform_input)
+    send = _sender(rule, original, kind, target, event, aws_event, payload, transform_input, trace_header)
     if send is None:
         warnings.warn(f"EventBridge rule {rule.name}: the simulator does not deliver to {kind} targets yet; "
                       f"{arn} did not receive the event (recorded in sim.eventbridge.deliveries)",
@@ -104,11 +106,12 @@ def _kind(arn: str) -> str:
 
 
 def _sender(rule: Any, original: Callable[..., None], kind: str, target: dict[str, Any], event: dict[str, Any],
-            aws_event: dict[str, Any], payload: bytes, transform_input: bool) -> Sender | None:
+            aws_event: dict[str, Any], payload: bytes, transform_input: bool,
+            trace_header: str | None = None) -> Sender | None:
     """The function that writes the event to this target in moto, None for a type not modelled."""
     arn = str(target["Arn"])
     senders: dict[str, Callable[[], None]] = {
-        "sqs": lambda: _send_to_queue(target, payload),
+        "sqs": lambda: _send_to_queue(target, payload, trace_header),
         "sns": lambda: _publish_to_topic(target, payload),
         "kinesis": lambda: _put_to_stream(target, aws_event, payload),
         "firehose": lambda: _put_to_firehose(target, payload),
@@ -154,7 +157,7 @@ def _moto_delivers(rule: Any, original: Callable[..., None], target: dict[str, A
         rule.targets = saved
 
 
-def _send_to_queue(target: dict[str, Any], payload: bytes) -> None:
+def _send_to_queue(target: dict[str, Any], payload: bytes, trace_header: str | None = None) -> None:
     """An SQS queue target; a FIFO queue takes SqsParameters' MessageGroupId and needs
     content-based deduplication
     (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html)."""
@@ -168,7 +171,11 @@ def _send_to_queue(target: dict[str, Any], payload: bytes) -> None:
     if queue.fifo_queue and queue.attributes.get("ContentBasedDeduplication") != "true":
         raise ServiceException("InvalidParameterValue", "To let EventBridge send messages to your SQS FIFO queue, "
                         "you must enable content-based deduplication.")
-    backend.send_message(queue_name=name, message_body=payload.decode("utf-8"), group_id=group_id)
+    # The trace goes on as the message's AWSTraceHeader (eb-related-service-xray.html), also on
+    # a retry made later, outside the PutEvents call.
+    system_attributes = {"AWSTraceHeader": {"StringValue": trace_header, "DataType": "String"}} if trace_header else None
+    backend.send_message(queue_name=name, message_body=payload.decode("utf-8"), group_id=group_id,
+                         system_attributes=system_attributes)
 
 
 def _put_to_firehose(target: dict[str, Any], payload: bytes) -> None:

@@ -5,7 +5,9 @@ first config (a second put or an update changed nothing); the config API is repl
 keeps a config per function ($LATEST), version and alias, replaces on put and merges on update,
 as AWS does. moto drops `DeadLetterConfig` on create/update and `TenancyConfig` (tenant
 isolation mode, API_TenancyConfig.html: set at creation only) on create; both are kept and
-returned.
+returned. moto also drops `LoggingConfig` (API_LoggingConfig.html: the log format, levels and
+group) and ignores `TracingConfig` on update: both are kept (LoggingConfig is answered with its
+defaults, as AWS answers it).
 
 moto stores reserved concurrency without enforcing it and checks the 100-unreserved rule only
 with MOTO_LAMBDA_CONCURRENCY_QUOTA set: `put_function_concurrency` now always checks it against
@@ -164,13 +166,29 @@ def _dead_letter_target(config: Any) -> str | None:
     return (config or {}).get("TargetArn") or None
 
 
+def _logging_config(current: dict[str, Any] | None, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The function's LoggingConfig after a create or an update (API_LoggingConfig.html): the
+    format is Text unless set; the levels exist for the JSON format only (INFO by default); an
+    update changes only the fields it names."""
+    merged = {**(current or {}), **(given or {})}
+    merged["LogFormat"] = "JSON" if str(merged.get("LogFormat", "")).upper() == "JSON" else "Text"
+    if merged["LogFormat"] == "JSON":
+        merged.setdefault("ApplicationLogLevel", "INFO")
+        merged.setdefault("SystemLogLevel", "INFO")
+    else:
+        merged.pop("ApplicationLogLevel", None)
+        merged.pop("SystemLogLevel", None)
+    return merged
+
+
 def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
-    # moto drops DeadLetterConfig and TenancyConfig (API_CreateFunction.html); keep them.
+    # moto drops DeadLetterConfig, TenancyConfig and LoggingConfig (API_CreateFunction.html); keep them.
     # Published versions are deep copies of $LATEST and keep them too.
     def __init__(self: Any, account_id: str, spec: dict[str, Any], region: str, version: Any = 1) -> None:
         original(self, account_id, spec, region, version)
         self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
         self.__dict__[moto_state.TENANCY_ATTR] = dict(spec["TenancyConfig"]) if spec.get("TenancyConfig") else None
+        self.__dict__[moto_state.LOGGING_ATTR] = _logging_config(None, spec.get("LoggingConfig"))
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     return __init__
@@ -185,6 +203,9 @@ def _wrap_get_configuration(original: Callable[..., dict[str, Any]]) -> Callable
         tenancy = self.__dict__.get(moto_state.TENANCY_ATTR)
         if tenancy:
             config["TenancyConfig"] = dict(tenancy)
+        config["LoggingConfig"] = dict(self.__dict__.get(moto_state.LOGGING_ATTR) or _logging_config(None, None))
+        if not config["LoggingConfig"].get("LogGroup"):
+            config["LoggingConfig"]["LogGroup"] = self.logs_group_name
         return config
 
     get_configuration.__wrapped__ = original  # type: ignore[attr-defined]
@@ -192,10 +213,16 @@ def _wrap_get_configuration(original: Callable[..., dict[str, Any]]) -> Callable
 
 
 def _wrap_update_configuration(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    # API_UpdateFunctionConfiguration.html: DeadLetterConfig; an empty TargetArn removes it.
+    # API_UpdateFunctionConfiguration.html: DeadLetterConfig (an empty TargetArn removes it),
+    # LoggingConfig and TracingConfig, which moto ignores on update.
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(config_updates["DeadLetterConfig"])
+        if "LoggingConfig" in config_updates:
+            self.__dict__[moto_state.LOGGING_ATTR] = _logging_config(
+                self.__dict__.get(moto_state.LOGGING_ATTR), config_updates["LoggingConfig"])
+        if config_updates.get("TracingConfig"):
+            self.tracing_config = dict(config_updates["TracingConfig"])
         return original(self, config_updates)
 
     update_configuration.__wrapped__ = original  # type: ignore[attr-defined]
@@ -356,10 +383,10 @@ def patches() -> list[Patch]:
         Patch(LambdaResponse, "list_function_event_invoke_configs", _response_list_eic, ("self",),
               "event invoke config per qualifier"),
         Patch(LambdaFunction, "__init__", None, ("self", "account_id", "spec", "region", "version"),
-              "DeadLetterConfig, TenancyConfig", wrap=_wrap_function_init),
-        Patch(LambdaFunction, "get_configuration", None, ("self", "on_create"), "DeadLetterConfig, TenancyConfig",
+              "DeadLetterConfig, TenancyConfig, LoggingConfig", wrap=_wrap_function_init),
+        Patch(LambdaFunction, "get_configuration", None, ("self", "on_create"), "DeadLetterConfig, TenancyConfig, LoggingConfig",
               wrap=_wrap_get_configuration),
-        Patch(LambdaFunction, "update_configuration", None, ("self", "config_updates"), "DeadLetterConfig",
+        Patch(LambdaFunction, "update_configuration", None, ("self", "config_updates"), "DeadLetterConfig, LoggingConfig, TracingConfig",
               wrap=_wrap_update_configuration),
         Patch(LambdaBackend, "put_function_concurrency", _put_function_concurrency,
               ("self", "function_name", "reserved_concurrency"), "100 unreserved, always"),

@@ -6,7 +6,8 @@ backend's `invoke` (used by other services: Secrets Manager, EventBridge notific
 invoke asynchronously on AWS) are routed to the service. `LambdaFunction.invoke` also completes
 S3 notification events (userIdentity, requestParameters, responseElements, ownerIdentity,
 sequencer, key encoding). `LambdaFunction._invoke_lambda` (the Docker path) raises if anything
-still reaches it. Invoke's `X-Amz-Tenant-Id` header (tenant isolation mode) goes to the service.
+still reaches it. Invoke's `X-Amz-Tenant-Id` header (tenant isolation mode) and `X-Amzn-Trace-Id`
+(the caller's X-Ray trace) go to the service.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def _response_invoke(self: Any) -> tuple[int, dict[str, str], bytes]:
             self.headers.get("X-Amz-Client-Context"),
             self.headers.get("X-Amz-Log-Type"),
             self.headers.get("X-Amz-Tenant-Id"),
+            # botocore sends the caller's trace header from inside a function (its recursion
+            # detection handler); an asynchronous event keeps it (rules/tracing.py).
+            self.headers.get("X-Amzn-Trace-Id"),
         )
     except RequestRejected as rejected:
         raise _shared.api_error(rejected) from None
@@ -68,7 +72,7 @@ def _response_invoke_async(self: Any) -> tuple[int, dict[str, str], bytes]:
         if problem is not None:
             raise RequestRejected(400, tenancy.INVALID_TENANT_CODE, problem)
         service.check_payload(body, "Event")
-        service.enqueue_async(config, arn, body, source="invoke-async")
+        service.enqueue_async(config, arn, body, source="invoke-async", trace_header=self.headers.get("X-Amzn-Trace-Id"))
     except RequestRejected as rejected:
         raise _shared.api_error(rejected) from None
     return 202, {"status": "202"}, b""

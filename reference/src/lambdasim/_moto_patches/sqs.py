@@ -63,6 +63,11 @@ _receiving_from: Any = None  # the queue a ReceiveMessage reads, while moto runs
 def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
     def add_message(self: Any, message: Any) -> None:
         dead_lettered = _receiving_from is not None and self is _receiving_from.dead_letter_queue
+        if _shared.trace_header and not dead_lettered:
+            # xray-services-sqs.html: the sender's X-Amzn-Trace-Id becomes the AWSTraceHeader
+            # system attribute, unless the call set that attribute itself (it takes precedence).
+            message.system_attributes.setdefault("AWSTraceHeader", {"StringValue": _shared.trace_header,
+                                                                     "DataType": "String"})
         if dead_lettered and self.fifo_queue:
             # sqs-configure-dead-letter-queue-redrive.html: moved to a FIFO DLQ, a message's
             # deduplication ID becomes its message ID.

@@ -421,7 +421,11 @@ class SqsPoller:
             self.problem = "PROBLEM: Function not found"
             self._release(batch)
             return
-        request = service.new_request(config, invoked_arn, batch.payload(), "RequestResponse", source="sqs")
+        # The batch continues the trace of its first record with an AWSTraceHeader; the other
+        # records' traces are linked to it (rules/tracing.py).
+        traced = tuple(h for r in batch.records if (h := r.get("attributes", {}).get("AWSTraceHeader")))
+        request = service.new_request(config, invoked_arn, batch.payload(), "RequestResponse", source="sqs",
+                                      trace_header=traced[0] if traced else None, trace_links=traced[1:])
         try:
             record = service.execute(request)
         except Throttled:

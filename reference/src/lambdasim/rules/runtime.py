@@ -205,6 +205,7 @@ def reserved_environment(
     credentials: dict[str, str],
     trace_id: str | None,
     initialization_type: str = INIT_TYPE_ON_DEMAND,
+    application_log_level: str | None = None,
 ) -> dict[str, str]:
     """The reserved environment variables Lambda sets in an execution environment.
 
@@ -230,6 +231,12 @@ def reserved_environment(
     }
     if trace_id:
         env["_X_AMZN_TRACE_ID"] = trace_id
+    if application_log_level is not None:
+        # The JSON log format (monitoring-cloudwatchlogs-advanced.html): the runtime reads both
+        # (awslambdaric bootstrap.py: the root logger's level, TRACE as DEBUG; the JSON
+        # formatter), and so does Powertools Logger, whose level AWS_LAMBDA_LOG_LEVEL overrides.
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = application_log_level
     return env
 
 

@@ -6,9 +6,11 @@
 - `emf`: CloudWatch embedded metric format lines (Powertools Metrics) become CloudWatch metrics.
 - `metrics`: the AWS/Lambda metrics, aggregated per minute.
 - `metering`: requests, GB-seconds and cost (`Simulator.metering()`).
+- `tracing`: Lambda's X-Ray segments as OpenTelemetry spans, trace headers (`Simulator.tracing`).
 """
 
 from .core import Telemetry
 from .metering import FunctionUsage, MeteringReport, meter
+from .tracing import Tracing
 
-__all__ = ["FunctionUsage", "MeteringReport", "Telemetry", "meter"]
+__all__ = ["FunctionUsage", "MeteringReport", "Telemetry", "Tracing", "meter"]

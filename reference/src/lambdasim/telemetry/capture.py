@@ -42,11 +42,14 @@ def iso_millis(us: int) -> str:
 
 @dataclass
 class CapturedLine:
-    """One log event written by function code: when (virtual us), what, and in which phase."""
+    """One log event written by function code: when (virtual us), what, and in which phase;
+    `level`, the Python logging level name of a record the runtime's handler wrote (None for
+    a stdout or stderr line)."""
 
     at_us: int
     text: str
     phase: str  # "init" or "invoke"
+    level: str | None = None
 
 
 @dataclass
@@ -55,6 +58,7 @@ class _Frame:
     request_id: str
     phase: str
     lines: list[CapturedLine]
+    json_format: bool = False  # LoggingConfig LogFormat JSON: the runtime's JSON formatter
     partial: dict[str, str] = field(default_factory=dict)
 
     def write(self, stream: str, text: str) -> None:
@@ -68,8 +72,8 @@ class _Frame:
         if rest:
             self.partial[stream] = rest
 
-    def event(self, text: str) -> None:
-        self.lines.append(CapturedLine(self.capture.clock.micros, text, self.phase))
+    def event(self, text: str, level: str) -> None:
+        self.lines.append(CapturedLine(self.capture.clock.micros, text, self.phase, level))
 
     def close(self) -> None:
         now = self.capture.clock.micros
@@ -134,24 +138,46 @@ STDERR = _LambdaStream("stderr")
 
 
 class _LambdaLogHandler(logging.Handler):
-    """The Python runtime's root-logger handler (awslambdaric LambdaLoggerHandler, text format)."""
+    """The Python runtime's root-logger handler (awslambdaric LambdaLoggerHandler): the text
+    format, or with LogFormat JSON the runtime's own `JsonFormatter` (awslambdaric
+    lambda_runtime_log_utils.py: timestamp, level, message, logger, requestId, the exception's
+    errorType, errorMessage, stackTrace and location, and the record's `extra` keys)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setFormatter(logging.Formatter("%(message)s"))
+        self._json: logging.Formatter | None = None
+
+    def _json_formatter(self) -> logging.Formatter:
+        if self._json is None:
+            from awslambdaric.lambda_runtime_log_utils import JsonFormatter
+
+            class _LambdaJsonFormatter(JsonFormatter):  # type: ignore[misc]
+                # The release on PyPI (4.2.2) writes whole seconds; python-logging.html's
+                # example and the runtime's current source write milliseconds, in UTC.
+                def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+                    return iso_millis(round(record.created * 1_000_000))
+
+            self._json = _LambdaJsonFormatter()
+        return self._json
 
     def emit(self, record: logging.LogRecord) -> None:
         if not _ACTIVE:
             return
         frame = _ACTIVE[-1]
+        request_id = frame.request_id if frame.phase == "invoke" else ""
         try:
-            message = self.format(record)
+            if frame.json_format:
+                # awslambdaric's LambdaLoggerFilter sets the request id on the record; the
+                # formatter reads the time from `created`, which is virtual here (freezegun).
+                record.aws_request_id = request_id
+                text = self._json_formatter().format(record).rstrip("\n")
+            else:
+                text = f"[{record.levelname}]\t{iso_millis(frame.capture.clock.micros)}\t{request_id}\t{self.format(record)}"
         except Exception:
             self.handleError(record)
             return
-        request_id = frame.request_id if frame.phase == "invoke" else ""
-        ts = iso_millis(frame.capture.clock.micros)
-        frame.event(f"[{record.levelname}]\t{ts}\t{request_id}\t{message}")
+        frame.event(text, record.levelname)
 
 
 ROOT_HANDLER = _LambdaLogHandler()
@@ -166,17 +192,25 @@ class OutputCapture:
         self._init_status: dict[str, str] = {}
 
     @contextmanager
-    def capture(self, request_id: str, phase: str) -> Iterator[None]:
+    def capture(self, request_id: str, phase: str, json_log_level: str | None = None) -> Iterator[None]:
         """Capture what the code writes while the block runs (phase "init" or "invoke").
+
+        `json_log_level`: the function's ApplicationLogLevel when its LogFormat is JSON (None:
+        the text format). The runtime then formats logging records as JSON and sets the root
+        logger to that level (awslambdaric `_setup_logging`; TRACE is DEBUG to Python); the
+        process's own root level is restored afterwards.
 
         An exception out of an INIT block marks the invocation's INIT as failed ("timeout" for
         the runtime's InvocationTimeout, "error" otherwise) and propagates unchanged.
         """
         lines = self._lines.setdefault(request_id, [])
-        frame = _Frame(self, request_id, phase, lines)
+        frame = _Frame(self, request_id, phase, lines, json_format=json_log_level is not None)
         outermost = not _ACTIVE
         saved_out, saved_err = sys.stdout, sys.stderr
         root = logging.getLogger()
+        saved_level = root.level
+        if json_log_level is not None:
+            root.setLevel("DEBUG" if json_log_level == "TRACE" else json_log_level)
         if outermost:
             if saved_out is not STDOUT:
                 STDOUT._outside = saved_out
@@ -196,6 +230,7 @@ class OutputCapture:
         finally:
             frame.close()
             _ACTIVE.pop()
+            root.setLevel(saved_level)
             if outermost:
                 root.removeHandler(ROOT_HANDLER)
                 if sys.stdout is STDOUT:

@@ -102,9 +102,16 @@ class Telemetry:
     def _on_invocation(self, request: Any, record: Any) -> None:
         config = request.config
         captured, init_status = self._capture.pop(record.request_id) if self._capture is not None else ([], None)
+        # ApplicationLogLevel drops lines before they reach CloudWatch Logs, EMF documents too.
+        captured = lg.application_lines(captured, config.application_log_level)
         if self.logs:
             memory_used = lg.max_memory_used_mb(config.memory_mb, self._memory.get(config.name), record)
-            events = lg.invocation_events(record, captured, init_status, config.memory_mb, memory_used)
+            if config.system_log_level is None:
+                events = lg.invocation_events(record, captured, init_status, config.memory_mb, memory_used)
+            else:
+                events = lg.json_invocation_events(
+                    record, captured, init_status, config.memory_mb, memory_used, config.system_log_level,
+                    config.application_log_level or "INFO", request.trace_id)
             stream = getattr(record, "log_stream", None) or self._stream_of(record)
             self._sink.put_log_events(config.log_group, stream, events)
             self.log_events += len(events)

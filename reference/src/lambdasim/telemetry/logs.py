@@ -24,11 +24,26 @@ Billed Duration includes the Init Duration of a cold start (INIT billed since Au
 `rules/pricing.py`). Status appears only when the platform ended the invocation (timeout, a
 crashed runtime, a failed INIT); a handler exception leaves REPORT plain, as on AWS.
 
+With LoggingConfig LogFormat JSON (`json_invocation_events`; monitoring-cloudwatchlogs-advanced.html,
+monitoring-cloudwatchlogs-logformat.html, monitoring-cloudwatchlogs-log-level.html,
+telemetry-schema-reference.html, python-logging.html), Lambda's own lines are JSON records
+`{"time": ..., "type": "platform.start" | "platform.runtimeDone" | "platform.report" |
+"platform.initReport", "record": {...}}`, filtered by SystemLogLevel (start, report and a
+failed INIT's initReport at INFO, runtimeDone at DEBUG); the runtime formats `logging` records
+as JSON (capture.py, awslambdaric's JsonFormatter) and writes an unhandled error as the JSON
+error document with `timestamp` and `level`; `print` output stays plain text. ApplicationLogLevel
+filters the function's output: a logging record by its level, a stdout/stderr line that is a
+JSON object by its `"level"` key, any other line as INFO.
+
 Modelling choices and gaps (also in README.md): messages are stored without the trailing
-newline some AWS lines carry; INIT_START (runtime version ARN), XRAY and extension lines are not
-written; a failed INIT is reported once (AWS retries the INIT at the invocation and logs a
-second INIT_REPORT with `Phase: invoke`); the JSON log format (LoggingConfig LogFormat=JSON) is
-not modelled.
+newline some AWS lines carry; INIT_START / platform.initStart (runtime version ARN), XRAY and
+extension lines are not written; a failed INIT is reported once (AWS retries the INIT at the
+invocation and logs a second INIT_REPORT with `Phase: invoke`). JSON format: a handler's
+exception makes platform.report's status `failure` (the Telemetry API's value for an invocation
+the function failed; the text REPORT shows no status for it), a timeout `timeout`, a crashed
+runtime or a failed INIT `error` with its errorType; the timeout and runtime-exit text lines are
+not written as records; a stdout line's `"level"` is read case-insensitively, Python's WARNING
+and CRITICAL taken as WARN and FATAL (AWS lists TRACE...FATAL only).
 
 Max Memory Used is a deterministic MODEL, not a measurement (real RSS would vary from run to
 run): a Python runtime's baseline, capped at the memory size, or what
@@ -43,6 +58,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ..rules import runtime as rt
+from ..clock import from_micros
 from .capture import CapturedLine, iso_millis
 
 # A small Python function's Max Memory Used on AWS: AWS's own python-logging.html examples show
@@ -203,6 +219,159 @@ def invocation_events(
         status,
         error_type if status == "error" else None,
     )))
+    return _monotonic(events)
+
+
+# monitoring-cloudwatchlogs-log-level.html: application log levels, most detailed first (a
+# chosen level lets through itself and everything after it), and the system log levels.
+APPLICATION_LEVELS: Final = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+SYSTEM_LEVELS: Final = ("DEBUG", "INFO", "WARN")
+# Python's level names (the runtime's records; Powertools Logger's "level") as Lambda's.
+_PYTHON_LEVELS: Final = {"WARNING": "WARN", "CRITICAL": "FATAL", "NOTSET": "TRACE"}
+# The system level of each platform record (monitoring-cloudwatchlogs-log-level.html, "Event
+# mapping for system log level"): INFO sends start and report.
+PLATFORM_RECORD_LEVELS: Final = {
+    "platform.initReport": "INFO",
+    "platform.start": "INFO",
+    "platform.runtimeDone": "DEBUG",
+    "platform.report": "INFO",
+}
+
+
+def application_level(line: CapturedLine) -> str:
+    """The level Lambda gives one line of the function's output (monitoring-cloudwatchlogs-log-level.html):
+    a logging record's own level; a line that is a JSON object with a valid `"level"` that
+    level; anything else INFO."""
+    if line.level is not None:
+        return _PYTHON_LEVELS.get(line.level, line.level)
+    text = line.text
+    if text.startswith("{") and '"level"' in text:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return "INFO"
+        level = str(document.get("level", "")).upper() if isinstance(document, dict) else ""
+        level = _PYTHON_LEVELS.get(level, level)
+        if level in APPLICATION_LEVELS:
+            return level
+    return "INFO"
+
+
+def passes(level: str, threshold: str, order: tuple[str, ...]) -> bool:
+    """True if a line of `level` is sent under the `threshold` log level."""
+    return order.index(level) >= order.index(threshold)
+
+
+def application_lines(captured: list[CapturedLine], application_log_level: str | None) -> list[CapturedLine]:
+    """The function's output that reaches CloudWatch Logs: all of it in the text format; with
+    the JSON format, the lines at ApplicationLogLevel or above."""
+    if application_log_level is None:
+        return captured
+    return [line for line in captured if passes(application_level(line), application_log_level, APPLICATION_LEVELS)]
+
+
+def platform_record(at_us: int, record_type: str, record: dict[str, Any]) -> str:
+    """One system log record in the JSON format (telemetry-schema-reference.html's event
+    envelope: time, type, record)."""
+    return json.dumps({"time": iso_millis(at_us), "type": record_type, "record": record}, separators=(",", ":"))
+
+
+def json_error_message(error: dict[str, Any], at_us: int) -> str:
+    """What the Python runtime logs for an error document in the JSON format (awslambdaric
+    `log_error`: the document after a `timestamp` in whole seconds and `"level": "ERROR"`)."""
+    from awslambdaric.lambda_runtime_marshaller import to_json
+
+    stamp = from_micros(at_us).strftime("%Y-%m-%dT%H:%M:%S")
+    return str(to_json({"timestamp": stamp, "level": "ERROR", **error}))
+
+
+def json_invocation_events(
+    record: Any,
+    captured: list[CapturedLine],
+    init_status: str | None,
+    memory_size_mb: int,
+    max_memory_mb: int,
+    system_log_level: str,
+    application_log_level: str,
+    trace_header: str | None = None,
+) -> list[tuple[int, str]]:
+    """Every log event of one invocation in the JSON log format, as (timestamp in ms, message),
+    in stream order; `captured` already filtered by ApplicationLogLevel (`application_lines`)."""
+    request_id = record.request_id
+    start_us = record.start_us
+    handler_start_us = start_us + round((record.init_duration_ms or 0.0) * 1000)
+    end_us = start_us + record.total_us
+    events: list[tuple[int, str]] = []
+
+    def platform(at_us: int, record_type: str, body: dict[str, Any]) -> None:
+        if passes(PLATFORM_RECORD_LEVELS[record_type], system_log_level, SYSTEM_LEVELS):
+            events.append((at_us // 1000, platform_record(at_us, record_type, body)))
+
+    for line in captured:
+        if line.phase == "init":
+            events.append((line.at_us // 1000, line.text))
+    error = _error_document(record)
+    if init_status is not None:
+        if init_status == "error":
+            if passes("WARN", application_log_level, APPLICATION_LEVELS):
+                warning = {"timestamp": iso_millis(handler_start_us), "level": "WARNING",
+                           "message": INIT_ERROR_WARNING, "logger": "root", "requestId": ""}
+                events.append((handler_start_us // 1000, json.dumps(warning, ensure_ascii=False)))
+            events.append((handler_start_us // 1000, json_error_message(error, handler_start_us)))
+        init_report: dict[str, Any] = {"initializationType": rt.INIT_TYPE_ON_DEMAND, "phase": "init",
+                                       "status": init_status}
+        if init_status == "error" and error.get("errorType"):
+            init_report["errorType"] = error["errorType"]
+        init_report["metrics"] = {"durationMs": round(record.init_duration_ms or 0.0, 3)}
+        platform(handler_start_us, "platform.initReport", init_report)
+    start: dict[str, Any] = {"requestId": request_id, "version": record.version}
+    tracing = _tracing_of(trace_header)
+    if tracing is not None:
+        start["tracing"] = tracing
+    platform(handler_start_us, "platform.start", start)
+    for line in captured:
+        if line.phase == "invoke":
+            events.append((line.at_us // 1000, line.text))
+
+    if record.timed_out:
+        status, error_type = "timeout", None
+    elif init_status is not None or record.error_type == rt.RUNTIME_EXIT_ERROR:
+        status, error_type = "error", error.get("errorType") or record.error_type
+    elif record.function_error:
+        status, error_type = "failure", record.error_type
+        events.append((end_us // 1000, json_error_message(error, end_us)))
+    else:
+        status, error_type = "success", None
+    done: dict[str, Any] = {"requestId": request_id, "status": status}
+    if error_type:
+        done["errorType"] = error_type
+    platform(end_us, "platform.runtimeDone", {**done, "metrics": {"durationMs": round(record.duration_ms, 3)}})
+    metrics: dict[str, Any] = {
+        "durationMs": round(record.duration_ms, 3),
+        "billedDurationMs": record.billed_duration_ms,
+        "memorySizeMB": memory_size_mb,
+        "maxMemoryUsedMB": max_memory_mb,
+    }
+    if record.cold_start and init_status is None and record.init_duration_ms is not None:
+        metrics["initDurationMs"] = round(record.init_duration_ms, 3)
+    report: dict[str, Any] = {"requestId": request_id, "metrics": metrics, "status": status}
+    if error_type:
+        report["errorType"] = error_type
+    if tracing is not None:
+        report["tracing"] = tracing
+    platform(end_us, "platform.report", report)
+    return _monotonic(events)
+
+
+def _tracing_of(trace_header: str | None) -> dict[str, Any] | None:
+    """telemetry-schema-reference.html's TraceContext of a sampled invocation (type and value:
+    the X-Ray header), None when the invocation is not traced."""
+    if not trace_header or "Sampled=1" not in trace_header:
+        return None
+    return {"type": "X-Amzn-Trace-Id", "value": trace_header}
+
+
+def _monotonic(events: list[tuple[int, str]]) -> list[tuple[int, str]]:
     # CloudWatch Logs takes a batch in time order. An INIT cut off at the 10 s limit and
     # retried (rules/cold_start.py) reports less INIT time than its output spans: keep the
     # stream's order and never let a timestamp go back.
