@@ -14,6 +14,7 @@ called from `lambdasim.rules`, never written twice:
   reserved concurrency 0): `rules.async_invoke`
 - SQS poller scaling (5 batches, +300 per minute, 1,250 or MaximumConcurrency, back-off) and
   throttled-batch retries: `rules.sqs_scaling`
+- the batching window's effective visibility timeout: `lambdasim.sources.sqs.effective_visibility_timeout_s`
 - partial batch responses: `lambdasim.sources.sqs.settle_batch`
 - prices and billing (INIT billed since Aug 1 2025, 1 ms rounding): `rules.pricing` (through
   `serverless_course.prices` for SQS and EventBridge)
@@ -24,10 +25,16 @@ targets are asynchronous invocations (that is how EventBridge invokes Lambda, an
 simulator plays it) or whose SQS targets receive a message; SQS queues with a visibility timeout
 and a redrive policy (moto's semantics: a message received maxReceiveCount times goes to the
 dead-letter queue at its next receive); SQS event source mappings with BatchSize,
-MaximumConcurrency and ReportBatchItemFailures.
+MaximumBatchingWindowInSeconds (one batch gathers at a time, invoked when full or when its window
+ends, its messages hidden for the effective visibility timeout, as the simulator's poller plays
+it), MaximumConcurrency and ReportBatchItemFailures; functions whose handler calls other services
+(a `work` hook decides their duration, failed records and timeouts: a timed-out invocation is
+billed its timeout and its environment retired), and scenario players of their own on the same
+clock (`call_at`, `add_arrivals`, `invoke_now`, `send_now`): `capacity.pipeline` plays the orders
+pipeline of module 1 this way (API Gateway, EventBridge's quotas, DynamoDB's capacity).
 
-Not modelled (yet): batching windows, FIFO queues, the 6 MB batch payload limit, function
-timeouts (a duration is what it is), the 10 s INIT limit, the periodic recycling of
+Not modelled (yet): FIFO queues, the 6 MB batch payload limit, a function's timeout without a
+`work` hook (a duration is what it is), the 10 s INIT limit, the periodic recycling of
 environments, duplicate deliveries, SnapStart. EventBridge's own target retry policy (185
 attempts / 24 h, `lambdasim.rules.eventbridge`) applies only when the Invoke call itself fails
 (429 / 5xx from the API); Lambda accepts every asynchronous event here, as in the simulator, so
@@ -36,7 +43,8 @@ never fires in the model.
 
 `tests/capacity/test_agreement.py` runs small scenarios through both `lambdasim.Simulator`
 (real handlers, moto) and this model, and checks the same counts of invocations, throttles,
-cold starts and dead-lettered events.
+cold starts and dead-lettered events; `tests/capacity/test_pipeline_agreement.py` does the same
+for the orders pipeline.
 """
 
 from __future__ import annotations

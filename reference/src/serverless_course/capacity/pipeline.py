@@ -58,17 +58,17 @@ with the same settings and arrivals and checks the same counts and close latenci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 
 import numpy as np
 
 from lambdasim.dynamodb_capacity import Charge, DynamoDBCapacity, DynamoDBLimits, TableThroughput
-from lambdasim.rules import apigateway_throttling, pricing
+from lambdasim.rules import apigateway_throttling
 from lambdasim.rules import dynamodb as ddb
 from lambdasim.rules import eventbridge as eb_rules
-from lambdasim.rules.cold_start import FULL_VCPU_MEMORY_MB, InitDurationModel, cpu_slowdown
+from lambdasim.rules.cold_start import InitDurationModel, cpu_slowdown
 from lambdasim.rules.throughput import RateLimit, TokenBucket
 
 from .. import prices
@@ -113,6 +113,7 @@ def order_id(n: int) -> str:
     return f"o-{n:07d}"
 
 
+# --8<-- [start:durations]
 @dataclass(frozen=True)
 class Durations:
     """Base durations of the two handlers (what `sim.set_duration` gives the simulator), without
@@ -128,6 +129,7 @@ class Durations:
     def processor_ms(self, records: int, memory_mb: int) -> float:
         return self.processor_fixed_ms + records * (
             self.processor_io_ms_per_record + self.processor_cpu_ms_per_record * cpu_slowdown(memory_mb))
+# --8<-- [end:durations]
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,7 @@ class _Pipeline:
             if bucket.available(t) < 1:
                 self.counters.api_throttles[scope] = self.counters.api_throttles.get(scope, 0) + 1
                 _bump(self.s_api, t // self.series_bin_us)
-                self._respond(429)
+                self._respond(apigateway_throttling.THROTTLED_STATUS)
                 return
         for _, bucket in self.api_buckets:
             bucket.try_take(t)
@@ -414,7 +416,9 @@ class _Pipeline:
         _bump(self.s_put_throttled, t // self.series_bin_us)
         return False
 
-    def _sdk_call(self, clock: int, deadline: int, admit, attempts: int) -> tuple[int | None, bool]:
+    # --8<-- [start:sdk_call]
+    def _sdk_call(self, clock: int, deadline: int, admit: Callable[[int], bool],
+                  attempts: int) -> tuple[int | None, bool]:
         """One boto3 call with botocore's standard retries of throttles: (clock after, answered);
         None: the handler passed its deadline in a back-off sleep."""
         for attempt in range(1, attempts + 1):
@@ -428,6 +432,7 @@ class _Pipeline:
                 return None, False
             clock = after
         raise AssertionError("unreachable")
+    # --8<-- [end:sdk_call]
 
     # -- EventBridge: the rule's target ---------------------------------------------------------
     def _event_put(self, n: int, at: int, now: int, in_handler: bool, throttles: int = 0) -> None:
@@ -464,6 +469,7 @@ class _Pipeline:
             _bump(self.s_failed, start // self.series_bin_us, len(failed))
         return Handled(clock - start, base_us, failed=frozenset(failed))
 
+    # --8<-- [start:accept_order]
     def _accept_order(self, n: int, clock: int, deadline: int) -> tuple[int | None, bool]:
         """processor/app.py's record_handler and accept_order for order n: (clock after, ok)."""
         key = {"S": order_id(n)}
@@ -489,14 +495,17 @@ class _Pipeline:
             return clock, False
         self.completed[n] = 1
         return clock, True
+    # --8<-- [end:accept_order]
 
     def _forget(self, idempotency_key: dict, clock: int, deadline: int) -> tuple[int | None, bool]:
         """The idempotency layer deletes its record when the function raised; the record fails."""
         clock, _ = self._write(self.idempotency_table, idempotency_key, IDEMPOTENCY_WRITE_UNITS, clock, deadline)
         return clock, False
 
+    # --8<-- [start:write]
     def _write(self, table: TableThroughput, key: dict, units: float, clock: int,
                deadline: int) -> tuple[int | None, bool]:
+        """One DynamoDB write of the handler, the simulator's DynamoDB player deciding each try."""
         def admit(t: int) -> bool:
             self.now = t
             refusal = self.dynamodb.admit(table, "PutItem", "write", [Charge(units, key)])
@@ -509,6 +518,7 @@ class _Pipeline:
             return False
 
         return self._sdk_call(clock, deadline, admit, DYNAMODB_SDK_ATTEMPTS)
+    # --8<-- [end:write]
 
     def _settled(self, t: int, ids: list[int]) -> None:
         for n in ids:
