@@ -59,6 +59,7 @@ _AREAS = {
     "test_eventbridge_targets.py": "EventBridge targets, every type",
     "test_telemetry.py": "Logs, metrics, metering",
     "test_alarms.py": "CloudWatch alarms",
+    "test_logs_insights.py": "CloudWatch Logs Insights queries",
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",
     "test_moto_patches.py": "moto patches",

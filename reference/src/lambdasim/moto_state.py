@@ -803,3 +803,26 @@ def alarms_changed() -> None:
 def alarm_state_set(account_id: str, region: str, name: str, old: tuple[str, str, str]) -> None:
     if _alarm_state_listener is not None:
         _alarm_state_listener(account_id, region, name, old)
+
+
+# ---------------------------------------------------------------------------------------------
+# CloudWatch Logs: the events Logs Insights queries read
+# ---------------------------------------------------------------------------------------------
+
+
+def log_group_exists(account_id: str, region: str, name: str) -> bool:
+    from moto.logs.models import logs_backends
+
+    return name in logs_backends[account_id][region].groups
+
+
+def log_events(account_id: str, region: str, group: str, start_ms: int,
+               end_ms: int) -> list[tuple[str, int, int, int, str]]:
+    """`(stream name, position in the stream, timestamp, ingestion time, message)` of a group's
+    events with a timestamp from `start_ms` to `end_ms` (epoch milliseconds, both included)."""
+    from moto.logs.models import logs_backends
+
+    return [(stream_name, position, event.timestamp, event.ingestion_time, event.message)
+            for stream_name, stream in logs_backends[account_id][region].groups[group].streams.items()
+            for position, event in enumerate(stream.events)
+            if start_ms <= event.timestamp <= end_ms]

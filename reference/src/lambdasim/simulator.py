@@ -39,6 +39,7 @@ from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .kinesis_throughput import KinesisThroughput
+from .logs_insights import LogsInsights
 from .sqs_fifo_throughput import SqsFifoThroughput
 from .rules import cold_start
 from .rules import concurrency as cc
@@ -211,6 +212,9 @@ class Simulator:
         self.schedules = Schedules(self, Random(f"{seed}/schedules"))
         # Kinesis throughput ceilings (per shard, per on-demand stream) and their refusals.
         self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
+        # CloudWatch Logs Insights queries over the simulation's logs (lambdasim.logs_insights).
+        self.logs_insights = LogsInsights(self.account_id, region, lambda: self._clock.micros // 1000,
+                                          Random(f"{seed}/logs-insights"))
         # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
         self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros, dynamodb_limits)
         # SQS FIFO queues' throughput quotas (per action, per message group) and their refusals.
@@ -247,6 +251,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_custom_resources(None))
             _moto_patches.set_kinesis_throughput(self.kinesis)
             self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
+            _moto_patches.set_logs_insights(self.logs_insights)
+            self._undo.append(lambda: _moto_patches.set_logs_insights(None))
             _moto_patches.set_dynamodb_capacity(self.dynamodb)
             self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
             _moto_patches.set_sqs_fifo_throughput(self.sqs_fifo)

@@ -41,6 +41,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   AWS::CloudWatch::Alarm and AWS::CloudWatch::CompositeAlarm in CloudFormation.
 - `kinesis`: the per-shard (and on-demand stream) write and read ceilings, enforced by
   `kinesis_throughput.KinesisThroughput` (ProvisionedThroughputExceededException).
+- `logs`: Logs Insights queries (StartQuery, GetQueryResults, DescribeQueries, and StopQuery,
+  which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -69,6 +71,7 @@ from . import (
     kinesis,
     lambda_config,
     lambda_invoke,
+    logs,
     s3,
     sns,
     schedules,
@@ -80,19 +83,20 @@ from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
 from .kinesis import set_kinesis_throughput
+from .logs import set_logs_insights
 from .sqs import set_message_moves, set_sqs_fifo_throughput
 
 if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_message_moves",
+           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights", "set_message_moves",
            "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, dispatch)
+            custom_resources, kinesis, dynamodb, logs, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -155,6 +159,7 @@ def remove() -> None:
     set_custom_resources(None)
     set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
+    set_logs_insights(None)
     set_sqs_fifo_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
