@@ -90,8 +90,8 @@ if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
-           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights", "set_message_moves",
-           "set_sqs_fifo_throughput", "verify"]
+           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights",
+           "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,

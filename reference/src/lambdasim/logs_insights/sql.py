@@ -375,6 +375,10 @@ class _Expr:
         return column.sql if column else "NULL"
 
 
+# A function's translation: its arguments (in a context) to SQL and the kind of its value.
+_Builder = Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]
+
+
 def _as_number(text: str) -> float | None:
     try:
         return float(text)
@@ -409,14 +413,14 @@ def _arity(name: str, args: tuple[q.Expr, ...], low: int, high: int | None = Non
                                f"argument(s), got {len(args)}")
 
 
-def _numeric(sql_function: str, low: int, high: int | None = None) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]:
+def _numeric(sql_function: str, low: int, high: int | None = None) -> _Builder:
     def build(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
         _arity(sql_function, args, low, high)
         return f"{sql_function}({', '.join(_number(*context.of(a)) for a in args)})", "number"
     return build
 
 
-def _textual(sql_function: str, low: int, high: int | None = None) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]:
+def _textual(sql_function: str, low: int, high: int | None = None) -> _Builder:
     def build(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
         _arity(sql_function, args, low, high)
         return f"{sql_function}({', '.join(_text(*context.of(a)) for a in args)})", "string"
@@ -475,7 +479,7 @@ def _bin(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
     return f"(floor({context.time_field()} / {period}) * {period})", "time"
 
 
-def _date_round(rounding: str) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]:
+def _date_round(rounding: str) -> _Builder:
     def build(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
         _arity(f"date{rounding}", args, 2)
         period = _period_ms(args[1])
@@ -483,7 +487,7 @@ def _date_round(rounding: str) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[st
     return build
 
 
-FUNCTIONS: dict[str, Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]] = {
+FUNCTIONS: dict[str, _Builder] = {
     "abs": _numeric("abs", 1), "ceil": _numeric("ceil", 1), "floor": _numeric("floor", 1),
     "greatest": _numeric("greatest", 1, -1), "least": _numeric("least", 1, -1), "log": _numeric("ln", 1),
     "sqrt": _numeric("sqrt", 1),
@@ -509,7 +513,7 @@ def _count_distinct(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind
     return f"count(DISTINCT {context.of(args[0])[0]})", "number"
 
 
-def _extreme(function: str) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]:
+def _extreme(function: str) -> _Builder:
     def build(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
         _arity(function, args, 1)
         sql, kind = context.of(args[0])
@@ -532,14 +536,14 @@ def _pct(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
     return f"list_sort(list({value}) FILTER (WHERE {value} IS NOT NULL))[{rank}]", "number"
 
 
-def _numeric_aggregate(function: str, name: str) -> Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]:
+def _numeric_aggregate(function: str, name: str) -> _Builder:
     def build(context: _Expr, args: tuple[q.Expr, ...]) -> tuple[str, Kind]:
         _arity(name, args, 1)
         return f"{function}({_number(*context.of(args[0]))})", "number"
     return build
 
 
-AGGREGATIONS: dict[str, Callable[[_Expr, tuple[q.Expr, ...]], tuple[str, Kind]]] = {
+AGGREGATIONS: dict[str, _Builder] = {
     "avg": _numeric_aggregate("avg", "avg"), "sum": _numeric_aggregate("sum", "sum"),
     "stddev": _numeric_aggregate("stddev_samp", "stddev"),
     "count": _count, "count_distinct": _count_distinct,
