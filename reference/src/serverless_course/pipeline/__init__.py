@@ -22,15 +22,17 @@ TEMPLATE = HERE / "template.yaml"
 
 def deploy(sim: Any, *, stack_name: str = "orders",
            replace: dict[str, dict[str, Path]] | None = None, validate: bool = True,
-           isolation: Any = None) -> Any:
+           isolation: Any = None, parameters: dict[str, str] | None = None) -> Any:
     """Deploy the pipeline into ``sim``; return the ``lambdasim.sam.Stack``.
 
     ``replace`` maps a function's logical id to files replaced in its code folder, e.g.
     ``{"IngestFunction": {"event_sender.py": Path("starter/event_sender.py")}}``;
     ``validate=False`` skips the cfn-lint check (the project's tests run it); ``isolation``
-    (a ``lambdasim.isolation.Isolation``) runs the replaced functions in worker processes.
+    (a ``lambdasim.isolation.Isolation``) runs the replaced functions in worker processes;
+    ``parameters`` override the template's (module 2's load tests and lab 02 tune them:
+    ``serverless_course.scaling.settings.PipelineSettings.template_parameters``).
     """
-    stack = sim.deploy(TEMPLATE, stack_name=stack_name, validate=validate)
+    stack = sim.deploy(TEMPLATE, stack_name=stack_name, validate=validate, parameters=parameters)
     for logical_id, files in (replace or {}).items():
         sim.map_handler(stack.function_name(logical_id), code_dir=code_folder(files),
                         isolation=isolation)
