@@ -23,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lambdasim import Simulator
+from lambdasim.logs_insights import UnsupportedQuery
 from lambdasim.rules import logs_insights as rules
 
 APP = Path(__file__).parent / "fixtures" / "insights_app"
@@ -375,6 +376,14 @@ def test_a_query_that_does_not_parse_is_a_malformed_query_exception(shop):
     with pytest.raises(ClientError) as missing:
         _run(shop, "fields @message", ["/aws/lambda/nope"])
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_valid_queries_the_simulator_does_not_run_raise_unsupported_query(shop):
+    """A function or period outside the simulator's subset is not an AWS error (AWS would run
+    the query): it raises UnsupportedQuery, naming what is missing."""
+    for query, missing in [("stats earliest(@timestamp)", "earliest()"), ("stats count(*) by bin(1mo)", "mo")]:
+        with pytest.raises(UnsupportedQuery, match=re.escape(missing)):
+            _run(shop, query)
 
 
 def test_stop_query_of_an_ended_query_is_refused(shop):
