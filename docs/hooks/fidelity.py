@@ -58,6 +58,7 @@ _AREAS = {
     "test_push_routes.py": "EventBridge, S3, SNS to Lambda",
     "test_eventbridge_targets.py": "EventBridge targets, every type",
     "test_telemetry.py": "Logs, metrics, metering",
+    "test_service_metrics.py": "Service metrics (AWS/SQS, AWS/Events, AWS/DynamoDB, AWS/Kinesis)",
     "test_alarms.py": "CloudWatch alarms",
     "test_logs_insights.py": "CloudWatch Logs Insights queries",
     "test_faults.py": "Fault injection",

@@ -122,15 +122,16 @@ class _Table:
 
 
 class DynamoDBCapacity:
-    """The simulator's DynamoDB throughput: `limits`, `refusals`, and `consumed` units per
-    resource (`table` or `table/index/name`) and kind (what CloudWatch's
-    ConsumedRead/WriteCapacityUnits would add up)."""
+    """The simulator's DynamoDB throughput: `limits`, `refusals`, and `consumed` units and
+    admitted `requests` per resource (`table` or `table/index/name`) and kind (the Sum and
+    SampleCount of CloudWatch's ConsumedRead/WriteCapacityUnits)."""
 
     def __init__(self, now_us: Callable[[], int], limits: DynamoDBLimits | None = None):
         self._now_us = now_us
         self.limits = limits or DynamoDBLimits()
         self.refusals: list[CapacityRefusal] = []
         self.consumed: dict[tuple[str, ddb.Kind], float] = {}
+        self.requests: dict[tuple[str, ddb.Kind], int] = {}
         self._tables: dict[tuple[str, float], _Table] = {}  # by (resource, creation time)
 
     def admit(self, table: TableThroughput, operation: str, kind: ddb.Kind,
@@ -138,7 +139,7 @@ class DynamoDBCapacity:
         """Take `charges` from the table's and partitions' buckets, all or nothing; a refusal is
         recorded and returned (nothing taken). Always admitted when enforcement is off."""
         if not self.limits.enabled:
-            self._count(table, kind, sum(c.units for c in charges))
+            self._count(table, kind, sum(c.units for c in charges), requests=1)
             return None
         now = self._now_us()
         state = self._state(table, now)
@@ -165,7 +166,7 @@ class DynamoDBCapacity:
         bucket.tokens -= total
         for index, (share, _) in per_partition.items():
             state.partition_buckets[index].tokens -= share
-        self._count(table, kind, total, state, now)
+        self._count(table, kind, total, state, now, requests=1)
         return None
 
     def admit_all(self, operation: str, kind: ddb.Kind,
@@ -203,7 +204,7 @@ class DynamoDBCapacity:
     def give_back(self, table: TableThroughput, kind: ddb.Kind, charges: Sequence[Charge]) -> None:
         """Return admitted `charges` (a transaction refused on another table takes nothing)."""
         if not self.limits.enabled:
-            self._count(table, kind, -sum(c.units for c in charges))
+            self._count(table, kind, -sum(c.units for c in charges), requests=-1)
             return
         now = self._now_us()
         state = self._state(table, now)
@@ -212,7 +213,7 @@ class DynamoDBCapacity:
             if charge.partition_key is not None:
                 index = ddb.partition_of(charge.partition_key, state.partitions)
                 state.partition_buckets[index].tokens += self._share(kind, charge.units)
-        self._count(table, kind, -sum(c.units for c in charges), state, now)
+        self._count(table, kind, -sum(c.units for c in charges), state, now, requests=-1)
 
     # -- state ---------------------------------------------------------------------------------
     def _state(self, table: TableThroughput, now: int) -> _Table:
@@ -272,8 +273,10 @@ class DynamoDBCapacity:
             state.second = second
 
     def _count(self, table: TableThroughput, kind: ddb.Kind, units: float,
-               state: _Table | None = None, now: int | None = None) -> None:
+               state: _Table | None = None, now: int | None = None, requests: int = 0) -> None:
         self.consumed[(table.resource, kind)] = self.consumed.get((table.resource, kind), 0.0) + units
+        if requests:
+            self.requests[(table.resource, kind)] = self.requests.get((table.resource, kind), 0) + requests
         if state is not None and now is not None and table.on_demand:
             state.in_second[kind] += units
 

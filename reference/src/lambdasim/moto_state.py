@@ -31,6 +31,10 @@ TENANCY_ATTR = "_lambdasim_tenancy_config"  # on each LambdaFunction: its Tenanc
 LOGGING_ATTR = "_lambdasim_logging_config"  # on each LambdaFunction: its LoggingConfig or None
 DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
 STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
+# On a queue: {metric: count so far} of the actions AWS/SQS counts (NumberOfMessagesSent...).
+SQS_ACTIVITY_ATTR = "_lambdasim_sqs_activity"
+# On a queue: {message id: (ms it was dead-lettered into the queue, its receive count then)}.
+DLQ_MOVED_ATTR = "_lambdasim_dlq_moved"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,6 +236,39 @@ def dead_letter_source(queue: Any, message: Any) -> str | None:
     there directly). ReceiveMessage answers it as the DeadLetterQueueSourceArn attribute."""
     sources: dict[str, str] = queue.__dict__.get(DLQ_SOURCES_ATTR, {})
     return sources.get(message.id)
+
+
+def count_sqs_activity(queue: Any, metric: str, n: int = 1) -> None:
+    """Count `n` of an action AWS/SQS publishes as a metric (the adapter calls it)."""
+    activity = queue.__dict__.setdefault(SQS_ACTIVITY_ATTR, {})
+    activity[metric] = activity.get(metric, 0) + n
+
+
+def sqs_activity(queue: Any) -> dict[str, int]:
+    """The queue's counted actions so far, by AWS/SQS metric name (a live view: copy to keep)."""
+    activity: dict[str, int] = queue.__dict__.get(SQS_ACTIVITY_ATTR, {})
+    return activity
+
+
+def sqs_queues(account_id: str, region: str) -> list[Any]:
+    """moto's queues of one account and Region."""
+    from moto.sqs.models import sqs_backends
+
+    return list(sqs_backends[account_id][region].queues.values())
+
+
+def queue_messages_for_age(queue: Any) -> list[tuple[float, int]]:
+    """(ms the message entered the queue, receives since then) of every message the queue holds:
+    a dead-lettered message counts from its move, as ApproximateAgeOfOldestMessage does."""
+    moved: dict[str, tuple[float, int]] = queue.__dict__.get(DLQ_MOVED_ATTR, {})
+    found = []
+    for m in queue._messages:
+        entered = moved.get(m.id)
+        if entered is None:
+            found.append((float(m.sent_timestamp), m.approximate_receive_count))
+        else:
+            found.append((entered[0], m.approximate_receive_count - entered[1]))
+    return found
 
 
 def movable_messages(queue: Any) -> list[Any]:

@@ -51,6 +51,7 @@ from .pollers import PollerManager
 from .redrive import MessageMoveTasks
 from .schedules import Schedules
 from .service import LambdaService
+from .service_metrics import ServiceMetrics
 from .sources.apigateway import HttpResponse
 from .telemetry import MeteringReport, Telemetry, Tracing
 
@@ -113,6 +114,8 @@ class Simulator:
         dynamodb_limits: the DynamoDB throughput ceilings enforced on every table and global
             secondary index (`DynamoDBLimits`: AWS's defaults; `enabled=False` turns them off;
             also `sim.dynamodb_limits`). `sim.dynamodb` records refusals and consumed units.
+        service_metrics: publish the AWS/SQS, AWS/Events, AWS/DynamoDB and AWS/Kinesis metrics
+            into CloudWatch every virtual minute (`lambdasim.service_metrics`).
         sqs_fifo_limits: the throughput quotas of FIFO queues (`rules.sqs_fifo.SqsFifoLimits`:
             AWS's defaults, 300 transactions per second per API action, the Region's in high
             throughput mode; `enforce=False` turns them off). `sim.sqs_fifo` records refusals.
@@ -134,6 +137,7 @@ class Simulator:
         alarms: bool = True,
         kinesis_limits: kinesis_rules.KinesisLimits | None = None,
         dynamodb_limits: DynamoDBLimits | None = None,
+        service_metrics: bool = True,
         sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
     ):
         if isinstance(start, str):
@@ -217,6 +221,8 @@ class Simulator:
                                           Random(f"{seed}/logs-insights"))
         # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
         self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros, dynamodb_limits)
+        # AWS/SQS, AWS/Events, AWS/DynamoDB and AWS/Kinesis metrics, once a virtual minute.
+        self.service_metrics = ServiceMetrics(self, service_metrics)
         # SQS FIFO queues' throughput quotas (per action, per message group) and their refusals.
         self.sqs_fifo = SqsFifoThroughput(lambda: self._clock.micros, sqs_fifo_limits or sqs_fifo_rules.SqsFifoLimits())
 
@@ -259,6 +265,8 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_sqs_fifo_throughput(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
+            self.service_metrics.start()
+            self._undo.append(self.service_metrics.stop)
             if self._alarms_enabled:
                 self.alarms.start()
                 self._undo.append(self.alarms.stop)

@@ -21,7 +21,10 @@ moto 5.2.5 has no StartMessageMoveTask, ListMessageMoveTasks nor CancelMessageMo
 the DLQ without recording where it came from: the receive now records its source queue
 (ReceiveMessage answers it as DeadLetterQueueSourceArn, and a redrive without DestinationArn
 sends the message back there), and a message moved to a FIFO DLQ takes its message ID as
-deduplication ID, as AWS documents.
+deduplication ID, as AWS documents. Every message added, received and deleted, and every empty
+receive, is counted on its queue (`moto_state.count_sqs_activity`) for the AWS/SQS metrics
+(`service_metrics`), and a dead-lettered message's move time is kept for the DLQ's
+ApproximateAgeOfOldestMessage.
 
 moto takes every call on a FIFO queue however fast: SendMessage(Batch), ReceiveMessage and
 DeleteMessage(Batch) on a FIFO queue first ask the simulator's
@@ -76,6 +79,11 @@ def _wrap_add_message(original: Callable[..., None]) -> Callable[..., None]:
         appended = bool(self._messages) and self._messages[-1] is message
         if dead_lettered and appended:
             self.__dict__.setdefault(moto_state.DLQ_SOURCES_ATTR, {})[message.id] = _receiving_from.queue_arn
+            # ApproximateAgeOfOldestMessage counts a dead-lettered message from its move.
+            self.__dict__.setdefault(moto_state.DLQ_MOVED_ATTR, {})[message.id] = (
+                moto_state.now_ms(), message.approximate_receive_count)
+        elif appended:
+            moto_state.count_sqs_activity(self, "NumberOfMessagesSent")
         if appended and _shared.service is not None and _shared.service.runtime.current_frame is not None:
             # Sent by handler code at its invocation's own time, which runs ahead of the rest of
             # the simulation: nobody may receive it before that time.
@@ -119,7 +127,9 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
     if receipt_handle in self.deleted_messages:
-        return  # already deleted: AWS accepts the repeat
+        # already deleted: AWS accepts the repeat, and counts it in NumberOfMessagesDeleted
+        moto_state.count_sqs_activity(self, "NumberOfMessagesDeleted")
+        return
     messages = self._messages
     for index, message in enumerate(messages):
         if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
@@ -127,6 +137,7 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
             self.deleted_messages.update(message.all_receipt_handles)
             del messages[index]
             moto_state.forget_queue_counts(self)
+            moto_state.count_sqs_activity(self, "NumberOfMessagesDeleted")
             return
     raise ReceiptHandleIsInvalid()
 
@@ -171,6 +182,9 @@ def _wrap_receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]
             _receiving_from = None
             moto_state.forget_queue_counts(queue)
             moto_state.forget_queue_counts(dlq)
+        if queue is not None:
+            moto_state.count_sqs_activity(queue, "NumberOfMessagesReceived" if result else "NumberOfEmptyReceives",
+                                          len(result) if result else 1)
         if not result and wait_seconds_timeout and _shared.service is not None:
             frame = _shared.service.runtime.current_frame
             if frame is not None:
