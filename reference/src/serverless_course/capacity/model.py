@@ -227,7 +227,7 @@ class Result:
     functions: dict[str, FunctionStats]
     queues: dict[str, QueueStats]
     eventbridge_events: int
-    end_us: int
+    end_us: int  # when the last event happened or the last invocation ended
     timeline: Timeline
     processed_events: int
 
@@ -508,17 +508,19 @@ class CapacityModel:
                 continue
             if limit is not None and heap[0][0] > limit:
                 break
-            t, _, kind, data = pop(heap)
+            at, _, kind, data = pop(heap)
+            if kind == _POLL and data[1] != data[0].poll_gen:
+                continue  # superseded by an earlier poll: nothing happens then
+            t = at
             self._processed += 1
             if kind == _ASYNC:
                 self._async_dispatch(t, data)
             elif kind == _ASYNC_END:
                 self._async_end(t, data)
             elif kind == _POLL:
-                mapping, gen = data
-                if gen == mapping.poll_gen:
-                    mapping.poll_at = None
-                    self._fill(mapping, t)
+                mapping = data[0]
+                mapping.poll_at = None
+                self._fill(mapping, t)
             elif kind == _SQS_INVOKE:
                 self._sqs_invoke(t, data[0], data[1])
             elif kind == _SQS_END:
@@ -528,7 +530,10 @@ class CapacityModel:
             else:
                 data[0](t, *data[1])
         stats = {name: f.stats for name, f in self._fns.items()}
-        return Result(stats, {n: q.stats for n, q in self._queues.items()}, self._eb_events, t,
+        end = max([t] + [f.last_end_us for f in stats.values()])  # the last event, or invocation's end
+        if limit is not None:
+            end = min(end, limit)  # stopped there
+        return Result(stats, {n: q.stats for n, q in self._queues.items()}, self._eb_events, end,
                       self.timeline, self._processed)
 
     def _arrive(self, t: int, i: int, what: tuple[Any, ...]) -> None:
