@@ -49,29 +49,29 @@ def _spike(count: int, over_s: float, seed: int) -> np.ndarray:
 SCENARIOS = {
     "api_account_bucket": ("api_429_account", dict(
         settings=PipelineSettings(), ceilings=Ceilings(api_rate_per_s=10, api_burst=5),
-        arrivals=_spike(40, 2.0, 1))),
+        arrivals=_spike(25, 1.5, 1))),
     "api_stage_throttle": ("api_429_method", dict(
         settings=PipelineSettings(), ceilings=Ceilings(), api_stage=ApiStageThrottle(8, 4),
-        arrivals=_spike(40, 2.0, 2))),
+        arrivals=_spike(25, 1.5, 2))),
     "ingest_account_pool": ("ingest_throttles", dict(
-        settings=PipelineSettings(), ceilings=Ceilings(account_concurrency=3), arrivals=_spike(40, 0.3, 3))),
+        settings=PipelineSettings(), ceilings=Ceilings(account_concurrency=3), arrivals=_spike(25, 0.3, 3))),
     "processor_reserved_concurrency": ("processor_throttles", dict(
         settings=PipelineSettings(batch_size=2, batching_window_s=0, processor_reserved_concurrency=1),
-        ceilings=Ceilings(), arrivals=_spike(40, 1.0, 4))),
+        ceilings=Ceilings(), arrivals=_spike(25, 1.0, 4))),
     "put_events_tps": ("put_events_throttles", dict(
-        settings=PipelineSettings(), ceilings=Ceilings(put_events_tps=8), arrivals=_spike(30, 1.0, 5))),
+        settings=PipelineSettings(), ceilings=Ceilings(put_events_tps=8), arrivals=_spike(20, 1.0, 5))),
     "target_invocations": ("target_throttles", dict(
-        settings=PipelineSettings(), ceilings=Ceilings(target_invocations_tps=5), arrivals=_spike(30, 1.0, 6))),
+        settings=PipelineSettings(), ceilings=Ceilings(target_invocations_tps=5), arrivals=_spike(20, 1.0, 6))),
     "maximum_concurrency": ("processor_invocations", dict(
         settings=PipelineSettings(batch_size=2, batching_window_s=0, maximum_concurrency=2),
-        ceilings=Ceilings(), arrivals=_spike(40, 0.5, 7), durations=Durations(processor_fixed_ms=200))),
+        ceilings=Ceilings(), arrivals=_spike(24, 0.5, 7), durations=Durations(processor_fixed_ms=200))),
     "batching_window": ("processor_invocations", dict(
         settings=PipelineSettings(batch_size=50, batching_window_s=3), ceilings=Ceilings(),
         arrivals=_odd(arrivals.poisson(12, 4.0, seed=8)))),
     "dynamodb_provisioned_writes": ("orders_table_throttles", dict(
         settings=PipelineSettings(table_billing_mode="PROVISIONED", table_write_capacity_units=8,
                                   table_read_capacity_units=1),
-        ceilings=Ceilings(), arrivals=_spike(30, 1.0, 9), dynamodb_limits=DynamoDBLimits(burst_seconds=1))),
+        ceilings=Ceilings(), arrivals=_spike(20, 1.0, 9), dynamodb_limits=DynamoDBLimits(burst_seconds=1))),
     "dynamodb_to_dead_letter_queue": ("dead_lettered", dict(
         settings=PipelineSettings(table_billing_mode="PROVISIONED", table_write_capacity_units=1,
                                   table_read_capacity_units=1),
