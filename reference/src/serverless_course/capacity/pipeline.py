@@ -85,8 +85,10 @@ ARCHITECTURE = "arm64"
 QUEUE_VISIBILITY_TIMEOUT_S = 65
 MAX_RECEIVE_COUNT = 5
 
-# The handlers' SDK calls: botocore's standard retry mode (the default since botocore 1.36)
-# tries a call 3 times, DynamoDB's 4; a throttle waits random() x min(1 s x 2^(try - 1), 20 s).
+# The handlers' SDK calls, as the pinned botocore makes them: its default retry mode is
+# "standard" (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html: 3
+# attempts, exponential backoff with jitter, at most 20 s), DynamoDB's calls get 4 attempts
+# (botocore/retries/standard.py), and a throttle waits random() x min(1 s x 2^(try - 1), 20 s).
 SDK_ATTEMPTS = 3
 DYNAMODB_SDK_ATTEMPTS = 4
 SDK_THROTTLE_BASE_S = 1.0
@@ -289,7 +291,6 @@ class _Counters:
     target_throttles: int = 0
     dynamodb_throttles: dict[str, int] = field(default_factory=dict)
     dynamodb_write_units: dict[str, float] = field(default_factory=dict)
-    records_failed: int = 0
 
 
 class _Pipeline:
@@ -465,7 +466,6 @@ class _Pipeline:
             if not ok:
                 failed.append(position)
         if failed:
-            self.counters.records_failed += len(failed)
             _bump(self.s_failed, start // self.series_bin_us, len(failed))
         return Handled(clock - start, base_us, failed=frozenset(failed))
 
@@ -533,7 +533,7 @@ class _Pipeline:
         done = self.processed_at >= 0
         latencies = (self.processed_at[done] - self.arrivals[done]) / US
         bins = max(1, int(result.end_us // self.series_bin_us) + 1)
-        series = {
+        built = {
             "requests": timeline.array("requests", bins),
             "api_throttled": timeline.array("api_throttled", bins),
             "ingest_throttled": timeline.array(f"throttles:{INGEST}", bins),
@@ -554,6 +554,7 @@ class _Pipeline:
             "dead_lettered": timeline.array(f"dlq:{QUEUE}", bins),
             "p99_latency_s": _p99_by_bin(self.arrivals[done] // self.series_bin_us, latencies, bins),
         }
+        series = {key: built[key] for key in SERIES}
         c = self.counters
         hours = result.end_us / US / 3600
         provisioned = not self.orders_table.on_demand
