@@ -84,6 +84,7 @@ def varying(rate_at: Callable[[np.ndarray], np.ndarray], peak_rate: float, secon
     return ((candidates[keep] + start_s) * US).astype(np.int64)
 
 
+# --8<-- [start:stages]
 def stages(levels: Sequence[tuple[float, float]], seed: int | np.random.Generator = 0) -> np.ndarray:
     """A Poisson process in stages, one after the other: each `(seconds, rate)` lasts `seconds`
     at `rate` events per second on average."""
@@ -93,6 +94,7 @@ def stages(levels: Sequence[tuple[float, float]], seed: int | np.random.Generato
         parts.append(poisson(rate, seconds, rng, start_s=start))
         start += seconds
     return combine(*parts)
+# --8<-- [end:stages]
 
 
 def sawtooth(low_rate: float, high_rate: float, period_s: float, seconds: float,
@@ -103,6 +105,7 @@ def sawtooth(low_rate: float, high_rate: float, period_s: float, seconds: float,
                    max(low_rate, high_rate), seconds, seed)
 
 
+# --8<-- [start:thundering_herd]
 def thundering_herd(rate: float, seconds: float, outage_at_s: float, outage_s: float,
                     seed: int | np.random.Generator = 0, *, first_retry_s: float = 1.0,
                     max_backoff_s: float = 20.0, jitter: bool = False) -> np.ndarray:
@@ -126,6 +129,7 @@ def thundering_herd(rate: float, seconds: float, outage_at_s: float, outage_s: f
         backoff[waiting] = np.minimum(backoff[waiting] * 2, max_backoff_s * US)
         waiting = tries < end
     return combine(sent[~failed], tries.astype(np.int64))
+# --8<-- [end:thundering_herd]
 
 
 def combine(*patterns: np.ndarray) -> np.ndarray:

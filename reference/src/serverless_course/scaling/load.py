@@ -65,12 +65,14 @@ HEADERS = {"Content-Type": "application/json"}
 # message received three or more times and not deleted is left out (a poison pill).
 POISON_PILL_RECEIVES = 3
 
+# --8<-- [start:ceilings]
 #: A lesson's account: AWS's us-east-1 quotas scaled down 1,000 times (10,000 API requests and
 #: PutEvents calls per second, an API burst of 5,000, 18,750 target invocations per second), so
 #: that a few hundred orders meet them. Concurrency is scaled down less (1,000 -> 10): the SQS
 #: poller's first five concurrent batches do not scale down with it.
 LESSON_CEILINGS = Ceilings(account_concurrency=10, api_rate_per_s=10.0, api_burst=5, put_events_tps=10.0,
                            target_invocations_tps=18.75)
+# --8<-- [end:ceilings]
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,7 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
         url, queue_url = stack.outputs["ApiUrl"], stack.outputs["QueueUrl"]
         origin_us = to_micros(sim.now)
 
+        # --8<-- [start:send]
         def send(i: int) -> None:
             before = len(sim.invocations)
             answer = sim.http("POST", url, body=bodies[i], headers=HEADERS)
@@ -248,6 +251,7 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
             if answer.status == ACCEPTED:  # answered when the ingest invocation ended
                 (run,) = [r for r in sim.invocations[before:] if r.function_name == ingest]
                 accepted_s[i] = (run.start_us + run.total_us - origin_us) / US
+        # --8<-- [end:send]
 
         def sample(b: int) -> None:
             counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
@@ -255,11 +259,13 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
             visible[b] = int(counts["ApproximateNumberOfMessages"])
             in_flight[b] = int(counts["ApproximateNumberOfMessagesNotVisible"])
 
-        for i, at in enumerate(arrival_s):
+        # --8<-- [start:play]
+        for i, at in enumerate(arrival_s):  # each request at its virtual instant
             sim.schedule(float(at), send, i)
-        for b in range(nbins):
+        for b in range(nbins):  # the queue's depth at each bin's start (daemon: not work to wait for)
             sim.schedule(b * bin_s, sample, b, daemon=True)
         sim.run_until_idle(max_seconds=horizon_s)
+        # --8<-- [end:play]
         elapsed_s = (to_micros(sim.now) - origin_us) / US
         nbins = min(nbins, int(elapsed_s // bin_s) + 1)
 
