@@ -231,8 +231,8 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
     """Play `capacity.pipeline.run_pipeline`'s scenario in `lambdasim.Simulator`: the real orders
     pipeline (its template with `settings`' parameters, its handlers on moto), one POST /orders
     request with one valid order at each of `arrivals`. Returns the counts `PipelineResult.counts()`
-    has, and each processed order's latency (the API request to the end of the invocation whose
-    batch settled its record as succeeded), in seconds."""
+    has, and the latency of each order accepted (202) and processed (from its request to the end of
+    the invocation whose batch settled its record as succeeded), in seconds."""
     from .. import pipeline
     from ..pipeline import traffic
 
@@ -257,11 +257,14 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
                 {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(api_stage.rate_per_s)},
                 {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(api_stage.burst)}])
         statuses: dict[int, int] = {}
+        accepted_at: dict[str, float] = {}
         started = sim.now
 
         def post(n: int) -> None:
             status = sim.http("POST", url, headers={"Content-Type": "application/json"}, body=bodies[n]).status
             statuses[status] = statuses.get(status, 0) + 1
+            if status == 202:
+                accepted_at[order_id(n)] = arrivals[n] / 1_000_000
 
         for n, at_us in enumerate(np.asarray(arrivals).tolist()):
             sim.schedule(at_us / 1_000_000, post, n)
@@ -278,8 +281,7 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
                         order = json.loads(record["body"])["detail"]["data"]["order_id"]
                         ended = (batch.ended - started).total_seconds()
                         processed_at[order] = min(processed_at.get(order, ended), ended)
-        arrival_s = {order_id(n): at_us / 1_000_000 for n, at_us in enumerate(np.asarray(arrivals).tolist())}
-        latencies = np.array(sorted(processed_at[o] - arrival_s[o] for o in processed_at))
+        latencies = np.array(sorted(processed_at[o] - accepted_at[o] for o in processed_at if o in accepted_at))
         dlq = sim.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["DeadLetterQueueUrl"],
                                                      AttributeNames=["ApproximateNumberOfMessages"])
         orders_table = stack.outputs["OrdersTableName"]
