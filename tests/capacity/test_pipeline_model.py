@@ -56,3 +56,12 @@ def test_a_provisioned_table_pays_for_its_capacity_hours_not_its_writes():
     orders_provisioned = hours * (50 * prices.DYNAMODB_WCU_HOUR.usd + 5 * prices.DYNAMODB_RCU_HOUR.usd)
     assert math.isclose(provisioned.cost_usd["dynamodb"] - on_demand.cost_usd["dynamodb"],
                         orders_provisioned - orders_on_demand, rel_tol=1e-9)
+
+
+def test_an_event_the_target_quota_delays_past_its_maximum_age_is_dead_lettered():
+    """The rule's target keeps an event it cannot invoke for MaximumEventAgeInSeconds (24 h by
+    default, eb-rule-retry-policy.html), then sends it to the target's DLQ (the orders DLQ)."""
+    result = run_pipeline(PipelineSettings(), Ceilings(target_invocations_tps=0.0001), arrivals.steady(2, 5.0), seed=1)
+    assert (result.processed, result.dead_lettered) == (1, 9)  # the bucket held one token
+    (breach,) = result.breaches(Slo())
+    assert (breach.stage, breach.minute) == ("dlq", 24 * 60)

@@ -198,7 +198,7 @@ class PipelineResult:
     processor_batches: int
     dynamodb_throttles: dict[str, int]  # table -> refused writes (every try)
     processed: int  # orders stored and their events sent
-    dead_lettered: int
+    dead_lettered: int  # in the orders DLQ: by SQS's redrive, or by the rule's target after 24 h
     latencies_s: np.ndarray  # per order accepted (202) and processed: its request -> processed
     cost_usd: dict[str, float]
     end_s: float
@@ -292,6 +292,7 @@ class _Counters:
     put_events_throttles: int = 0
     put_events_entries: int = 0  # events EventBridge accepted (billed)
     target_throttles: int = 0
+    eventbridge_dead_lettered: int = 0  # events the rule's target gave up on (its DLQ)
     dynamodb_throttles: dict[str, int] = field(default_factory=dict)
     dynamodb_write_units: dict[str, float] = field(default_factory=dict)
 
@@ -346,6 +347,7 @@ class _Pipeline:
         self.s_put_calls = model.timeline.list("put_events_calls")
         self.s_not_sent = model.timeline.list("not_sent")
         self.s_target = model.timeline.list("target_throttled")
+        self.s_eb_dlq = model.timeline.list("eventbridge_dead_lettered")
         self.s_ddb = model.timeline.list("dynamodb_throttled")
         self.s_failed = model.timeline.list("records_failed")
         self.s_ingest_errors = model.timeline.list("ingest_errors")
@@ -441,9 +443,17 @@ class _Pipeline:
     # --8<-- [end:sdk_call]
 
     # -- EventBridge: the rule's target ---------------------------------------------------------
-    def _event_put(self, n: int, at: int, now: int, in_handler: bool, throttles: int = 0) -> None:
-        """The rule matched order n's event at `at`: one target invocation (as
-        `lambdasim.eventbridge.EventBridgeTargets._attempt`), or a delayed try."""
+    def _event_put(self, n: int, at: int, now: int, in_handler: bool, throttles: int = 0,
+                   received: int | None = None) -> None:
+        """The rule matched order n's event at `received`: one target invocation (as
+        `lambdasim.eventbridge.EventBridgeTargets._attempt`), or a delayed try; past the target's
+        MaximumEventAgeInSeconds (24 h, the template sets no RetryPolicy) the event goes to the
+        target's dead-letter queue."""
+        received = at if received is None else received
+        if throttles and at - received > eb_rules.DEFAULT_MAXIMUM_EVENT_AGE_S * US:
+            self.counters.eventbridge_dead_lettered += 1
+            _bump(self.s_eb_dlq, at // self.series_bin_us)
+            return
         if self.target_invocations.try_take(at):
             # From the ingest handler the message is sent at the handler's own time; a delayed
             # try runs in a scheduled call, at the model's time.
@@ -453,10 +463,10 @@ class _Pipeline:
         self.counters.target_throttles += 1
         _bump(self.s_target, at // self.series_bin_us)
         retry_at = at + round(eb_rules.backoff_s(throttles, self.eventbridge_rng) * US)
-        self.model.call_at(retry_at, self._event_put_again, n, throttles)
+        self.model.call_at(retry_at, self._event_put_again, n, throttles, received)
 
-    def _event_put_again(self, t: int, n: int, throttles: int) -> None:
-        self._event_put(n, t, t, False, throttles)
+    def _event_put_again(self, t: int, n: int, throttles: int, received: int) -> None:
+        self._event_put(n, t, t, False, throttles, received)
 
     # -- the processor handler -----------------------------------------------------------------
     def _process(self, start: int, deadline: int, ids: list[int]) -> Handled:
@@ -557,7 +567,7 @@ class _Pipeline:
             "dynamodb_throttled": timeline.array("dynamodb_throttled", bins),
             "records_failed": timeline.array("records_failed", bins),
             "processed": np.bincount(self.processed_at[done] // self.series_bin_us, minlength=bins)[:bins].astype(float),
-            "dead_lettered": timeline.array(f"dlq:{QUEUE}", bins),
+            "dead_lettered": timeline.array(f"dlq:{QUEUE}", bins) + timeline.array("eventbridge_dead_lettered", bins),
             "p99_latency_s": _p99_by_bin(self.arrivals[timed] // self.series_bin_us, latencies, bins),
         }
         series = {key: built[key] for key in SERIES}
@@ -584,7 +594,7 @@ class _Pipeline:
             target_throttles=c.target_throttles, processor_invocations=functions[PROCESSOR].invocations,
             processor_throttles=functions[PROCESSOR].throttles, processor_batches=queue.batches,
             dynamodb_throttles=dict(c.dynamodb_throttles), processed=int(done.sum()),
-            dead_lettered=queue.dead_lettered, latencies_s=latencies, cost_usd=cost, end_s=result.end_us / US,
+            dead_lettered=queue.dead_lettered + c.eventbridge_dead_lettered, latencies_s=latencies, cost_usd=cost, end_s=result.end_us / US,
             series=series, model_events=result.processed_events)
 
 
