@@ -5,7 +5,8 @@ A `Scenario` describes functions, queues (with their event source mappings) and 
 resources in `lambdasim.Simulator` (moto) with a real handler (`capacity.handlers.handler`)
 and drives the same arrivals through boto3 (Invoke, PutEvents, SendMessage). Both return the
 same `counts()` shape, which `tests/capacity/test_agreement.py` compares, and the lab grades
-with.
+with. `simulate_pipeline` plays `capacity.pipeline.run_pipeline`'s scenario (the orders pipeline)
+in the simulator, for `tests/capacity/test_pipeline_agreement.py`.
 """
 
 from __future__ import annotations
