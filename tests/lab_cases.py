@@ -123,9 +123,19 @@ MUTATIONS = [
 ]
 
 
+# The test a wrong fixture folder must lose points on (by part of its name), where it is known.
+FIXTURE_MUST_FAIL = {
+    "02-meet-the-slo/wrong-maximum-concurrency-2": "p99_latency",
+    "02-meet-the-slo/wrong-long-window": "p99_latency",
+    "02-meet-the-slo/wrong-provisioned-for-the-steady-rate": "dead_letter_queue",
+    "02-meet-the-slo/wrong-oversized-memory": "cost_per_million",
+    "02-meet-the-slo/wrong-fastest-settings": "cost_per_million",
+}
+
+
 def cases() -> list[Case]:
     """Every case: the fixture folders, then the mutations."""
-    found = [Case(lab.name, case.name, _copy_folder(case))
+    found = [Case(lab.name, case.name, _copy_folder(case), FIXTURE_MUST_FAIL.get(f"{lab.name}/{case.name}", ""))
              for lab in sorted(FIXTURES.iterdir()) if lab.is_dir()
              for case in sorted(lab.iterdir()) if case.is_dir()]
     return found + MUTATIONS
