@@ -13,6 +13,9 @@ from serverless_course.capacity import arrivals
 from serverless_course.scaling.load import LESSON_CEILINGS, ServiceTimes, _oldest_age_s, _peak_concurrency, run_load
 from serverless_course.scaling.settings import PipelineSettings
 
+# One worker runs the whole file: the two runs are module fixtures, made once.
+pytestmark = pytest.mark.xdist_group("scaling_load")
+
 SPIKE = arrivals.stages([(8, 1.0), (5, 10.0), (8, 1.0)], seed=3)
 
 
