@@ -326,7 +326,6 @@ class _Pipeline:
         self.put_events = TokenBucket(RateLimit.per_second(ceilings.put_events_tps))
         self.target_invocations = TokenBucket(RateLimit.per_second(ceilings.target_invocations_tps))
         self.counters = _Counters()
-        self.stored = bytearray(len(self.arrivals))
         self.completed = bytearray(len(self.arrivals))
         self.processed_at = np.full(len(self.arrivals), -1, dtype=np.int64)
         self.accepted = bytearray(len(self.arrivals))  # answered 202
@@ -499,7 +498,8 @@ class _Pipeline:
             return None, False
         if not ok:
             return self._forget(idempotency_key, clock, deadline)
-        self.stored[n] = 1
+        # Stored now, or by an earlier attempt whose event failed: then the conditional put fails
+        # (a write unit all the same) and the handler goes on to send the event.
         clock, sent = self._send_events(clock, deadline)
         if clock is None:
             return None, False
