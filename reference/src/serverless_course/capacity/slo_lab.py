@@ -11,13 +11,11 @@ the account's quotas are scaled with them (`Ceilings`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 import math
+from dataclasses import dataclass, fields
 from random import Random
 
 import numpy as np
-
-from lambdasim.rules.sqs_scaling import MAXIMUM_CONCURRENCY_MAX, MAXIMUM_CONCURRENCY_MIN
 
 from .. import prices
 from ..scaling.settings import Ceilings, PipelineSettings
@@ -82,8 +80,9 @@ class Forecast:
             # An outage long enough that its retries, landing within about one back-off cap,
             # reach the peak rate.
             outage_s = HERD_MAX_BACKOFF_S * (self.peak_factor - 1)
-            return arrivals.thundering_herd(rate, LEAD_S + self.peak_s + TAIL_S, LEAD_S + self.peak_s / 2 - outage_s / 2,
-                                            outage_s, self.seed, max_backoff_s=HERD_MAX_BACKOFF_S)
+            outage_at_s = LEAD_S + (self.peak_s - outage_s) / 2
+            return arrivals.thundering_herd(rate, LEAD_S + self.peak_s + TAIL_S, outage_at_s, outage_s, self.seed,
+                                            max_backoff_s=HERD_MAX_BACKOFF_S)
         raise ValueError(f"shape must be one of {SHAPES}, not {self.shape!r}")
 
 
@@ -107,8 +106,6 @@ def problems(forecast: Forecast, settings: PipelineSettings) -> str | None:
     except ValueError as exc:
         return f"{exc} (configuration-concurrency.html)"
     mc, reserved = settings.maximum_concurrency, settings.processor_reserved_concurrency
-    if mc is not None and not MAXIMUM_CONCURRENCY_MIN <= mc <= MAXIMUM_CONCURRENCY_MAX:
-        return f"maximum_concurrency must be {MAXIMUM_CONCURRENCY_MIN} to {MAXIMUM_CONCURRENCY_MAX}, not {mc}"
     if mc is not None and reserved is not None and mc > reserved:
         return (f"maximum_concurrency {mc} is above the processor's reserved concurrency {reserved}: AWS's guide "
                 "says never to set it higher, the extra batches are only throttled (services-sqs-scaling.html)")
