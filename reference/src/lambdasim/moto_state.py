@@ -863,3 +863,95 @@ def log_events(account_id: str, region: str, group: str, start_ms: int,
             for stream_name, stream in logs_backends[account_id][region].groups[group].streams.items()
             for position, event in enumerate(stream.events)
             if start_ms <= event.timestamp <= end_ms]
+
+
+# ---------------------------------------------------------------------------------------------
+# Athena: the Glue Data Catalog's tables and partitions, the S3 objects they hold, work groups
+# ---------------------------------------------------------------------------------------------
+
+
+def _s3_backend(account_id: str, region: str) -> Any:
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    return s3_backends[account_id][get_partition(region)]
+
+
+def s3_objects(account_id: str, region: str, bucket: str, prefix: str) -> list[tuple[str, int]]:
+    """`(key, size)` of a bucket's current objects under `prefix`, by key (none if the bucket
+    does not exist)."""
+    from moto.s3.models import FakeDeleteMarker
+
+    found = _s3_backend(account_id, region).buckets.get(bucket)
+    if found is None:
+        return []
+    return sorted((name, key.size) for name, key in found.keys.items()
+                  if name.startswith(prefix) and not isinstance(key, FakeDeleteMarker))
+
+
+def s3_bucket_exists(account_id: str, region: str, bucket: str) -> bool:
+    return bucket in _s3_backend(account_id, region).buckets
+
+
+def s3_object_body(account_id: str, region: str, bucket: str, key: str) -> bytes:
+    return bytes(_s3_backend(account_id, region).get_object(bucket, key).value)
+
+
+def put_s3_object(account_id: str, region: str, bucket: str, key: str, body: bytes) -> None:
+    """Write an object as a service writes it (S3 event notifications included)."""
+    _s3_backend(account_id, region).put_object(bucket, key, body)
+
+
+def _glue_backend(account_id: str, region: str) -> Any:
+    from moto.glue.models import glue_backends
+
+    return glue_backends[account_id][region]
+
+
+def glue_table(account_id: str, region: str, database: str, table: str) -> dict[str, Any] | None:
+    """A Glue table's current TableInput-shaped definition (None: no such database or table)."""
+    found = _glue_backend(account_id, region).databases.get(database)
+    if found is None or table not in found.tables:
+        return None
+    return found.tables[table].as_dict()
+
+
+def glue_database_exists(account_id: str, region: str, database: str) -> bool:
+    return database in _glue_backend(account_id, region).databases
+
+
+def glue_partitions(account_id: str, region: str, database: str, table: str) -> list[dict[str, Any]]:
+    """The PartitionInput (Values, StorageDescriptor...) of each partition registered in Glue."""
+    return [dict(partition.partition_input) for partition in
+            _glue_backend(account_id, region).get_table(database, table).partitions.values()]
+
+
+def create_glue_table(account_id: str, region: str, database: str, table_input: dict[str, Any]) -> None:
+    _glue_backend(account_id, region).create_table(database, table_input["Name"], table_input)
+
+
+def add_glue_partition(account_id: str, region: str, database: str, table: str,
+                       partition_input: dict[str, Any]) -> bool:
+    """Register a partition in Glue; False if one with those values already is."""
+    glue_table_model = _glue_backend(account_id, region).get_table(database, table)
+    if str(partition_input["Values"]) in glue_table_model.partitions:
+        return False
+    glue_table_model.create_partition(partition_input)
+    return True
+
+
+def athena_work_group_output_location(account_id: str, region: str, work_group: str) -> str | None:
+    """The OutputLocation of a work group's result configuration (None: no such group, or none
+    set)."""
+    from moto.athena.models import athena_backends
+
+    group = athena_backends[account_id][region].work_groups.get(work_group)
+    if group is None:
+        return None
+    return (group.configuration.get("ResultConfiguration") or {}).get("OutputLocation")
+
+
+def athena_work_group_exists(account_id: str, region: str, work_group: str) -> bool:
+    from moto.athena.models import athena_backends
+
+    return work_group in athena_backends[account_id][region].work_groups

@@ -31,6 +31,7 @@ from . import _moto_patches, moto_state, running, sdk_models
 from .alarms import AlarmEvaluator
 from .apigateway import FrontDoor
 from .async_queue import AsyncInvocationQueue
+from .athena import Athena
 from .custom_resources import CustomResources
 from .clock import Scheduler, ScheduledCall, VirtualClock, seconds_to_micros, to_micros
 from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
@@ -106,6 +107,8 @@ class Simulator:
             CloudWatch Logs; with False, function output goes to the process's stdout and no
             EMF metrics are extracted (`lambdasim.telemetry`).
         metrics: put the AWS/Lambda metrics and EMF metrics into CloudWatch.
+        athena: run Athena queries over the Glue tables' S3 objects (`sim.athena`,
+            `lambdasim.athena`); with False moto answers its canned results.
         alarms: evaluate CloudWatch alarms on the virtual clock (`sim.alarms`,
             `lambdasim.alarms`); with False moto only stores them.
         kinesis_limits: the Kinesis throughput ceilings enforced on every stream
@@ -134,6 +137,7 @@ class Simulator:
         init_model: cold_start.InitDurationModel | None = None,
         logs: bool = True,
         metrics: bool = True,
+        athena: bool = True,
         alarms: bool = True,
         kinesis_limits: kinesis_rules.KinesisLimits | None = None,
         dynamodb_limits: DynamoDBLimits | None = None,
@@ -219,6 +223,9 @@ class Simulator:
         # CloudWatch Logs Insights queries over the simulation's logs (lambdasim.logs_insights).
         self.logs_insights = LogsInsights(self.account_id, region, lambda: self._clock.micros // 1000,
                                           Random(f"{seed}/logs-insights"))
+        # Athena queries run by DuckDB over the Glue tables' S3 objects (lambdasim.athena).
+        self.athena = Athena(self.account_id, region, lambda: self._clock.micros // 1000, Random(f"{seed}/athena"))
+        self._athena_enabled = athena
         # DynamoDB throughput ceilings (tables, partitions, burst, on-demand) and their refusals.
         self.dynamodb = DynamoDBCapacity(lambda: self._clock.micros, dynamodb_limits)
         # AWS/SQS, AWS/Events, AWS/DynamoDB and AWS/Kinesis metrics, once a virtual minute.
@@ -259,6 +266,10 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
             _moto_patches.set_logs_insights(self.logs_insights)
             self._undo.append(lambda: _moto_patches.set_logs_insights(None))
+            if self._athena_enabled:
+                _moto_patches.set_athena(self.athena)
+                self._undo.append(lambda: _moto_patches.set_athena(None))
+                self._undo.append(self.athena.close)
             _moto_patches.set_dynamodb_capacity(self.dynamodb)
             self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
             _moto_patches.set_sqs_fifo_throughput(self.sqs_fifo)

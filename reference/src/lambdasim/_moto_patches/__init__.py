@@ -43,6 +43,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   `kinesis_throughput.KinesisThroughput` (ProvisionedThroughputExceededException).
 - `logs`: Logs Insights queries (StartQuery, GetQueryResults, DescribeQueries, and StopQuery,
   which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
+- `athena`: Athena queries (StartQueryExecution, GetQueryExecution, GetQueryResults,
+  StopQueryExecution, ListQueryExecutions) run by `athena.Athena` over the Glue tables' S3 objects.
 
 The simulator's other parts never import this package: they read moto's state through
 `lambdasim.moto_state`, and only the `Simulator` facade applies and removes the patches
@@ -61,6 +63,7 @@ from . import (
     _patching,
     _shared,
     apigateway,
+    athena,
     cloudformation,
     cloudwatch,
     custom_resources,
@@ -78,6 +81,7 @@ from . import (
     sqs,
 )
 from ._patching import EXPECTED_MOTO_VERSION, Patch
+from .athena import set_athena
 from .custom_resources import set_custom_resources
 from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
@@ -89,14 +93,15 @@ from .sqs import set_message_moves, set_sqs_fifo_throughput
 if TYPE_CHECKING:
     from ..service import LambdaService
 
-__all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_eventbridge_targets",
+__all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
+           "set_eventbridge_targets",
            "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, logs, dispatch)
+            custom_resources, kinesis, dynamodb, logs, athena, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -160,6 +165,7 @@ def remove() -> None:
     set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
     set_logs_insights(None)
+    set_athena(None)
     set_sqs_fifo_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
