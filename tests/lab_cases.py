@@ -130,6 +130,7 @@ FIXTURE_MUST_FAIL = {
     "02-meet-the-slo/wrong-provisioned-for-the-steady-rate": "dead_letter_queue",
     "02-meet-the-slo/wrong-oversized-memory": "cost_per_million",
     "02-meet-the-slo/wrong-fastest-settings": "cost_per_million",
+    "02-meet-the-slo/wrong-constants-tuned-to-visible": "traffic_you_have_not_seen",
 }
 
 

@@ -138,15 +138,16 @@ def processor_usd_per_million(durations: Durations, batch_size: int, memory_mb: 
     return memory_mb / 1024 * seconds * prices.LAMBDA_GB_SECOND_ARM64.usd * 1e6
 
 
-def _half_up(value: float) -> float:
-    return math.ceil(value * 2) / 2
+def _round_up(value: float, step: float) -> float:
+    return math.ceil(value / step) * step
 
 
 def variant(seed: int) -> Forecast:
     """A forecast drawn from a seed: its shape (the seed's turn in SHAPES), rates, peak and handler
-    durations, and an SLO that fits them: a p99 bound 1.3 or 1.6 times a 1 s window plus a batch
-    of 5 at one vCPU, and a budget that pays for that processor with a quarter to spare (both
-    rounded up to a half). Settings that fit the visible forecast do not fit every draw."""
+    durations, and an SLO that fits them: a p99 bound 1.2 or 1.6 times a 1 s window plus a batch
+    of 5 at one vCPU (rounded up to a quarter of a second), and a budget that pays for that
+    processor with a quarter to spare (rounded up to half a dollar). Settings that fit the visible
+    forecast do not fit every draw."""
     rng = Random(seed)
     durations = Durations(ingest_ms=rng.choice([30.0, 40.0, 60.0]),
                           processor_fixed_ms=rng.choice([50.0, 100.0, 150.0]),
@@ -158,6 +159,6 @@ def variant(seed: int) -> Forecast:
     return Forecast(shape=SHAPES[seed % len(SHAPES)], steady_rate_per_s=rng.choice([1.5, 2.0, 3.0]),
                     peak_factor=rng.choice([4.0, 5.0, 6.0]), peak_s=rng.choice([180.0, 240.0, 300.0]),
                     durations=durations,
-                    slo=Slo(p99_latency_s=_half_up(room_s * rng.choice([1.3, 1.6])), max_lost=0,
-                            max_cost_per_million_usd=_half_up(budget)),
+                    slo=Slo(p99_latency_s=_round_up(room_s * rng.choice([1.2, 1.6]), 0.25), max_lost=0,
+                            max_cost_per_million_usd=_round_up(budget, 0.5)),
                     seed=seed)
