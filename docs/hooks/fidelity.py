@@ -51,6 +51,7 @@ _AREAS = {
     "test_sqs_poller.py": "SQS event source mapping",
     "test_message_move.py": "SQS dead-letter queue redrive",
     "test_stream_pollers.py": "Kinesis / DynamoDB Streams event source mappings",
+    "test_pipes.py": "EventBridge Pipes, DynamoDB Streams retention, Time to Live",
     "test_kinesis_limits.py": "Kinesis throughput ceilings",
     "test_dynamodb_limits.py": "DynamoDB throughput ceilings",
     "test_sqs_fifo_limits.py": "SQS FIFO throughput quotas",

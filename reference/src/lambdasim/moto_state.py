@@ -599,6 +599,92 @@ def records_added(stream_arn: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# EventBridge Pipes and DynamoDB TTL: what the pipe runner and the TTL sweeper are told and read
+# ---------------------------------------------------------------------------------------------
+
+_pipes_listener: Callable[[], None] | None = None
+_ttl_listener: Callable[[], None] | None = None
+# DynamoDB Streams' Identity of a deletion made by Time to Live, as the API writes it
+# (API_streams_Identity.html); Lambda's and Pipes' events spell it type / principalId.
+TTL_IDENTITY = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+
+
+def set_pipes_listener(pipes_changed: Callable[[], None] | None) -> None:
+    """`pipes_changed()` runs after every create, update, start, stop or delete of a pipe."""
+    global _pipes_listener
+    _pipes_listener = pipes_changed
+
+
+def pipes_changed() -> None:
+    if _pipes_listener is not None:
+        _pipes_listener()
+
+
+def set_ttl_listener(ttl_changed: Callable[[], None] | None) -> None:
+    """`ttl_changed()` runs after every UpdateTimeToLive."""
+    global _ttl_listener
+    _ttl_listener = ttl_changed
+
+
+def ttl_changed() -> None:
+    if _ttl_listener is not None:
+        _ttl_listener()
+
+
+def ttl_tables() -> list[tuple[str, str, str, str]]:
+    """(account, Region, table, TTL attribute) of every table whose TTL is enabled."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return [(account, region, name, table.ttl["AttributeName"])
+            for account, regions in dynamodb_backends.items() for region, backend in regions.items()
+            for name, table in list(backend.tables.items())
+            if table.ttl.get("TimeToLiveStatus") == "ENABLED" and table.ttl.get("AttributeName")]
+
+
+def ttl_items(account_id: str, region: str, table_name: str, attribute: str) -> list[tuple[dict[str, Any], Any]]:
+    """(key in DynamoDB JSON, the TTL attribute's value in DynamoDB JSON) of the table's items
+    that have the attribute."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[account_id][region].tables.get(table_name)
+    if table is None:
+        return []
+    found = []
+    for item in table.all_items():
+        value = item.attrs.get(attribute)
+        if value is None:
+            continue
+        key = {table.hash_key_attr: item.hash_key.to_json()}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = item.range_key.to_json()
+        found.append((key, value.to_json()))
+    return found
+
+
+def delete_by_ttl(account_id: str, region: str, table_name: str, key: dict[str, Any], attribute: str,
+                  expected: Any) -> bool:
+    """Delete an item as Time to Live does, if its TTL value is still `expected`: the item goes,
+    and its REMOVE stream record carries the service's userIdentity. False if the item is gone
+    or its TTL value changed."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[account_id][region]
+    table = backend.tables.get(table_name)
+    if table is None:
+        return False
+    hash_value, range_value = backend.get_keys_value(table, key)
+    item = table.get_item(hash_value, range_value)
+    if item is None or (item.attrs.get(attribute) is None or item.attrs[attribute].to_json() != expected):
+        return False
+    shard = table.stream_shard
+    before = len(shard.items) if shard is not None else 0
+    table.delete_item(hash_value, range_value)
+    if shard is not None and len(shard.items) > before:
+        shard.items[-1].record["userIdentity"] = dict(TTL_IDENTITY)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
 # Schedules: EventBridge scheduled rules and EventBridge Scheduler schedules
 # ---------------------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
+from .dynamodb_ttl import TtlSweeper
 from .kinesis_throughput import KinesisThroughput
 from .logs_insights import LogsInsights
 from .sqs_fifo_throughput import SqsFifoThroughput
@@ -48,7 +49,7 @@ from .rules import kinesis as kinesis_rules
 from .rules import sqs_fifo as sqs_fifo_rules
 from .runtime import DurationSpec, InvocationRecord, Runtime
 from .eventbridge import EventBridgeTargets
-from .pollers import PollerManager
+from .pollers import PipeRunner, PollerManager
 from .redrive import MessageMoveTasks
 from .schedules import Schedules
 from .service import LambdaService
@@ -122,6 +123,10 @@ class Simulator:
         sqs_fifo_limits: the throughput quotas of FIFO queues (`rules.sqs_fifo.SqsFifoLimits`:
             AWS's defaults, 300 transactions per second per API action, the Region's in high
             throughput mode; `enforce=False` turns them off). `sim.sqs_fifo` records refusals.
+        pipes: run EventBridge Pipes (`sim.pipes`, `lambdasim.pollers.pipes`); with False moto
+            only stores them.
+        dynamodb_ttl: delete expired items of tables with Time to Live on the virtual clock
+            (`sim.dynamodb_ttl`, `lambdasim.dynamodb_ttl`); with False nothing expires.
     """
 
     def __init__(
@@ -143,6 +148,8 @@ class Simulator:
         dynamodb_limits: DynamoDBLimits | None = None,
         service_metrics: bool = True,
         sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
+        pipes: bool = True,
+        dynamodb_ttl: bool = True,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -203,6 +210,12 @@ class Simulator:
         self._clients: dict[str, Any] = {}
         self._role_arn: str | None = None
         self._pollers = PollerManager(self)
+        # EventBridge Pipes run by the pollers' machinery (pollers/pipes.py); off: moto stores them.
+        self.pipes = PipeRunner(self, self._pollers)
+        self._pipes_enabled = pipes
+        # DynamoDB Time to Live deletions, seeded (dynamodb_ttl.py); off: nothing expires.
+        self.dynamodb_ttl = TtlSweeper(self._scheduler, lambda: self._clock.micros, Random(f"{seed}/dynamodb-ttl"))
+        self._dynamodb_ttl_enabled = dynamodb_ttl
         # EventBridge Lambda targets: retry policy, target DLQ, seeded duplicates (eventbridge.py).
         self.eventbridge = EventBridgeTargets(self, Random(f"{seed}/eventbridge"))
         # API Gateway's front door: REST and HTTP APIs, Lambda authorizers' cache (apigateway.py).
@@ -256,6 +269,12 @@ class Simulator:
             self._undo.append(self.tracing.stop)
             self._pollers.start()  # event source mappings (lambdasim.pollers)
             self._undo.append(self._pollers.stop)
+            if self._pipes_enabled:
+                self.pipes.start()
+                self._undo.append(self.pipes.stop)
+            if self._dynamodb_ttl_enabled:
+                self.dynamodb_ttl.start()
+                self._undo.append(self.dynamodb_ttl.stop)
             _moto_patches.set_eventbridge_targets(self.eventbridge)
             self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
             _moto_patches.set_message_moves(self.message_moves)

@@ -41,6 +41,10 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   AWS::CloudWatch::Alarm and AWS::CloudWatch::CompositeAlarm in CloudFormation.
 - `kinesis`: the per-shard (and on-demand stream) write and read ceilings, enforced by
   `kinesis_throughput.KinesisThroughput` (ProvisionedThroughputExceededException).
+- `dynamodb_streams`: DynamoDB Streams' 24-hour retention (trimmed records,
+  TrimmedDataAccessException) and UpdateTimeToLive told to the TTL sweeper.
+- `pipes`: changes to EventBridge Pipes told to the simulator, which runs them; a pipe's state
+  follows its desired state; AWS::Pipes::Pipe in CloudFormation.
 - `logs`: Logs Insights queries (StartQuery, GetQueryResults, DescribeQueries, and StopQuery,
   which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
 - `athena`: Athena queries (StartQueryExecution, GetQueryExecution, GetQueryResults,
@@ -69,12 +73,14 @@ from . import (
     custom_resources,
     dispatch,
     dynamodb,
+    dynamodb_streams,
     event_source_mappings,
     eventbridge,
     kinesis,
     lambda_config,
     lambda_invoke,
     logs,
+    pipes,
     s3,
     sns,
     schedules,
@@ -101,7 +107,7 @@ __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "se
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, logs, athena, dispatch)
+            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None

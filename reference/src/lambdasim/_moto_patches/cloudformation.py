@@ -30,6 +30,7 @@ from .cloudwatch import ADDED_RESOURCES as CLOUDWATCH_RESOURCES
 from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
+from .pipes import PipeResource
 from .schedules import ScheduleResource
 from .sns import SubscriptionResource
 
@@ -110,7 +111,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
              for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource,
-                         *CLOUDWATCH_RESOURCES)}
+                         *CLOUDWATCH_RESOURCES, PipeResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)

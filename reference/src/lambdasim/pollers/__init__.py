@@ -13,7 +13,9 @@ second instead costs ~0.6 ms of real time per virtual second, 2 s per simulated 
 nothing while the mappings do not change.)
 
 Kinesis and DynamoDB Streams mappings get a `StreamPoller` each (`lambdasim.pollers.streams`);
-a write to a stream wakes its pollers (`moto_state.set_stream_listener`).
+a write to a stream wakes its pollers (`moto_state.set_stream_listener`). EventBridge Pipes run
+on the same pollers (`lambdasim.pollers.pipes`), which the manager wakes as it wakes its own
+(`host`).
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from .. import moto_state
 from ..clock import ScheduledCall
+from .pipes import PipeExecution, PipeRunner, RunningPipe
 from .sqs import Batch, PollerStats, SqsPoller, _after_ms
 from .streams import Discard, StreamBatch, StreamPoller, StreamPollerStats
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
 
-__all__ = ["Batch", "Discard", "PollerManager", "PollerStats", "SqsPoller", "StreamBatch", "StreamPoller",
-           "StreamPollerStats"]
+__all__ = ["Batch", "Discard", "PipeExecution", "PipeRunner", "PollerManager", "PollerStats", "RunningPipe",
+           "SqsPoller", "StreamBatch", "StreamPoller", "StreamPollerStats"]
 
 
 class PollerManager:
@@ -39,6 +42,7 @@ class PollerManager:
     def __init__(self, sim: Simulator):
         self._sim = sim
         self.pollers: dict[str, Any] = {}  # by mapping UUID, deleted ones included
+        self.hosted: dict[str, Any] = {}  # pollers other parts run (a pipe's source), by their key
         self._by_queue: dict[str, list[SqsPoller]] = {}
         self._by_stream: dict[str, list[StreamPoller]] = {}
         self._discovery: ScheduledCall | None = None
@@ -99,9 +103,21 @@ class PollerManager:
         for uuid, poller in self.pollers.items():
             if uuid not in seen and poller.state != "Deleted":
                 poller.delete()
+        self._index()
+
+    def host(self, key: str, poller: Any) -> None:
+        """Wake `poller` (configured) like a mapping's when its queue or stream is written."""
+        self.hosted[key] = poller
+        self._index()
+
+    def unhost(self, key: str) -> None:
+        self.hosted.pop(key, None)
+        self._index()
+
+    def _index(self) -> None:
         self._by_queue = {}
         self._by_stream = {}
-        for poller in self.pollers.values():
+        for poller in (*self.pollers.values(), *self.hosted.values()):
             if poller.state == "Deleted":
                 continue
             if isinstance(poller, SqsPoller):

@@ -408,26 +408,34 @@ class SqsPoller:
         self._invoke(batch)
 
     # -- invoking and settling --------------------------------------------------------------------
-    def _invoke(self, batch: Batch) -> None:
+    def _deliver(self, batch: Batch) -> InvocationRecord:
+        """Invoke the function with the batch, synchronously, at this instant. LookupError: the
+        function is gone. (A pipe's poller delivers to its enrichment and target instead:
+        `pollers.pipes`.)"""
         service = self._sim._service
-        now = self._scheduler.now_us
-        if batch.state == "gathering":
-            self.stats.batches += 1
-        batch.report_batch_item_failures = self.report_batch_item_failures
         try:
             config, invoked_arn = moto_state.resolve_function(
                 self.function_arn.split(":")[4], self.function_arn.split(":")[3], self.function_arn, None)
-        except Exception:  # moto's ResourceNotFoundException: the function is gone
-            self.problem = "PROBLEM: Function not found"
-            self._release(batch)
-            return
+        except Exception:  # moto's ResourceNotFoundException
+            raise LookupError("Function not found") from None
         # The batch continues the trace of its first record with an AWSTraceHeader; the other
         # records' traces are linked to it (rules/tracing.py).
         traced = tuple(h for r in batch.records if (h := r.get("attributes", {}).get("AWSTraceHeader")))
         request = service.new_request(config, invoked_arn, batch.payload(), "RequestResponse", source="sqs",
                                       trace_header=traced[0] if traced else None, trace_links=traced[1:])
+        return service.execute(request)
+
+    def _invoke(self, batch: Batch) -> None:
+        now = self._scheduler.now_us
+        if batch.state == "gathering":
+            self.stats.batches += 1
+        batch.report_batch_item_failures = self.report_batch_item_failures
         try:
-            record = service.execute(request)
+            record = self._deliver(batch)
+        except LookupError as missing:
+            self.problem = f"PROBLEM: {missing}"
+            self._release(batch)
+            return
         except Throttled:
             self._throttled(batch, now)
             return

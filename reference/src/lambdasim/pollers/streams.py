@@ -38,7 +38,11 @@ this module plays them:
 
 - **Retention**: a record older than the stream's retention (Kinesis RetentionPeriodHours,
   DynamoDB Streams 24 h) has left the stream: it is skipped like a record past
-  MaximumRecordAgeInSeconds (condition `RecordAgeExceeded`, modelled: moto never trims).
+  MaximumRecordAgeInSeconds (condition `RecordAgeExceeded`, modelled). DynamoDB Streams trims
+  records older than 24 h (`_moto_patches.dynamodb_streams`): a poller whose position was
+  trimmed before it read it (a mapping disabled for longer) gets TrimmedDataAccessException,
+  counts it in `stats.trimmed_reads` and reads on from the oldest record left (modelled: AWS
+  does not say what Lambda's poller does; the trimmed records never reach the function).
 
 - **Tumbling windows** (TumblingWindowInSeconds; services-kinesis-windows.html,
   services-ddb-windows.html): windows aligned on record arrival (epoch multiples of the window,
@@ -82,6 +86,8 @@ if TYPE_CHECKING:
     from ..simulator import Simulator
 
 _EVENT_OVERHEAD = len('{"Records": []}')
+# DynamoDB Streams' answer to a read past the 24-hour retention (API_streams_GetRecords.html).
+TRIMMED_CODE = "TrimmedDataAccessException"
 
 
 @dataclass
@@ -89,6 +95,7 @@ class StreamPollerStats:
     """What one stream mapping's poller did (counts of records unless named otherwise)."""
 
     reads: int = 0  # GetRecords calls
+    trimmed_reads: int = 0  # DynamoDB Streams GetRecords refused: the position was trimmed
     read_throttles: int = 0  # GetRecords calls a Kinesis read ceiling refused
     read: int = 0  # records read from the stream
     filtered: int = 0  # matched no filter: skipped
@@ -179,6 +186,8 @@ class _Shard:
 class StreamPoller:
     """The pollers of one Kinesis or DynamoDB stream event source mapping."""
 
+    latest_from_now = False  # LATEST: the end of the stream when the shards are opened, not at creation
+
     def __init__(self, sim: Simulator, uuid: str, kind: str):
         self._sim = sim
         self._scheduler = sim._scheduler
@@ -244,8 +253,7 @@ class StreamPoller:
         self.tumbling_us = int(config.get("TumblingWindowInSeconds") or 0) * MICROS_PER_SECOND
         try:
             self.filters = rules.compile_filters(config.get("FilterCriteria"))
-            self._role = self._sim.client("lambda").get_function_configuration(
-                FunctionName=self.function_arn).get("Role", "")
+            self._role = self._identity_role()
             if not self._shards:
                 self._open_shards()
         except (ValueError, LookupError, ClientError, BotoCoreError) as problem:
@@ -255,6 +263,10 @@ class StreamPoller:
             for shard in self._shards.values():
                 for lane in shard.lanes:
                     self._kick(lane)
+
+    def _identity_role(self) -> str:
+        """The role records name as their invokeIdentityArn: the function's execution role."""
+        return self._sim.client("lambda").get_function_configuration(FunctionName=self.function_arn).get("Role", "")
 
     def delete(self) -> None:
         self.state = "Deleted"
@@ -280,7 +292,8 @@ class StreamPoller:
                 name = "StartingSequenceNumber" if self.kind == "kinesis" else "SequenceNumber"
                 kwargs.update({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", name: str(latest)})
             elif position == "LATEST":
-                kwargs["ShardIteratorType"] = "TRIM_HORIZON"  # nothing was in the shard yet
+                # A mapping's start was fixed at its creation: nothing was in the shard then.
+                kwargs["ShardIteratorType"] = "LATEST" if self.latest_from_now else "TRIM_HORIZON"
             elif position == "AT_TIMESTAMP" and self.kind == "kinesis":
                 kwargs.update(ShardIteratorType="AT_TIMESTAMP", Timestamp=start.get("timestamp") or 0)
             else:
@@ -312,7 +325,17 @@ class StreamPoller:
                 try:
                     self._read_shard(shard)
                 except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") != kinesis_rules.THROUGHPUT_EXCEEDED_CODE:
+                    code = error.response.get("Error", {}).get("Code")
+                    if code == TRIMMED_CODE:
+                        # The stream trimmed records the poller had not read (a mapping disabled
+                        # past the retention): they are lost; read on from the oldest one left.
+                        self.stats.trimmed_reads += 1
+                        shard.iterator = self._client.get_shard_iterator(
+                            StreamArn=self.stream_arn, ShardId=shard.shard_id,
+                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                        self._read_shard(shard)
+                        continue
+                    if code != kinesis_rules.THROUGHPUT_EXCEEDED_CODE:
                         raise
                     self.stats.read_throttles += 1
                     throttled = True
@@ -471,24 +494,32 @@ class StreamPoller:
             self.stats.discarded_by_age += old
             self._discard(lane, items, rules.RECORD_AGE_EXCEEDED, tried)
 
-    def _invoke(self, lane: _Lane, batch: StreamBatch) -> None:
+    def _deliver(self, batch: StreamBatch) -> tuple[InvocationRecord, str | None]:
+        """Invoke the function with the batch, synchronously, at this instant: the invocation and
+        the function whose IteratorAge it reports. LookupError: the function is gone. (A pipe's
+        poller delivers to its enrichment and target instead: `pollers.pipes`.)"""
         service = self._sim._service
-        now = self._scheduler.now_us
-        lane.busy = True
         try:
             config, invoked_arn = moto_state.resolve_function(
                 self.function_arn.split(":")[4], self.function_arn.split(":")[3], self.function_arn, None)
         except Exception:
-            self.problem = "PROBLEM: Function not found"
-            lane.busy = False
-            return
+            raise LookupError("Function not found") from None
         if batch.window is not None:
             payload = json.dumps(batch.event()).encode("utf-8")
         else:
             payload = ('{"Records": [' + ", ".join(json.dumps(r) for r in batch.records) + "]}").encode("utf-8")
         request = service.new_request(config, invoked_arn, payload, "RequestResponse", source=self.kind)
+        return service.execute(request), config.name
+
+    def _invoke(self, lane: _Lane, batch: StreamBatch) -> None:
+        now = self._scheduler.now_us
+        lane.busy = True
         try:
-            record = service.execute(request)
+            record, reporting_function = self._deliver(batch)
+        except LookupError as missing:
+            self.problem = f"PROBLEM: {missing}"
+            lane.busy = False
+            return
         except Throttled:
             batch.throttles += 1
             batch.state = "throttled"
@@ -505,7 +536,8 @@ class StreamPoller:
             batch.iterator_age_ms = age
             self.stats.iterator_age_ms = age
             self.stats.max_iterator_age_ms = max(self.stats.max_iterator_age_ms, age)
-            self._sim._telemetry.add_iterator_age(config.name, now, age)
+            if reporting_function is not None:
+                self._sim._telemetry.add_iterator_age(reporting_function, now, age)
         self.stats.batches += 1
         self.stats.invocations += 1
         self._scheduler.call_at(record.start_us + record.total_us, self._settle, lane, batch, record)

@@ -50,7 +50,10 @@ def build_record(record: Mapping[str, Any], *, stream_arn: str, region: str) -> 
         "eventSourceARN": stream_arn,
     }
     if "userIdentity" in record:
-        out["userIdentity"] = record["userIdentity"]
+        # The API's Identity (Type, PrincipalId) as the event spells it: a TTL deletion's
+        # {"type": "Service", "principalId": "dynamodb.amazonaws.com"} (time-to-live-ttl-streams.html).
+        identity = record["userIdentity"]
+        out["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return out
 
 
