@@ -126,7 +126,6 @@ MUTATIONS = [
 # The test a wrong fixture folder must lose points on (by part of its name), where it is known.
 FIXTURE_MUST_FAIL = {
     "02-meet-the-slo/wrong-maximum-concurrency-2": "p99_latency",
-    "02-meet-the-slo/wrong-long-window": "p99_latency",
     "02-meet-the-slo/wrong-provisioned-for-the-steady-rate": "dead_letter_queue",
     "02-meet-the-slo/wrong-oversized-memory": "cost_per_million",
     "02-meet-the-slo/wrong-fastest-settings": "cost_per_million",
