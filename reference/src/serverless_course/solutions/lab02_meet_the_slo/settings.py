@@ -15,9 +15,11 @@
   rate x the time per record (`queueing.littles_law_concurrency`), a few environments at these
   rates, far below the account's quota, and the pollers add 300 a minute
   (services-sqs-scaling.html). A cap would only add a way to hold orders back.
-- An on-demand table: it takes the 5x spike without a capacity to size (it serves up to double
-  its previous peak at once: on-demand-capacity-mode.html), and at these volumes its writes cost
-  less than the hours of a provisioned table sized for the peak.
+- An on-demand table: it takes the 5x spike without a capacity to size (a new table serves
+  thousands of writes a second, and up to double its previous peak at once:
+  on-demand-capacity-mode.html). A table provisioned for the peak costs a little less here (the
+  spike is much of the run), but sized for less it throttles the spike once its burst capacity
+  is spent, and the refused records come back a visibility timeout later, or reach the DLQ.
 """
 
 from __future__ import annotations
