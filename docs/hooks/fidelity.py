@@ -63,6 +63,7 @@ _AREAS = {
     "test_alarms.py": "CloudWatch alarms",
     "test_logs_insights.py": "CloudWatch Logs Insights queries",
     "test_athena.py": "Athena queries over Glue tables on S3",
+    "test_firehose.py": "Firehose delivery to S3",
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",
     "test_moto_patches.py": "moto patches",

@@ -40,6 +40,7 @@ from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .dynamodb_ttl import TtlSweeper
+from .firehose import FirehoseDelivery
 from .kinesis_throughput import KinesisThroughput
 from .logs_insights import LogsInsights
 from .sqs_fifo_throughput import SqsFifoThroughput
@@ -127,6 +128,9 @@ class Simulator:
             only stores them.
         dynamodb_ttl: delete expired items of tables with Time to Live on the virtual clock
             (`sim.dynamodb_ttl`, `lambdasim.dynamodb_ttl`); with False nothing expires.
+        firehose: deliver Direct PUT Firehose streams to S3 as AWS does (buffering hints, Lambda
+            transformation, dynamic partitioning, Parquet conversion; `sim.firehose`,
+            `lambdasim.firehose`); with False moto writes each put straight to S3.
     """
 
     def __init__(
@@ -150,6 +154,7 @@ class Simulator:
         sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
         pipes: bool = True,
         dynamodb_ttl: bool = True,
+        firehose: bool = True,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -245,6 +250,9 @@ class Simulator:
         self.service_metrics = ServiceMetrics(self, service_metrics)
         # SQS FIFO queues' throughput quotas (per action, per message group) and their refusals.
         self.sqs_fifo = SqsFifoThroughput(lambda: self._clock.micros, sqs_fifo_limits or sqs_fifo_rules.SqsFifoLimits())
+        # Firehose's buffers, Lambda transformations and S3 objects (firehose.py).
+        self.firehose = FirehoseDelivery(self, Random(f"{seed}/firehose"))
+        self._firehose_enabled = firehose
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -293,6 +301,10 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
             _moto_patches.set_sqs_fifo_throughput(self.sqs_fifo)
             self._undo.append(lambda: _moto_patches.set_sqs_fifo_throughput(None))
+            if self._firehose_enabled:
+                self.firehose.start()
+                _moto_patches.set_firehose_delivery(self.firehose)
+                self._undo.append(lambda: _moto_patches.set_firehose_delivery(None))
             self.schedules.start()
             self._undo.append(self.schedules.stop)
             self.service_metrics.start()

@@ -47,6 +47,9 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   follows its desired state; AWS::Pipes::Pipe in CloudFormation.
 - `logs`: Logs Insights queries (StartQuery, GetQueryResults, DescribeQueries, and StopQuery,
   which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
+- `firehose`: Direct PUT streams to S3 delivered by `firehose.FirehoseDelivery` (buffering hints,
+  Lambda transformation, dynamic partitioning, prefixes, Parquet conversion) instead of one object
+  per put; destinations checked at creation; PutRecordBatch's limits.
 - `athena`: Athena queries (StartQueryExecution, GetQueryExecution, GetQueryResults,
   StopQueryExecution, ListQueryExecutions) run by `athena.Athena` over the Glue tables' S3 objects.
 
@@ -76,6 +79,7 @@ from . import (
     dynamodb_streams,
     event_source_mappings,
     eventbridge,
+    firehose,
     kinesis,
     lambda_config,
     lambda_invoke,
@@ -92,6 +96,7 @@ from .custom_resources import set_custom_resources
 from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
+from .firehose import set_firehose_delivery
 from .kinesis import set_kinesis_throughput
 from .logs import set_logs_insights
 from .sqs import set_message_moves, set_sqs_fifo_throughput
@@ -100,14 +105,14 @@ if TYPE_CHECKING:
     from ..service import LambdaService
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
-           "set_eventbridge_targets",
+           "set_eventbridge_targets", "set_firehose_delivery",
            "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, dispatch)
+            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -172,6 +177,7 @@ def remove() -> None:
     set_kinesis_throughput(None)
     set_logs_insights(None)
     set_athena(None)
+    set_firehose_delivery(None)
     set_sqs_fifo_throughput(None)
     _patching.uninstall(_applied)
     _route.cache_clear()
