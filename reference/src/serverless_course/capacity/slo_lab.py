@@ -126,7 +126,7 @@ ROOM_BATCH = 5
 ROOM_MEMORY_MB = 1769
 ROOM_WINDOW_S = 1.0
 # ... and, in the budget, the per-order prices no setting moves (API Gateway's request, two
-# EventBridge events, three DynamoDB writes, the ingest function: about $8 a million) plus SQS's
+# EventBridge events, three DynamoDB writes, the ingest function: about $7.70 a million) plus SQS's
 # requests, with room to spare.
 BUDGET_BASE_USD = 9.5
 BUDGET_PROCESSOR_MARGIN = 1.25
