@@ -952,6 +952,40 @@ def log_events(account_id: str, region: str, group: str, start_ms: int,
 
 
 # ---------------------------------------------------------------------------------------------
+# IoT Core: the topic rules the rules engine runs, the messages the broker keeps
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """A topic rule as moto stores it (CreateTopicRule, ReplaceTopicRule, CloudFormation)."""
+
+    name: str
+    arn: str
+    sql: str
+    sql_version: str
+    disabled: bool
+    actions: list[dict[str, Any]]
+    error_action: dict[str, Any]
+
+
+def iot_topic_rules(account_id: str, region: str) -> list[TopicRule]:
+    """Every topic rule of the account and Region, in creation order."""
+    from moto.iot.models import iot_backends
+
+    return [TopicRule(r.rule_name, r.arn, r.sql, r.aws_iot_sql_version, r.rule_disabled, list(r.actions),
+                      dict(r.error_action))
+            for r in iot_backends[account_id][region].rules.values()]
+
+
+def record_iot_publish(account_id: str, region: str, topic: str, payload: bytes) -> None:
+    """A message the broker received from a device (MQTT), kept as moto keeps iot-data's."""
+    from moto.iotdata.models import iotdata_backends
+
+    iotdata_backends[account_id][region].published_payloads.append((topic, payload))
+
+
+# ---------------------------------------------------------------------------------------------
 # Athena: the Glue Data Catalog's tables and partitions, the S3 objects they hold, work groups
 # ---------------------------------------------------------------------------------------------
 

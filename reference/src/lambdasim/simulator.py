@@ -38,6 +38,7 @@ from .environments import EnvironmentPool, ExecutionEnvironment, ThrottleRecord
 from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
+from .iot import IotRulesEngine
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .dynamodb_ttl import TtlSweeper
 from .firehose import FirehoseDelivery
@@ -124,6 +125,8 @@ class Simulator:
         sqs_fifo_limits: the throughput quotas of FIFO queues (`rules.sqs_fifo.SqsFifoLimits`:
             AWS's defaults, 300 transactions per second per API action, the Region's in high
             throughput mode; `enforce=False` turns them off). `sim.sqs_fifo` records refusals.
+        iot_rules: run AWS IoT Core's topic rules on published messages (`sim.iot`,
+            `lambdasim.iot`); with False moto only stores rules and messages.
         pipes: run EventBridge Pipes (`sim.pipes`, `lambdasim.pollers.pipes`); with False moto
             only stores them.
         dynamodb_ttl: delete expired items of tables with Time to Live on the virtual clock
@@ -152,6 +155,7 @@ class Simulator:
         dynamodb_limits: DynamoDBLimits | None = None,
         service_metrics: bool = True,
         sqs_fifo_limits: sqs_fifo_rules.SqsFifoLimits | None = None,
+        iot_rules: bool = True,
         pipes: bool = True,
         dynamodb_ttl: bool = True,
         firehose: bool = True,
@@ -250,6 +254,9 @@ class Simulator:
         self.service_metrics = ServiceMetrics(self, service_metrics)
         # SQS FIFO queues' throughput quotas (per action, per message group) and their refusals.
         self.sqs_fifo = SqsFifoThroughput(lambda: self._clock.micros, sqs_fifo_limits or sqs_fifo_rules.SqsFifoLimits())
+        # AWS IoT Core's rules engine: published messages run the topic rules' actions (iot.py).
+        self.iot = IotRulesEngine(self, Random(f"{seed}/iot"))
+        self.iot.enabled = iot_rules
         # Firehose's buffers, Lambda transformations and S3 objects (firehose.py).
         self.firehose = FirehoseDelivery(self, Random(f"{seed}/firehose"))
         self._firehose_enabled = firehose
@@ -301,6 +308,9 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_dynamodb_capacity(None))
             _moto_patches.set_sqs_fifo_throughput(self.sqs_fifo)
             self._undo.append(lambda: _moto_patches.set_sqs_fifo_throughput(None))
+            if self.iot.enabled:
+                _moto_patches.set_iot_rules_engine(self.iot)
+                self._undo.append(lambda: _moto_patches.set_iot_rules_engine(None))
             if self._firehose_enabled:
                 self.firehose.start()
                 _moto_patches.set_firehose_delivery(self.firehose)

@@ -155,6 +155,55 @@ DYNAMODB_RCU_HOUR = Price(
           "page's figures could not be read directly: check it"),
 )
 
+IOT_CORE_PRICING_PAGE = "https://aws.amazon.com/iot-core/pricing/"
+IOT_CORE_METERING_PAGE = "https://aws.amazon.com/iot-core/pricing/additional-details/"
+# An MQTT PUBLISH is "metered on the size of the payload and topic in bytes" in 5 KB messages
+# (IOT_CORE_METERING_PAGE); a Basic Ingest message is not metered as messaging
+# (https://docs.aws.amazon.com/iot/latest/developerguide/iot-basic-ingest.html).
+IOT_METERED_MESSAGE_BYTES = 5 * 1024
+
+IOT_MESSAGE = Price(
+    usd=1.00 / 1_000_000,
+    per="5 KB message",
+    source=IOT_CORE_PRICING_PAGE,
+    note=("messaging, $1.00 per 1M messages (first 1B a month); taken from transcriptions of the "
+          "pricing page, which could not be read directly: check it"),
+)
+
+IOT_RULE_TRIGGERED = Price(
+    usd=0.15 / 1_000_000,
+    per="rule triggered (5 KB)",
+    source=IOT_CORE_PRICING_PAGE,
+    note=("rules engine, $0.15 per 1M rules triggered, Basic Ingest included; the price and its "
+          "5 KB increments could not be confirmed from an AWS page: check them"),
+)
+
+IOT_ACTION_EXECUTED = Price(
+    usd=0.15 / 1_000_000,
+    per="action executed (5 KB)",
+    source=IOT_CORE_PRICING_PAGE,
+    note=("rules engine, $0.15 per 1M actions executed; the price and its 5 KB increments could "
+          "not be confirmed from an AWS page: check them"),
+)
+
+
+def iot_metered_messages(payload_bytes: int, topic: str = "") -> int:
+    """5 KB messages an MQTT publish is metered as: its payload and topic, rounded up, at
+    least one (8 KB is 2 messages)."""
+    return max(1, math.ceil((payload_bytes + len(topic.encode())) / IOT_METERED_MESSAGE_BYTES))
+
+
+def iot_monthly_usd(messages_per_month: float, payload_bytes: int, *, topic: str = "", rules_per_message: int = 1,
+                    actions_per_rule: int = 1, basic_ingest: bool = False) -> float:
+    """IoT Core's cost of a month of device messages (US East (N. Virginia), first tier, no free
+    tier): messaging (none through Basic Ingest), plus every rule triggered and action executed,
+    each metered in the same 5 KB units."""
+    units = iot_metered_messages(payload_bytes, topic)
+    messaging = 0.0 if basic_ingest else messages_per_month * units * IOT_MESSAGE.usd
+    rules = messages_per_month * rules_per_message * units
+    return messaging + rules * IOT_RULE_TRIGGERED.usd + rules * actions_per_rule * IOT_ACTION_EXECUTED.usd
+
+
 ALL_PRICES = {
     "Lambda requests": LAMBDA_REQUEST,
     "Lambda duration (x86)": LAMBDA_GB_SECOND_X86,

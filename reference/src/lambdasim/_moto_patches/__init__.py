@@ -45,6 +45,9 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   TrimmedDataAccessException) and UpdateTimeToLive told to the TTL sweeper.
 - `pipes`: changes to EventBridge Pipes told to the simulator, which runs them; a pipe's state
   follows its desired state; AWS::Pipes::Pipe in CloudFormation.
+- `iot`: the IoT rules engine moto lacks: iot-data Publish hands messages to `iot.IotRulesEngine`
+  (the 128 KB payload limit, Basic Ingest topics), rule SQL parsed at creation
+  (SqlParseException), AWS::IoT::TopicRule in CloudFormation.
 - `logs`: Logs Insights queries (StartQuery, GetQueryResults, DescribeQueries, and StopQuery,
   which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
 - `firehose`: Direct PUT streams to S3 delivered by `firehose.FirehoseDelivery` (buffering hints,
@@ -80,6 +83,7 @@ from . import (
     event_source_mappings,
     eventbridge,
     firehose,
+    iot,
     kinesis,
     lambda_config,
     lambda_invoke,
@@ -96,6 +100,7 @@ from .custom_resources import set_custom_resources
 from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
+from .iot import set_iot_rules_engine
 from .firehose import set_firehose_delivery
 from .kinesis import set_kinesis_throughput
 from .logs import set_logs_insights
@@ -106,13 +111,14 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
            "set_eventbridge_targets", "set_firehose_delivery",
-           "set_custom_resources", "set_dynamodb_capacity", "set_kinesis_throughput", "set_logs_insights",
+           "set_custom_resources", "set_dynamodb_capacity", "set_iot_rules_engine", "set_kinesis_throughput",
+           "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, dispatch)
+            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -176,6 +182,7 @@ def remove() -> None:
     set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
     set_logs_insights(None)
+    set_iot_rules_engine(None)
     set_athena(None)
     set_firehose_delivery(None)
     set_sqs_fifo_throughput(None)

@@ -2,7 +2,7 @@
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage,
 AWS::ApiGatewayV2::Api, ::Stage, ::Integration, ::Route and ::Authorizer (`apigateway`) and
 AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`), AWS::CloudWatch::Alarm and
-AWS::CloudWatch::CompositeAlarm (`cloudwatch`).
+AWS::CloudWatch::CompositeAlarm (`cloudwatch`), AWS::IoT::TopicRule (`iot`).
 
 Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
 `custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
@@ -29,6 +29,7 @@ from .apigateway import ADDED_RESOURCES as APIGATEWAY_RESOURCES
 from .cloudwatch import ADDED_RESOURCES as CLOUDWATCH_RESOURCES
 from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
+from .iot import TopicRuleResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
 from .pipes import PipeResource
 from .schedules import ScheduleResource
@@ -111,7 +112,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
              for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource,
-                         *CLOUDWATCH_RESOURCES, PipeResource)}
+                         *CLOUDWATCH_RESOURCES, TopicRuleResource, PipeResource)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)
