@@ -194,6 +194,7 @@ def test_failing_target_is_retried_then_dead_lettered(sim):
     assert (summary["executions"], summary["retries"], summary["failed"], summary["dead_lettered"]) == (3, 2, 3, 1)
     [dead] = _drain(sim, dlq_url)
     assert dead["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert dead["requestContext"]["requestId"] == sim.pipes.executions[-1].request_id != ""
     assert dead["DDBStreamBatchInfo"]["batchSize"] == 1
     assert dead["DDBStreamBatchInfo"]["streamArn"] == stream
 
@@ -283,6 +284,29 @@ def test_stream_records_older_than_24_hours_are_trimmed(sim):
     fresh = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=fresh["ShardIterator"])["Records"]
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in records] == ["new"]
+
+
+def test_a_stalled_consumers_iterator_age_rises_toward_the_retention(sim):
+    """https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html (IteratorAge):
+    a consumer that keeps failing (retried here once a virtual hour) reports the age of its
+    batch's last record at every invocation: it rises toward the stream's 24 hours, after which
+    the record is gone (discarded as RecordAgeExceeded)."""
+    stream = _orders_table(sim)
+    _function(sim, "stuck", "fail")
+    uuid = sim.client("lambda").create_event_source_mapping(
+        FunctionName="stuck", EventSourceArn=stream, StartingPosition="TRIM_HORIZON")["UUID"]
+    sim.run_for(1)
+    sim.poller(uuid).retry_delay_s = lambda failures: 3600.0
+    _put(sim, "o1", "placed")
+    sim.run_for(DAY_S + 3600)
+    ages_h = [batch.iterator_age_ms / 3_600_000 for batch in sim.poller(uuid).batches]
+    assert ages_h == sorted(ages_h) and ages_h[0] < 0.01 and 23 <= ages_h[-1] < 24
+    [discard] = sim.poller(uuid).discards
+    assert discard.condition == "RecordAgeExceeded"
+    datapoints = sim.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="IteratorAge", Dimensions=[{"Name": "FunctionName", "Value": "stuck"}],
+        StartTime=sim.now.replace(year=2025), EndTime=sim.now, Period=DAY_S * 2, Statistics=["Maximum"])
+    assert 23 * 3_600_000 <= datapoints["Datapoints"][0]["Maximum"] < DAY_S * 1000
 
 
 def test_a_mapping_disabled_past_the_retention_never_sees_the_trimmed_records(sim):

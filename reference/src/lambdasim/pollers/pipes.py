@@ -29,7 +29,9 @@ ARN as `functionArn`. A pipe costs nothing while no pipe exists: the runner is t
 from __future__ import annotations
 
 import json
+import uuid as uuidlib
 from dataclasses import dataclass, field
+from random import Random
 from typing import TYPE_CHECKING, Any
 
 from .. import moto_state
@@ -64,7 +66,7 @@ class PipeExecution:
     function_error: str | None = None
     error_type: str | None = None
     payload: bytes = field(default=b"null", repr=False)
-    request_id: str = ""
+    request_id: str = ""  # the execution's own id (seeded); the Lambda invocations have theirs
     version: str | None = None
     invocations: list[InvocationRecord] = field(default_factory=list, repr=False)
 
@@ -97,7 +99,8 @@ class PipeDelivery:
         refused) and LookupError (a function is gone)."""
         now = self._sim._scheduler.now_us
         execution = PipeExecution(self.name, len(self._runner.executions) + 1, tuple(identifiers), now,
-                                  retry=self._runner.seen(self.arn, identifiers))
+                                  retry=self._runner.seen(self.arn, identifiers),
+                                  request_id=self._runner.new_execution_id())
         end = now
         events: list[Any] = list(records)
         if self.enrichment:
@@ -133,7 +136,7 @@ class PipeDelivery:
     def _finish(self, execution: PipeExecution, end_us: int, invocation: InvocationRecord | None) -> PipeExecution:
         execution.total_us = end_us - execution.start_us
         if invocation is not None:
-            execution.request_id, execution.version = invocation.request_id, invocation.version
+            execution.version = invocation.version
             execution.function_error, execution.error_type = invocation.function_error, invocation.error_type
             execution.payload = invocation.payload
             if invocation.function_error is not None:
@@ -215,20 +218,25 @@ class RunningPipe:
     problem: str | None = None  # why the simulator does not run it
 
     def summary(self, executions: list[PipeExecution]) -> dict[str, int]:
-        """Counts for lessons: records read, filtered out, executions, retries, events enriched
-        and delivered, failed executions, records sent to the dead-letter queue (streams)."""
+        """Counts for lessons: records read (an SQS message once per receive), filtered out,
+        executions, retries, events enriched and delivered, failed executions, stream records
+        sent to the dead-letter queue (an SQS source's go through the queue's redrive policy)."""
         mine = [e for e in executions if e.pipe == self.name]
-        stats = self.poller.stats if self.poller is not None else None
-        read = getattr(stats, "read", None)
+        records_in = filtered = dead_lettered = 0
+        if isinstance(self.poller, PipeStreamPoller):
+            stats = self.poller.stats
+            records_in, filtered, dead_lettered = stats.read, stats.filtered, stats.discarded
+        elif isinstance(self.poller, PipeSqsPoller):
+            records_in, filtered = self.poller.stats.received, self.poller.stats.filtered
         return {
-            "records_in": int(read if read is not None else getattr(stats, "received", 0)),
-            "filtered": int(getattr(stats, "filtered", 0)),
+            "records_in": records_in,
+            "filtered": filtered,
             "executions": len(mine),
             "retries": sum(e.retry for e in mine),
             "enriched": sum(e.enriched or 0 for e in mine),
             "delivered": sum(e.delivered for e in mine),
             "failed": sum(e.function_error is not None for e in mine),
-            "dead_lettered": int(getattr(stats, "discarded", 0)),
+            "dead_lettered": dead_lettered,
         }
 
 
@@ -238,6 +246,7 @@ class PipeRunner:
     def __init__(self, sim: Simulator, manager: PollerManager):
         self._sim = sim
         self._manager = manager
+        self._rng = Random(f"{sim.seed}/pipes")  # execution ids
         self.pipes: dict[str, RunningPipe] = {}  # by name
         self.executions: list[PipeExecution] = []
         self._tried: dict[str, set[str]] = {}  # by pipe ARN: identifiers already run through it
@@ -262,6 +271,9 @@ class PipeRunner:
             self._discovery.cancel()
             self._discover()
         return self.pipes
+
+    def new_execution_id(self) -> str:
+        return str(uuidlib.UUID(int=self._rng.getrandbits(128), version=4))
 
     def seen(self, pipe_arn: str, identifiers: list[str]) -> bool:
         """True if any of these records went through the pipe before (and remember them)."""
