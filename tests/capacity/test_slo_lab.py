@@ -28,9 +28,6 @@ def test_a_variant_is_drawn_from_its_seed_with_the_shapes_in_turn():
 
 
 @pytest.mark.parametrize(("settings", "reason"), [
-    (PipelineSettings(batch_size=10.5), "batch_size must be a whole number, not 10.5"),
-    (PipelineSettings(processor_reserved_concurrency=True),
-     "processor_reserved_concurrency must be a whole number or None"),
     (PipelineSettings(maximum_concurrency=50, processor_reserved_concurrency=10), "above the processor's reserved"),
     (PipelineSettings(processor_reserved_concurrency=101), "more than the 100 an account of 200 may reserve"),
 ])

@@ -27,6 +27,22 @@ def test_out_of_range_settings_are_refused(settings, message):
         PipelineSettings(**settings)
 
 
+@pytest.mark.parametrize(("settings", "message"), [
+    (dict(batch_size="10"), r"batch_size must be a whole number, not '10' \(str\)"),
+    (dict(batching_window_s=0.5), r"batching_window_s must be a whole number, not 0.5 \(float\)"),
+    (dict(maximum_concurrency=True), r"maximum_concurrency must be a whole number, not True \(bool\)"),
+])
+def test_settings_of_the_wrong_type_are_refused_in_words(settings, message):
+    with pytest.raises(TypeError, match=message):
+        PipelineSettings(**settings)
+
+
+def test_rates_may_be_fractions_but_counts_may_not():
+    assert Ceilings(put_events_tps=2.5).put_events_tps == 2.5
+    with pytest.raises(TypeError, match="account_concurrency must be a whole number"):
+        Ceilings(account_concurrency=10.0)
+
+
 def test_a_reservation_must_leave_a_hundred_unreserved():
     PipelineSettings(processor_reserved_concurrency=900).check_against(Ceilings())
     with pytest.raises(ValueError, match="more than the 900"):

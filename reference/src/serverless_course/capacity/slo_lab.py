@@ -12,7 +12,7 @@ the account's quotas are scaled with them (`Ceilings`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from random import Random
 
 import numpy as np
@@ -87,20 +87,9 @@ class Forecast:
 
 
 def problems(forecast: Forecast, settings: PipelineSettings) -> str | None:
-    """Why AWS would refuse these settings (or its guide forbids them), or None. Ranges are
-    checked when a `PipelineSettings` is made; values that crossed from a learner's process are
-    checked for their type here, and the settings against the forecast's account."""
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name == "table_billing_mode":
-            if not isinstance(value, str):
-                return f"table_billing_mode must be a string, not {value!r}"
-            continue
-        optional = "None" in str(f.type)
-        if value is None and optional:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"{f.name} must be a whole number{' or None' if optional else ''}, not {value!r}"
+    """Why AWS would refuse these settings (or its guide forbids them), or None. Types and ranges
+    are checked when a `PipelineSettings` is made (also when one crosses back from a learner's
+    process: it is made again here); the settings against the forecast's account here."""
     try:
         settings.check_against(forecast.ceilings)
     except ValueError as exc:

@@ -49,7 +49,13 @@ MEMORY_MAX_MB: Final = 10_240
 _REGION: Final = "us-east-1"
 
 
-def _within(name: str, value: float, low: float, high: float | None = None) -> None:
+def _within(name: str, value: float, low: float, high: float | None = None, *, whole: bool = True) -> None:
+    """`value` is a number (a whole one if `whole`) from `low` to `high`, or a clear error: a
+    settings file's "10" or 10.5 is refused here, in words, not deep inside a run."""
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = "a whole number" if whole else "a number"
+        raise TypeError(f"{name} must be {wanted}, not {value!r} ({type(value).__name__})")
     if value < low or (high is not None and value > high):
         allowed = f"at least {low}" if high is None else f"{low} to {high}"
         raise ValueError(f"{name} must be {allowed}, not {value}")
@@ -137,10 +143,10 @@ class Ceilings:
 
     def __post_init__(self) -> None:
         _within("account_concurrency", self.account_concurrency, 1)
-        _within("api_rate_per_s", self.api_rate_per_s, 0)
+        _within("api_rate_per_s", self.api_rate_per_s, 0, whole=False)
         _within("api_burst", self.api_burst, 0)
-        _within("put_events_tps", self.put_events_tps, 0)
-        _within("target_invocations_tps", self.target_invocations_tps, 0)
+        _within("put_events_tps", self.put_events_tps, 0, whole=False)
+        _within("target_invocations_tps", self.target_invocations_tps, 0, whole=False)
 
     def simulator(self, seed: int = 0, **options: Any) -> Simulator:
         """A `lambdasim.Simulator` (not started) whose account has these quotas: its concurrency,
