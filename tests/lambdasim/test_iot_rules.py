@@ -23,6 +23,8 @@ from lambdasim.rules import iot as rules
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLE = "arn:aws:iam::123456789012:role/iot-rules"
 MISSING_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue"
+# One worker runs the module's tests in order: they share one simulation (module scope).
+pytestmark = pytest.mark.xdist_group("iot_rules")
 
 
 def _run(sql: str, payload: bytes | dict, topic: str = "fleet/truck-7/location", version: str | None = None,
@@ -86,6 +88,18 @@ def test_sql_versions_value_and_encode_need_2016_03_23_and_non_json_payloads():
             rules.parse(bad)
 
 
+def test_substitution_templates_see_the_original_message_not_the_select_aliases():
+    """A `${...}` template is evaluated apart from the SELECT: functions, operators and the
+    original payload's fields, never an alias made with AS
+    (https://docs.aws.amazon.com/iot/latest/developerguide/iot-substitution-templates.html)."""
+    message = rules.Message(topic="fleet/truck-7/location", payload=b'{"pos": {"lat": 52.5}, "n": 2}',
+                            client_id="truck-7", timestamp_ms=1_000)
+    evaluation = rules.Evaluation(message, lambda: "uuid-1")
+    rules.evaluate(rules.parse("SELECT topic(2) AS device_id FROM 'fleet/+/location'"), evaluation)
+    assert rules.substitute("${topic(2)}/${pos.lat}/${n * 10}/${timestamp()}", evaluation) == "truck-7/52.5/20/1000"
+    assert rules.substitute("${device_id}", evaluation) == ""  # an alias is not in the original message
+
+
 @pytest.mark.parametrize(("topic_filter", "topic", "matches"), [
     ("fleet/+/location", "fleet/truck-7/location", True),
     ("fleet/+/location", "fleet/truck-7/status", False),
@@ -110,6 +124,23 @@ def test_a_hash_anywhere_but_the_end_is_refused():
 
 
 # -- the data plane and the actions (one simulation) ----------------------------------------------
+
+
+# Before the shared simulation below starts: one simulation runs at a time.
+def test_with_iot_rules_off_moto_only_keeps_the_message():
+    """`Simulator(iot_rules=False)`: iot-data Publish is moto's (the message kept, no rule run)
+    (https://docs.aws.amazon.com/iot/latest/apireference/API_iotdata_Publish.html)."""
+    from moto.iotdata.models import iotdata_backends
+
+    with Simulator(seed=1, iot_rules=False) as sim:
+        url = sim.client("sqs").create_queue(QueueName="never")["QueueUrl"]
+        sim.client("iot").create_topic_rule(ruleName="idle", topicRulePayload={
+            "sql": "SELECT * FROM 'off/#'", "actions": [{"sqs": {"queueUrl": url, "roleArn": ROLE}}]})
+        sim.client("iot-data").publish(topic="off/one", payload=b"{}")
+        assert iotdata_backends["123456789012"]["us-east-1"].published_payloads == [("off/one", b"{}")]
+        assert sim.iot.matches == [] and _receive(sim, url) == []
+
+
 
 
 @pytest.fixture(scope="module")
