@@ -48,12 +48,14 @@ def _drain(sim: Simulator, url: str) -> list[dict[str, Any]]:
     return bodies
 
 
-def _bus_to_queue(sim: Simulator) -> tuple[str, str]:
-    """A custom bus whose one rule sends every pipe event to a queue: (bus ARN, queue URL)."""
+def _bus_to_queue(sim: Simulator, source: Any = None) -> tuple[str, str]:
+    """A custom bus whose one rule sends the events of `source` (default: every pipe's) to a
+    queue: (bus ARN, queue URL)."""
     events = sim.client("events")
     bus = events.create_event_bus(Name="orders")["EventBusArn"]
     url, arn = _queue(sim, "bus-copy")
-    events.put_rule(Name="from-pipes", EventBusName="orders", EventPattern=json.dumps({"source": [{"prefix": "Pipe "}]}))
+    events.put_rule(Name="from-pipes", EventBusName="orders",
+                    EventPattern=json.dumps({"source": [source or {"prefix": "Pipe "}]}))
     events.put_targets(Rule="from-pipes", EventBusName="orders", Targets=[{"Id": "q", "Arn": arn}])
     return bus, url
 
@@ -174,6 +176,35 @@ def test_enrichment_output_is_what_the_lambda_target_gets(sim):
     [execution] = sim.pipes.executions
     assert (len(execution.identifiers), execution.enriched, execution.delivered, execution.error) == (3, 2, 2, None)
     assert _drain(sim, source_url) == []  # processed: deleted from the source
+
+
+def test_input_templates_shape_each_event(sim):
+    """eb-pipes-input-transformation.html: a target's InputTemplate is applied to each event: a
+    JSON template with inline JSON paths (quoted: the value as text; unquoted: as JSON) and
+    reserved variables gives the domain event the bus gets, with the target's Source and
+    DetailType; a template that is only a path gives that value (an SQS body read as JSON)."""
+    stream = _orders_table(sim)
+    bus, copy_url = _bus_to_queue(sim, "orders.outbox")
+    template = ('{"orderId": "<$.dynamodb.Keys.id.S>", "change": <$.eventName>, "image": <$.dynamodb.NewImage>, '
+                '"via": "<aws.pipes.pipe-name>"}')
+    pipes = sim.client("pipes")
+    pipes.create_pipe(Name="outbox", RoleArn=ROLE, Source=stream, Target=bus, TargetParameters={
+        "InputTemplate": template,
+        "EventBridgeEventBusParameters": {"Source": "orders.outbox", "DetailType": "OrderChanged"}},
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST"}})
+    source_url, source_arn = _queue(sim, "incoming")
+    pipes.create_pipe(Name="ids", RoleArn=ROLE, Source=source_arn, Target=_function(sim, "ids", "echo"),
+                      TargetParameters={"InputTemplate": "<$.body.id>"})
+    sim.run_for(1)
+    _put(sim, "o1", "paid")
+    sim.client("sqs").send_message(QueueUrl=source_url, MessageBody=json.dumps({"id": "o7"}))
+    sim.run_for(5)
+    [event] = _drain(sim, copy_url)
+    assert (event["source"], event["detail-type"]) == ("orders.outbox", "OrderChanged")
+    assert event["detail"] == {"orderId": "o1", "change": "INSERT", "via": "outbox",
+                               "image": {"id": {"S": "o1"}, "status": {"S": "paid"}}}
+    [ids] = [i for i in sim.invocations if i.function_name == "ids"]
+    assert json.loads(ids.payload) == ["o7"]
 
 
 def test_failing_target_is_retried_then_dead_lettered(sim):

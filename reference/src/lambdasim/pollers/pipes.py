@@ -88,7 +88,11 @@ class PipeDelivery:
         self.role_arn: str = description.get("RoleArn", "")
         self.enrichment: str | None = description.get("Enrichment") or None
         self.target: str = description["Target"]
+        self.source: str = description["Source"]
         self.target_parameters: dict[str, Any] = dict(description.get("TargetParameters") or {})
+        self.enrichment_template: str | None = (description.get("EnrichmentParameters") or {}).get("InputTemplate")
+        self.target_template: str | None = self.target_parameters.get("InputTemplate")
+        self.names = rules.PipeNames(self.arn, self.name, self.source, self.enrichment or "", self.target)
         kind = self.target.split(":")[2] if self.target.count(":") >= 5 else ""
         if kind not in _TARGET_KINDS:
             raise ValueError(f"the simulator delivers to Lambda, event bus and SQS targets, not {self.target}")
@@ -104,6 +108,11 @@ class PipeDelivery:
         end = now
         events: list[Any] = list(records)
         if self.enrichment:
+            try:
+                events = self._transformed(self.enrichment_template, events)
+            except ValueError as problem:
+                self._finish(execution, end, None).fail("TransformationFailed", str(problem))
+                return execution
             invocation = self._invoke(self.enrichment, events)
             execution.invocations.append(invocation)
             end = max(end, invocation.start_us + invocation.total_us)
@@ -116,6 +125,11 @@ class PipeDelivery:
                 self._finish(execution, end, None).fail("InvalidEnrichmentResponse", "the response is not JSON")
                 return execution
             execution.enriched = len(events)
+        try:
+            events = self._transformed(self.target_template, events)
+        except ValueError as problem:
+            self._finish(execution, end, None).fail("TransformationFailed", str(problem))
+            return execution
         if events:
             if self.target_kind == "lambda":
                 invocation = self._invoke(self.target, events)
@@ -125,13 +139,23 @@ class PipeDelivery:
                 if invocation.function_error is None:
                     execution.delivered = len(events)
                 return execution
-            refused = self._put_events(events) if self.target_kind == "events" else self._send_messages(events)
+            try:
+                refused = self._put_events(events) if self.target_kind == "events" else self._send_messages(events)
+            except ValueError as problem:
+                refused = str(problem)
             if refused:
                 self._finish(execution, end, None).fail("TargetFailure", refused)
                 return execution
             execution.delivered = len(events)
         self._finish(execution, end, None)
         return execution
+
+    def _transformed(self, template: str | None, events: list[Any]) -> list[Any]:
+        """Each event through the input template, if there is one (eb-pipes-input-transformation.html)."""
+        if template is None:
+            return events
+        now = self._sim.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return [rules.transform(template, event, self.names, now) for event in events]
 
     def _finish(self, execution: PipeExecution, end_us: int, invocation: InvocationRecord | None) -> PipeExecution:
         execution.total_us = end_us - execution.start_us
@@ -156,7 +180,7 @@ class PipeDelivery:
         return service.execute(request)
 
     def _put_events(self, events: list[Any]) -> str | None:
-        entries = rules.bus_entries(self.name, self.target, events,
+        entries = rules.bus_entries(self.name, self.source, self.target, events,
                                     self.target_parameters.get("EventBridgeEventBusParameters"))
         client = self._sim.client("events")
         for start in range(0, len(entries), rules.EVENT_BUS_BATCH_LIMIT):

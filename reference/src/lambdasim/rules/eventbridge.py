@@ -82,7 +82,8 @@ def value_at(event: dict[str, Any], path: str) -> Any:
     return matches[0].value if matches else None
 
 
-_PLACEHOLDER: Final = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+# A variable's name, or (EventBridge Pipes' templates) a JSON path in place of one.
+_PLACEHOLDER: Final = re.compile(r"<(\$[^<>\s]*|[A-Za-z0-9_.\-]+)>")
 
 
 def transform_input(template: str, paths_map: dict[str, str], event: dict[str, Any], *,
@@ -108,6 +109,17 @@ def transform_input(template: str, paths_map: dict[str, str], event: dict[str, A
         "aws.events.event": {key: value for key, value in event.items() if key != "detail"},
         "aws.events.event.json": event,
     }
+    return fill_template(template, values)
+
+
+def template_variables(template: str) -> list[str]:
+    """The names (or JSON paths) of the template's `<...>` variables."""
+    return [placeholder.group(1) for placeholder in _PLACEHOLDER.finditer(template)]
+
+
+def fill_template(template: str, values: dict[str, Any]) -> str:
+    """Replace each `<name>` of the template that `values` has (see `transform_input`: as JSON
+    outside quotes in a JSON object template, as text otherwise); others are left as written."""
     json_template = template.lstrip().startswith("{")
     pieces: list[str] = []
     position, in_string = 0, False

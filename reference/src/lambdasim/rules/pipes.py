@@ -16,6 +16,14 @@ Sources (Amazon EventBridge User Guide, https://docs.aws.amazon.com/eventbridge/
   batch as a JSON array "even if the batch size is 1"; batchable targets' maximum batch: an
   event bus 10, an SQS queue 10; a Lambda target can return `{"batchItemFailures":
   [{"itemIdentifier": ...}]}` ("Partial batch failure is not supported for enrichment").
+- eb-pipes-input-transformation.html: an InputTemplate (EnrichmentParameters, TargetParameters)
+  is applied to each event of the batch, not to the array: free text, a JSON path
+  (`<$.attributes.SenderId>`) or a JSON object with inline paths (`{"key": <$.body.key>}`;
+  an SQS body or Kinesis data that is JSON is read as JSON), and the reserved variables
+  `<aws.pipes.pipe-arn>`, `pipe-name`, `source-arn`, `enrichment-arn`, `target-arn`,
+  `event.ingestion-time` (ISO 8601), `event` and `event.json`; "put quotes around variables
+  that refer to JSON path parameters, but do not put quotes around variables that refer to
+  JSON objects or arrays" (EventBridge's template filling: `rules.eventbridge.fill_template`).
 - eb-pipes-error-troubleshooting.html: customer invocation errors are retried up to the pipe's
   MaximumRetryAttempts or MaximumRecordAgeInSeconds for stream sources, and up to the source
   queue's maxReceiveCount for SQS; then stream records go to the pipe's dead-letter queue.
@@ -32,7 +40,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
+
+from .eventbridge import fill_template, template_variables, value_at
 
 EVENT_BUS_BATCH_LIMIT: Final = 10  # eb-pipes-batching-concurrency.html
 SQS_BATCH_LIMIT: Final = 10  # eb-pipes-batching-concurrency.html
@@ -74,18 +85,60 @@ def mapping_config(pipe: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def bus_entries(pipe_name: str, bus_arn: str, events: Sequence[Any],
+@dataclass(frozen=True)
+class PipeNames:
+    """The ARNs an input template's reserved variables name."""
+
+    pipe_arn: str
+    pipe_name: str
+    source_arn: str
+    enrichment_arn: str
+    target_arn: str
+
+
+def transform(template: str, event: Any, names: PipeNames, ingestion_time: str) -> Any:
+    """One event through an InputTemplate (see the module docstring): a JSON template gives
+    JSON (ValueError if the filled template is not JSON), any other the text."""
+    readable = event
+    if isinstance(event, Mapping) and isinstance(event.get("body"), str):  # an SQS record
+        try:
+            readable = {**event, "body": json.loads(event["body"])}
+        except ValueError:
+            pass
+    values: dict[str, Any] = {
+        "aws.pipes.pipe-arn": names.pipe_arn, "aws.pipes.pipe-name": names.pipe_name,
+        "aws.pipes.source-arn": names.source_arn, "aws.pipes.enrichment-arn": names.enrichment_arn,
+        "aws.pipes.target-arn": names.target_arn, "aws.pipes.event.ingestion-time": ingestion_time,
+        "aws.pipes.event": event, "aws.pipes.event.json": event,
+    }
+    for variable in template_variables(template):
+        if variable.startswith("$"):
+            values[variable] = value_at(readable, variable) if isinstance(readable, (Mapping, list)) else None
+    text = fill_template(template, values)
+    if not template.lstrip().startswith("{"):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(f"the InputTemplate did not give JSON: {text[:200]}") from None
+
+
+def bus_entries(pipe_name: str, source_arn: str, bus_arn: str, events: Sequence[Any],
                 parameters: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """PutEvents entries for the events a pipe sends to an event bus (see the module docstring
-    for the defaults of Source and DetailType)."""
+    for the defaults of Source and DetailType: the source's service, e.g. aws:dynamodb, whatever
+    the enrichment or an input template made of the record). ValueError for an event that is not
+    a JSON object (an entry's Detail must be one)."""
+    origin = f"aws:{source_kind(source_arn)}"
     params = dict(parameters or {})
     entries = []
     for event in events:
-        origin = event.get("eventSource") if isinstance(event, Mapping) else None
+        if not isinstance(event, Mapping):
+            raise ValueError(f"an event bus entry's Detail must be a JSON object, not {json.dumps(event)[:100]}")
         entry: dict[str, Any] = {
             "Source": params.get("Source") or f"Pipe {pipe_name}",
-            "DetailType": params.get("DetailType") or f"Event from {origin or 'pipe'}",
-            "Detail": json.dumps(event if isinstance(event, Mapping) else {"value": event}),
+            "DetailType": params.get("DetailType") or f"Event from {origin}",
+            "Detail": json.dumps(event),
             "EventBusName": bus_arn,
         }
         if params.get("Resources"):
