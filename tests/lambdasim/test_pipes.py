@@ -10,6 +10,7 @@ for DynamoDB, of the DynamoDB API Reference
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,27 @@ def test_dynamodb_stream_outbox_keeps_each_items_order(sim):
     assert (summary["records_in"], summary["filtered"], summary["delivered"]) == (7, 1, 6)
     # The window gathered the six changes (written at one instant) into one execution.
     assert summary["executions"] == 1
+
+
+def test_kinesis_records_reach_a_pipe_flattened(sim):
+    """eb-pipes-event-filtering.html: a Kinesis record flows through a pipe with the fields of
+    Lambda's `kinesis` object at the top (partitionKey, sequenceNumber, base64 data...) beside
+    eventSource and eventSourceARN; a filter on `data` reads it as JSON."""
+    kinesis = sim.client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    stream = kinesis.describe_stream(StreamName="clicks")["StreamDescription"]["StreamARN"]
+    sim.client("pipes").create_pipe(
+        Name="clicks", RoleArn=ROLE, Source=stream, Target=_function(sim, "sink", "echo"),
+        SourceParameters={"KinesisStreamParameters": {"StartingPosition": "TRIM_HORIZON", "BatchSize": 10},
+                          "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"data": {"kind": ["order"]}})}]}})
+    for kind in ("order", "click"):
+        kinesis.put_record(StreamName="clicks", Data=json.dumps({"kind": kind}).encode(), PartitionKey="user-1")
+    sim.run_for(5)
+    [record] = json.loads(sim.invocations[0].payload)
+    assert json.loads(base64.b64decode(record["data"])) == {"kind": "order"}
+    assert (record["partitionKey"], record["eventSource"], record["eventSourceARN"]) == ("user-1", "aws:kinesis", stream)
+    assert "kinesis" not in record and record["invokeIdentityArn"] == ROLE
+    assert sim.pipes.summary("clicks")["filtered"] == 1
 
 
 def test_enrichment_output_is_what_the_lambda_target_gets(sim):

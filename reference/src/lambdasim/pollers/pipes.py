@@ -1,7 +1,8 @@
 """EventBridge Pipes run on the virtual clock (`sim.pipes`): moto stores pipes, this plays them.
 
-A RUNNING pipe with a DynamoDB stream or SQS queue source gets the pollers Lambda's event source
-mappings use (`StreamPoller`, `SqsPoller`): the same reading, batching (BatchSize,
+A RUNNING pipe with a DynamoDB stream, Kinesis stream or SQS queue source gets the pollers
+Lambda's event source mappings use (`StreamPoller`, `SqsPoller`; a Kinesis record reaches the
+pipe flattened, without Lambda's `kinesis` object): the same reading, batching (BatchSize,
 MaximumBatchingWindowInSeconds), filtering (FilterCriteria with EventBridge's event patterns,
 filtered records dropped and checkpointed or deleted), retries, bisection
 (OnPartialBatchItemFailure AUTOMATIC_BISECT), record age and retry limits and dead-letter
@@ -205,17 +206,21 @@ class PipeDelivery:
 
 
 class PipeStreamPoller(StreamPoller):
-    """A pipe's DynamoDB stream source: Lambda's stream poller, delivering through the pipe."""
+    """A pipe's DynamoDB or Kinesis stream source: Lambda's stream poller, delivering through the
+    pipe (a Kinesis record flattened, `rules.pipes.kinesis_record`)."""
 
     # A pipe's poller opens its shards when the pipe is created: LATEST is the end of the stream now.
     latest_from_now = True
 
-    def __init__(self, sim: Simulator, delivery: PipeDelivery):
-        super().__init__(sim, delivery.arn, "dynamodb")
+    def __init__(self, sim: Simulator, delivery: PipeDelivery, kind: str):
+        super().__init__(sim, delivery.arn, kind)
         self.delivery = delivery
 
     def _identity_role(self) -> str:
         return self.delivery.role_arn
+
+    def _delivered(self, record: dict[str, Any]) -> dict[str, Any]:
+        return rules.kinesis_record(record) if self.kind == "kinesis" else record
 
     def _deliver(self, batch: StreamBatch) -> tuple[Any, str | None]:
         return self.delivery.run(batch.sequence_numbers, batch.records), None
@@ -332,10 +337,11 @@ class PipeRunner:
                 continue
             try:
                 running.poller.delivery = PipeDelivery(self._sim, self, description)  # an update's new target
+                config = rules.mapping_config(description)
             except ValueError as problem:
                 running.poller.problem = running.problem = str(problem)
                 continue
-            running.poller.configure(rules.mapping_config(description))
+            running.poller.configure(config)
             self._manager.host(running.arn, running.poller)  # indexed by its source, known once configured
         for name in [n for n in self.pipes if n not in seen]:
             gone = self.pipes.pop(name)
@@ -346,8 +352,9 @@ class PipeRunner:
     def _open(self, description: dict[str, Any]) -> RunningPipe:
         try:
             kind = rules.source_kind(description["Source"])
+            rules.mapping_config(description)
             delivery = PipeDelivery(self._sim, self, description)
         except ValueError as problem:
             return RunningPipe(description["Name"], description["Arn"], None, str(problem))
-        poller = PipeStreamPoller(self._sim, delivery) if kind == "dynamodb" else PipeSqsPoller(self._sim, delivery)
+        poller = PipeSqsPoller(self._sim, delivery) if kind == "sqs" else PipeStreamPoller(self._sim, delivery, kind)
         return RunningPipe(description["Name"], description["Arn"], poller)

@@ -385,7 +385,12 @@ class StreamPoller:
             self.stats.filtered += 1
             return
         lane = shard.lanes[_lane_of(key, len(shard.lanes))]
+        record = self._delivered(record)
         lane.todo.append(_Item(record, json.dumps(record), seq, min(arrival_us, now)))
+
+    def _delivered(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record as the consumer gets it: Lambda's shape (a pipe's poller may reshape it)."""
+        return record
 
     # -- batches ----------------------------------------------------------------------------------
     def _kick(self, lane: _Lane) -> None:

@@ -2,11 +2,12 @@
 
 Sources (Amazon EventBridge User Guide, https://docs.aws.amazon.com/eventbridge/latest/userguide/):
 
-- eb-pipes-dynamodb.html, eb-pipes-sqs.html: a pipe reads a DynamoDB stream or an SQS queue with
-  the parameters Lambda's event source mappings use (BatchSize, MaximumBatchingWindowInSeconds,
-  StartingPosition, MaximumRetryAttempts, MaximumRecordAgeInSeconds, OnPartialBatchItemFailure
-  AUTOMATIC_BISECT, DeadLetterConfig for streams); the records have the shapes of Lambda's
-  events, one JSON array per batch.
+- eb-pipes-dynamodb.html, eb-pipes-kinesis.html, eb-pipes-sqs.html: a pipe reads a DynamoDB
+  stream, a Kinesis stream or an SQS queue with the parameters Lambda's event source mappings
+  use (BatchSize, MaximumBatchingWindowInSeconds, StartingPosition, MaximumRetryAttempts,
+  MaximumRecordAgeInSeconds, OnPartialBatchItemFailure AUTOMATIC_BISECT, DeadLetterConfig for
+  streams); the records have the shapes of Lambda's events (a Kinesis record flattened:
+  `kinesis_record`), one JSON array per batch.
 - eb-pipes-event-filtering.html: FilterCriteria patterns are EventBridge event patterns matched
   against each record; records that match no filter are dropped (an SQS message is deleted),
   and "You are only charged for those events that match the filter".
@@ -47,14 +48,16 @@ from .eventbridge import fill_template, template_variables, value_at
 
 EVENT_BUS_BATCH_LIMIT: Final = 10  # eb-pipes-batching-concurrency.html
 SQS_BATCH_LIMIT: Final = 10  # eb-pipes-batching-concurrency.html
-SOURCE_PARAMETER_KEYS: Final = {"dynamodb": "DynamoDBStreamParameters", "sqs": "SqsQueueParameters"}
+SOURCE_PARAMETER_KEYS: Final = {"dynamodb": "DynamoDBStreamParameters", "kinesis": "KinesisStreamParameters",
+                                 "sqs": "SqsQueueParameters"}
 
 
 def source_kind(source_arn: str) -> str:
-    """"dynamodb" or "sqs" for the sources the simulator plays; ValueError for the others."""
+    """"dynamodb", "kinesis" or "sqs" for the sources the simulator plays; ValueError for the others."""
     service = source_arn.split(":")[2] if source_arn.count(":") >= 5 else ""
     if service not in SOURCE_PARAMETER_KEYS:
-        raise ValueError(f"the simulator runs pipes from DynamoDB streams and SQS queues, not {source_arn}")
+        raise ValueError(f"the simulator runs pipes from DynamoDB streams, Kinesis streams and SQS queues, "
+                         f"not {source_arn}")
     return service
 
 
@@ -64,6 +67,8 @@ def mapping_config(pipe: Mapping[str, Any]) -> dict[str, Any]:
     kind = source_kind(pipe["Source"])
     parameters = dict(pipe.get("SourceParameters") or {})
     own = dict(parameters.get(SOURCE_PARAMETER_KEYS[kind]) or {})
+    if own.get("StartingPosition") == "AT_TIMESTAMP":
+        raise ValueError("the simulator does not start a pipe AT_TIMESTAMP yet")
     config: dict[str, Any] = {
         "EventSourceArn": pipe["Source"],
         "FunctionArn": pipe["Arn"],
@@ -121,6 +126,14 @@ def transform(template: str, event: Any, names: PipeNames, ingestion_time: str) 
         return json.loads(text)
     except ValueError:
         raise ValueError(f"the InputTemplate did not give JSON: {text[:200]}") from None
+
+
+def kinesis_record(lambda_record: Mapping[str, Any]) -> dict[str, Any]:
+    """A Kinesis record as a pipe gets it (eb-pipes-event-filtering.html): the fields of Lambda's
+    `kinesis` object (kinesisSchemaVersion, partitionKey, sequenceNumber, data in base64,
+    approximateArrivalTimestamp) beside eventSource, eventVersion, eventID, eventName,
+    invokeIdentityArn, awsRegion and eventSourceARN, not nested."""
+    return {**lambda_record["kinesis"], **{k: v for k, v in lambda_record.items() if k != "kinesis"}}
 
 
 def bus_entries(pipe_name: str, source_arn: str, bus_arn: str, events: Sequence[Any],
