@@ -64,6 +64,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
+from typing import Any
 
 import numpy as np
 
@@ -134,6 +135,11 @@ class Durations:
     def processor_ms(self, records: int, memory_mb: int) -> float:
         return self.processor_fixed_ms + records * (
             self.processor_io_ms_per_record + self.processor_cpu_ms_per_record * cpu_slowdown(memory_mb))
+
+    def set_in(self, sim: Any, ingest: str, processor: str, processor_memory_mb: int) -> None:
+        """Give a `lambdasim.Simulator`'s two handlers these durations, as the model plays them."""
+        sim.set_duration(ingest, self.ingest_ms)
+        sim.set_duration(processor, lambda _rng, event: self.processor_ms(len(event["Records"]), processor_memory_mb))
 # --8<-- [end:durations]
 
 

@@ -248,9 +248,7 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
         stack = sim.deploy(pipeline.TEMPLATE, stack_name="orders", parameters=settings.template_parameters(),
                            validate=False)
         ingest, processor = stack.function_name("IngestFunction"), stack.function_name("ProcessorFunction")
-        sim.set_duration(ingest, durations.ingest_ms)
-        memory = settings.processor_memory_mb
-        sim.set_duration(processor, lambda _rng, event: durations.processor_ms(len(event["Records"]), memory))
+        durations.set_in(sim, ingest, processor, settings.processor_memory_mb)
         url = stack.outputs["ApiUrl"]
         if api_stage is not None:
             api_id = url.split("//")[1].split(".")[0]

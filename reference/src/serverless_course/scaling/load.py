@@ -26,17 +26,18 @@ depth, sampled through the SQS API at each bin's start):
 | `records_failed` | records the processor reported failed (retried after the visibility timeout) |
 | `dynamodb_throttles` | `sim.dynamodb.refusals` |
 
-End-to-end latency is from the response the client got (request accepted) to the end of the
-processor invocation after which the order's message was deleted: the order is in the table by
-then (its conditional write is made in that invocation, and only a record whose write and
-OrderAccepted event both succeeded is reported done). The write's own instant would say less:
-the simulator runs handler code at its invocation's start instant (plus any waits), and the
-modelled processing time (`ServiceTimes`) comes after it. Orders are checked against the table
-at the end: the ledger's `stored` is what the table holds.
+End-to-end latency of an accepted order is from its request (the client's POST) to the end of
+the processor invocation after which the order's message was deleted, as the capacity model
+measures it (`capacity.pipeline`): the order is in the table by then (its conditional write is
+made in that invocation, and only a record whose write and OrderAccepted event both succeeded is
+reported done). The write's own instant would say less: the simulator runs handler code at its
+invocation's start instant (plus any waits), and the modelled processing time comes after it.
+Orders are checked against the table at the end: the ledger's `stored` is what the table holds.
 
-Handlers in the simulator spend almost no virtual time of their own, so `ServiceTimes` gives each
-function a modelled duration (illustrative figures, not measurements of AWS): the ingest function
-per request, the processor per batch plus per record.
+Handlers in the simulator spend almost no virtual time of their own, so each function gets the
+capacity model's modelled duration (`capacity.pipeline.Durations`: illustrative figures, not
+measurements of AWS): the ingest function per request, the processor per invocation plus per
+record, its CPU part scaled by its memory.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline, prices
 from serverless_course.pipeline import traffic
 
+from ..capacity.pipeline import Durations, order_id
+
 from .settings import Ceilings, PipelineSettings
 
-__all__ = ["LESSON_CEILINGS", "LoadRun", "ServiceTimes", "run_load"]
+__all__ = ["LESSON_CEILINGS", "LoadRun", "run_load"]
 
 US = 1_000_000
 ACCEPTED = 202
@@ -73,15 +76,6 @@ POISON_PILL_RECEIVES = 3
 LESSON_CEILINGS = Ceilings(account_concurrency=10, api_rate_per_s=10.0, api_burst=5, put_events_tps=10.0,
                            target_invocations_tps=18.75)
 # --8<-- [end:ceilings]
-
-
-@dataclass(frozen=True)
-class ServiceTimes:
-    """Modelled durations, in milliseconds (illustrative: the course's choice, not AWS figures)."""
-
-    ingest_ms: float = 40.0
-    processor_batch_ms: float = 20.0  # per invocation
-    processor_record_ms: float = 30.0  # per record of the batch
 
 
 @dataclass
@@ -112,15 +106,15 @@ class LoadRun:
 
     @property
     def latency_s(self) -> np.ndarray:
-        """End-to-end latency of each order stored, in order of arrival."""
+        """End-to-end latency of each order stored (request to stored), in order of arrival."""
         stored = ~np.isnan(self.stored_s)
-        return self.stored_s[stored] - self.accepted_s[stored]
+        return self.stored_s[stored] - self.arrival_s[stored]
 
     def latency_percentiles(self, percentiles: tuple[float, ...] = (50, 90, 99)) -> dict[float, np.ndarray]:
-        """Latency percentiles of the orders accepted in each bin (NaN where none was stored)."""
+        """Latency percentiles of the orders sent in each bin (NaN where none was stored)."""
         stored = ~np.isnan(self.stored_s)
-        bins = (self.accepted_s[stored] // self.bin_s).astype(int)
-        latency = self.stored_s[stored] - self.accepted_s[stored]
+        bins = (self.arrival_s[stored] // self.bin_s).astype(int)
+        latency = self.latency_s
         out = {p: np.full(len(self.times_s), np.nan) for p in percentiles}
         for b in np.unique(bins):
             values = latency[bins == b]
@@ -215,7 +209,7 @@ def _dynamodb_usd(sim: Any, settings: PipelineSettings, tables: list[str], elaps
 
 
 def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSettings(),
-             ceilings: Ceilings = LESSON_CEILINGS, service: ServiceTimes = ServiceTimes(), seed: int = 0,
+             ceilings: Ceilings = LESSON_CEILINGS, durations: Durations = Durations(), seed: int = 0,
              bin_s: float = 1.0, drain_s: float = 900.0) -> LoadRun:
     """Send one order at each arrival (integer microseconds from the start) through the pipeline
     and run until it is idle, or `drain_s` after the last arrival; see the module docstring."""
@@ -224,7 +218,7 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
     horizon_s = (float(arrival_s.max()) if arrival_s.size else 0.0) + drain_s
     nbins = int(horizon_s // bin_s) + 1
     rng = random.Random(seed)
-    order_ids = [f"o-{i:06d}" for i in range(arrival_s.size)]
+    order_ids = [order_id(i) for i in range(arrival_s.size)]
     bodies = [json.dumps({"orders": [traffic.order(rng, order_id)]}) for order_id in order_ids]
     status = np.zeros(arrival_s.size, dtype=int)
     accepted_s = np.full(arrival_s.size, np.nan)
@@ -236,9 +230,7 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
     with ceilings.simulator(seed, metrics=False) as sim:
         stack = pipeline.deploy(sim, parameters=settings.template_parameters(), validate=False)
         ingest, processor = stack.function_name("IngestFunction"), stack.function_name("ProcessorFunction")
-        sim.set_duration(ingest, service.ingest_ms)
-        sim.set_duration(processor, lambda _rng, event: service.processor_batch_ms
-                         + service.processor_record_ms * len(event.get("Records", ())))
+        durations.set_in(sim, ingest, processor, settings.processor_memory_mb)
         sqs = sim.client("sqs")
         url, queue_url = stack.outputs["ApiUrl"], stack.outputs["QueueUrl"]
         origin_us = to_micros(sim.now)
