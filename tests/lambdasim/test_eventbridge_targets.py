@@ -56,7 +56,7 @@ def _bodies(sim: Simulator, url: str) -> list[dict]:
 def test_firehose_step_functions_and_api_destination_targets(sim):
     """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html and
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html: a Firehose
-    stream gets the event as one record (here written to its S3 bucket), a Step Functions state
+    stream gets the event as one record (in its S3 bucket once the stream's buffer is flushed), a Step Functions state
     machine is started with the event as its input, and an API destination target is recorded
     (the simulator makes no HTTP request); an SQS queue gets the event with `account`; each is
     one `TargetDelivery` and PutEvents never fails."""
@@ -78,6 +78,8 @@ def test_firehose_step_functions_and_api_destination_targets(sim):
     by_kind = {d.kind: d for d in sim.eventbridge.deliveries}
     assert {k: d.state for k, d in by_kind.items()} == {
         "firehose": "delivered", "states": "delivered", "api-destination": "recorded", "sqs": "delivered"}
+    assert "Contents" not in s3.list_objects_v2(Bucket="archive")  # in the stream's buffer
+    sim.run_until_idle()  # past the buffering interval (300 s by default)
     (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket="archive")["Contents"]]
     assert json.loads(s3.get_object(Bucket="archive", Key=key)["Body"].read())["detail"] == {"order": "o-1"}
     (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
