@@ -107,9 +107,12 @@ def test_deployed_roles_have_no_wildcard_actions(thousand: Run) -> None:
     assert actions["ProcessorFunctionRole"] == [
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "events:PutEvents", "sqs:SendMessage"]
-    # Managed policies SAM attaches: logs for both; the SQS poller's three actions (named, but
-    # on any queue) for the processor's event source mapping.
+    # Managed policies SAM attaches: logs for both; X-Ray's write-only actions for both (the
+    # template's Tracing parameter: SAM attaches it whatever the value, as it cannot read a Ref;
+    # Active tracing needs xray:PutTraceSegments and PutTelemetryRecords, services-xray.html);
+    # the SQS poller's three actions (named, but on any queue) for the event source mapping.
     basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    xray = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
     poller = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
-    assert roles["IngestFunctionRole"]["Properties"]["ManagedPolicyArns"] == [basic]
-    assert roles["ProcessorFunctionRole"]["Properties"]["ManagedPolicyArns"] == [basic, poller]
+    assert roles["IngestFunctionRole"]["Properties"]["ManagedPolicyArns"] == [basic, xray]
+    assert roles["ProcessorFunctionRole"]["Properties"]["ManagedPolicyArns"] == [basic, xray, poller]

@@ -1,0 +1,9 @@
+"""Module 4, observability: the orders pipeline's logs, metrics, traces and alarms, read as a
+learner reads them on AWS (Logs Insights through boto3, spans from the simulator's tracing).
+
+- `orders_run`: deploy the pipeline with tracing and a log format, send seeded orders through
+  its API (lessons 04-01 and 04-02).
+- `logs_view`: Logs Insights queries over the functions' log groups: one order's lines by its
+  correlation id, the REPORT lines' cold starts, durations and memory.
+- `tracing_view`: a trace's waterfall and the service map of many traces, drawn with matplotlib.
+"""

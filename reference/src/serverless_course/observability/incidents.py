@@ -1,0 +1,324 @@
+"""Incident scenarios: the orders pipeline on the virtual clock, an alarm set beside it, and one
+incident injected, to see which alarms page, and when.
+
+`run_scenario(name, seed)` deploys module 1's pipeline (`serverless_course.pipeline`) and an
+alarm set (a CloudFormation template deployed as a second stack, its parameters the names of
+what it watches: `ALARM_PARAMETERS`), puts a steady stream of `OrderPlaced` events on the bus
+(one order a minute, the seed jittering each arrival by up to 10 s: steady, so that a quiet
+window means something broke), injects the scenario's incident, runs `SPAN_S` virtual seconds
+and returns a `ScenarioRun`: what happened and when, every alarm transition and SNS
+notification (`sim.alarms`), and the processor's log lines. Orders go straight onto the bus,
+without API Gateway and the ingest function, to keep a run cheap: the alarms watch the path
+from the rule on.
+
+The scenarios (`SCENARIOS`): a downstream outage (the orders table fails every write for 20
+minutes), a poison flood (malformed orders), a throttle storm (the processor's concurrency
+exhausted for 20 minutes), a silent rule typo (the rule's pattern stops matching: orders stop
+reaching the queue and nothing errors), a slow duration leak (the processor's duration grows
+minute by minute), and a normal day (traffic rising and falling, a burst, and the table
+throttling first attempts for three minutes, which the SDK's retries absorb: nothing to page
+for). An incident starts at a seeded minute after a warm-up in which the alarms get their data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from serverless_course import pipeline
+from serverless_course.capacity.pipeline import Durations
+from serverless_course.pipeline import orders_contract as contract
+from serverless_course.pipeline import traffic
+
+__all__ = ["ALARM_PARAMETERS", "REFERENCE_ALARMS", "REFERENCE_PROCESSOR", "SCENARIOS", "SPAN_S", "Incident", "Page", "ScenarioRun", "Transition",
+           "run_scenario"]
+
+# The reference alarm set and the processor instrumented for it: lab 04's solution.
+REFERENCE_SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "lab04_alarms_that_page"
+REFERENCE_ALARMS = REFERENCE_SOLUTION / "alarms.yaml"
+REFERENCE_PROCESSOR = REFERENCE_SOLUTION / "app.py"
+#: The parameters an alarm template may declare; it is given those it declares.
+ALARM_PARAMETERS = ("ProcessorFunctionName", "OrdersQueueName", "DeadLetterQueueName",
+                    "OrdersTableName", "EventBusName", "OrderPlacedRuleName")
+
+SPAN_S = 30 * 60
+ORDERS_PER_MINUTE = 1.0
+JITTER_S = 10.0
+WARM_UP_MINUTES = (8, 11)  # the incident starts at a seeded minute in this range
+INCIDENT_S = 20 * 60
+
+
+@dataclass(frozen=True)
+class Incident:
+    """What was injected: `stage` is what failed, in words; a page names it when its alarm's
+    name or description holds one of `keywords`; `budget_s` is the time allowed from `start_s`
+    to the first page."""
+
+    scenario: str
+    stage: str
+    keywords: tuple[str, ...]
+    start_s: float
+    budget_s: float
+    end_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """An SNS notification of an alarm entering ALARM."""
+
+    at_s: float
+    alarm: str
+    description: str
+
+    def names(self, incident: Incident) -> bool:
+        text = f"{self.alarm} {self.description}".lower()
+        return any(word in text for word in incident.keywords)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alarm's change of state, `at_s` virtual seconds into the run."""
+
+    at_s: float
+    alarm: str
+    old_state: str
+    new_state: str
+
+
+@dataclass
+class ScenarioRun:
+    scenario: str
+    seed: int
+    incident: Incident | None
+    span_s: int
+    orders_sent: int
+    transitions: list[Transition]
+    pages: list[Page]
+    log_lines: list[str]  # the processor's lines, platform lines (START, END, REPORT) left out
+    alarm_names: list[str]
+
+    def states(self, alarm: str, step_s: int = 60) -> list[str]:
+        """The alarm's state at the end of each step of the run (a timeline)."""
+        changes = [t for t in self.transitions if t.alarm == alarm]
+        out, state, i = [], "INSUFFICIENT_DATA", 0
+        for end in range(step_s, self.span_s + 1, step_s):
+            while i < len(changes) and changes[i].at_s <= end:
+                state, i = changes[i].new_state, i + 1
+            out.append(state)
+        return out
+
+    def first_page_in_budget(self) -> Page | None:
+        inc = self.incident
+        if inc is None:
+            return None
+        return next((p for p in self.pages if inc.start_s <= p.at_s <= inc.start_s + inc.budget_s), None)
+
+    @property
+    def detected(self) -> bool:
+        return self.first_page_in_budget() is not None
+
+    @property
+    def named(self) -> bool:
+        """A page within the budget names the failing stage."""
+        inc = self.incident
+        return inc is not None and any(
+            p.names(inc) for p in self.pages if inc.start_s <= p.at_s <= inc.start_s + inc.budget_s)
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    stage: str
+    keywords: tuple[str, ...]
+    budget_s: float
+    inject: Callable[[Any, Any, Incident, random.Random], None]
+
+
+def _bus_entry(bus: str, detail: dict[str, Any] | str) -> dict[str, str]:
+    return {"EventBusName": bus, "Source": contract.SOURCE_API, "DetailType": contract.ORDER_PLACED,
+            "Detail": detail if isinstance(detail, str) else json.dumps(detail)}
+
+
+def _order_detail(sim: Any, rng: random.Random, n: int) -> dict[str, Any]:
+    order_id = f"o-{n:07d}"
+    return {"metadata": {"event_id": contract.event_id_for(order_id), "correlation_id": f"corr-{n:05d}",
+                         "schema_version": contract.SCHEMA_VERSION, "occurred_at": sim.now.isoformat()},
+            "data": traffic.order(rng, order_id)}
+
+
+def _outage(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    from lambdasim.faults import ServerError
+    table = stack.outputs["OrdersTableName"]
+    sim.faults.add("dynamodb", "PutItem", ServerError(), label="outage",
+                   when=lambda p: p.get("TableName") == table and inc.start_s <= sim.elapsed < inc.end_s)
+
+
+def _poison_flood(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    bus, events = stack.outputs["EventBusName"], sim.client("events")
+
+    def send(n: int) -> None:
+        detail = _order_detail(sim, rng, 900_000 + n)
+        detail["data"]["items"][0]["quantity"] = 0  # breaks the contract: never processable
+        events.put_events(Entries=[_bus_entry(bus, detail)])
+    for n in range(30):
+        sim.schedule(inc.start_s + n * 10 - sim.elapsed, send, n)
+
+
+def _throttle_storm(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    lam, function = sim.client("lambda"), stack.function_name("ProcessorFunction")
+    sim.schedule(inc.start_s - sim.elapsed, lambda: lam.put_function_concurrency(
+        FunctionName=function, ReservedConcurrentExecutions=0))
+    sim.schedule(inc.end_s - sim.elapsed, lambda: lam.delete_function_concurrency(FunctionName=function))
+
+
+def _rule_typo(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    events, bus = sim.client("events"), stack.outputs["EventBusName"]
+    rule = stack.physical_id("OrderPlacedRule").split("|")[-1]
+
+    def typo() -> None:  # a deploy changes one letter of the pattern: valid, matches nothing
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(
+            {"source": [contract.SOURCE_API], "detail-type": ["OrderPlace"]}))
+    sim.schedule(inc.start_s - sim.elapsed, typo)
+
+
+def _duration_leak(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    function, base = stack.function_name("ProcessorFunction"), Durations()
+    memory = int(stack.parameters["ProcessorMemorySize"])
+
+    def duration_ms(_rng: Any, event: dict[str, Any]) -> float:
+        leaked_minutes = max(0.0, sim.elapsed - inc.start_s) / 60
+        return base.processor_ms(len(event["Records"]), memory) + 200.0 * leaked_minutes
+    sim.set_duration(function, duration_ms)
+
+
+SCENARIOS: dict[str, _Scenario | None] = {
+    "downstream outage": _Scenario("the orders table (DynamoDB writes)", ("table", "dynamodb", "write"),
+                                   10 * 60, _outage),
+    "poison flood": _Scenario("poison messages (dead-letter queue)", ("dlq", "dead-letter", "poison"),
+                              10 * 60, _poison_flood),
+    "throttle storm": _Scenario("the processor's concurrency (Lambda throttles)", ("throttl", "concurrency"),
+                                10 * 60, _throttle_storm),
+    "rule typo": _Scenario("the EventBridge rule (orders stop arriving)", ("rule", "eventbridge", "arriv"),
+                           15 * 60, _rule_typo),
+    "duration leak": _Scenario("the processor's duration", ("duration", "slow", "latency"),
+                               15 * 60, _duration_leak),
+    "normal day": None,
+}
+
+
+def _normal_day(sim: Any, stack: Any, start_s: float) -> None:
+    """The harmless blip: for three minutes the table throttles the first attempt of a tenth of
+    the processor's calls, which botocore retries (and a burst of orders arrives meanwhile)."""
+    from lambdasim.faults import Throttle
+    sim.faults.add("dynamodb", "*", Throttle(), rate=0.1, attempts=1, label="blip",
+                   when=lambda p: start_s <= sim.elapsed < start_s + 180)
+
+
+def _arrivals(name: str, rng: random.Random, span_s: float) -> list[float]:
+    """Steady arrivals, one a minute jittered; a normal day's rate rises and falls between one
+    and one and a half a minute, and has a burst of 10 orders in a minute."""
+    times, t = [], 30.0
+    while t < span_s:
+        times.append(t + rng.uniform(-JITTER_S, JITTER_S))
+        rate = ORDERS_PER_MINUTE
+        if name == "normal day":
+            rate *= 1.25 - 0.25 * math.cos(2 * math.pi * t / span_s)
+        t += 60 / rate
+    if name == "normal day":
+        burst = rng.uniform(12, 25) * 60
+        times += [burst + rng.uniform(0, 60) for _ in range(10)]
+    return sorted(times)
+
+
+def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
+    out = stack.outputs
+    values = {
+        "ProcessorFunctionName": stack.function_name("ProcessorFunction"),
+        "OrdersQueueName": out["QueueUrl"].rsplit("/", 1)[-1],
+        "DeadLetterQueueName": out["DeadLetterQueueUrl"].rsplit("/", 1)[-1],
+        "OrdersTableName": out["OrdersTableName"],
+        "EventBusName": out["EventBusName"],
+        "OrderPlacedRuleName": stack.physical_id("OrderPlacedRule").split("|")[-1],
+    }
+    declared = template.get("Parameters") or {}
+    return {k: v for k, v in values.items() if k in declared}
+
+
+def _load_template(path: Path) -> dict[str, Any]:
+    from cfnlint.decode import decode_str  # CloudFormation's YAML tags (!Ref, !Sub...) understood
+    template, problems = decode_str(path.read_text())
+    if problems or not isinstance(template, dict):
+        raise ValueError(f"{path.name} does not parse as a template: {problems}")
+    return template
+
+
+def _log_lines(sim: Any, function: str) -> list[str]:
+    logs = sim.client("logs")
+    lines, kwargs = [], {"logGroupName": f"/aws/lambda/{function}"}
+    while True:
+        page = logs.filter_log_events(**kwargs)
+        lines += [e["message"].rstrip("\n") for e in page["events"]]
+        if "nextToken" not in page:
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    platform = ("START RequestId", "END RequestId", "REPORT RequestId", "INIT_START")
+    return [line for line in lines if line and not line.startswith(platform)]
+
+
+def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
+                 processor: Path | None = REFERENCE_PROCESSOR,
+                 isolation: Any = None, span_s: int = SPAN_S) -> ScenarioRun:
+    """Run scenario `name` (a key of `SCENARIOS`) on `seed` with the alarm template `alarms` and
+    the processor `processor` (a file replacing `processor/app.py`; None: the pipeline's own).
+    ``isolation`` (graders) runs a replaced processor in worker processes; ``span_s`` is the
+    virtual time run (a lesson runs longer, to see the recovery)."""
+    from lambdasim import Simulator
+
+    spec = SCENARIOS[name]
+    template = _load_template(alarms)
+    rng = random.Random(f"{name}:{seed}")
+    with contextlib.ExitStack() as quiet:
+        quiet.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings("ignore", message="No application metrics")
+        quiet.enter_context(contextlib.redirect_stdout(open(os.devnull, "w")))
+        sim = quiet.enter_context(Simulator(seed=seed))
+        replace = {"ProcessorFunction": {"processor/app.py": processor}} if processor else None
+        stack = pipeline.deploy(sim, replace=replace, validate=False, isolation=isolation)
+        sim.deploy(alarms, stack_name="orders-alarms", validate=False,
+                                 parameters=_alarm_parameters(stack, template))
+        function = stack.function_name("ProcessorFunction")
+        Durations().set_in(sim, stack.function_name("IngestFunction"), function,
+                           int(stack.parameters["ProcessorMemorySize"]))
+
+        start_s = rng.randint(*WARM_UP_MINUTES) * 60.0
+        incident = None
+        if spec is None:
+            _normal_day(sim, stack, start_s)
+        else:
+            incident = Incident(name, spec.stage, spec.keywords, start_s, spec.budget_s, start_s + INCIDENT_S)
+            spec.inject(sim, stack, incident, rng)
+
+        events, bus = sim.client("events"), stack.outputs["EventBusName"]
+        arrivals = _arrivals(name, rng, span_s)
+        for n, at in enumerate(arrivals):
+            sim.schedule(at, lambda n=n: events.put_events(Entries=[_bus_entry(bus, _order_detail(sim, rng, n))]))
+
+        sim.run_for(span_s)
+
+        described = sim.client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        descriptions = {a["AlarmName"]: a.get("AlarmDescription", "")
+                        for a in described["MetricAlarms"] + described["CompositeAlarms"]}
+        t0 = sim.now.timestamp() - sim.elapsed
+        pages = [Page(n.at.timestamp() - t0, n.alarm, descriptions.get(n.alarm, ""))
+                 for n in sim.alarms.notifications if n.message.get("NewStateValue") == "ALARM"]
+        transitions = [Transition(tr.at.timestamp() - t0, tr.alarm, tr.old_state, tr.new_state)
+                       for tr in sim.alarms.transitions]
+        return ScenarioRun(name, seed, incident, span_s, len(arrivals), transitions, pages,
+                           _log_lines(sim, function), sorted(descriptions))
