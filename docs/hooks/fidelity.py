@@ -64,6 +64,7 @@ _AREAS = {
     "test_logs_insights.py": "CloudWatch Logs Insights queries",
     "test_athena.py": "Athena queries over Glue tables on S3",
     "test_iot_rules.py": "IoT Core rules engine",
+    "test_location.py": "Amazon Location geofencing and tracking",
     "test_firehose.py": "Firehose delivery to S3",
     "test_faults.py": "Fault injection",
     "test_sam.py": "SAM deploy",

@@ -39,6 +39,7 @@ from .faults import FaultInjector
 from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .iot import IotRulesEngine
+from .location import LocationService
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .dynamodb_ttl import TtlSweeper
 from .firehose import FirehoseDelivery
@@ -134,6 +135,10 @@ class Simulator:
         firehose: deliver Direct PUT Firehose streams to S3 as AWS does (buffering hints, Lambda
             transformation, dynamic partitioning, Parquet conversion; `sim.firehose`,
             `lambdasim.firehose`); with False moto writes each put straight to S3.
+        location: play Amazon Location Service, which moto lacks (geofence collections,
+            trackers with position filtering, ENTER/EXIT events on the default bus;
+            `sim.location`, `lambdasim.location`); with False a `location` client call raises
+            NotImplementedError, as moto does for an action it lacks.
     """
 
     def __init__(
@@ -159,6 +164,7 @@ class Simulator:
         pipes: bool = True,
         dynamodb_ttl: bool = True,
         firehose: bool = True,
+        location: bool = True,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -257,6 +263,9 @@ class Simulator:
         # AWS IoT Core's rules engine: published messages run the topic rules' actions (iot.py).
         self.iot = IotRulesEngine(self, Random(f"{seed}/iot"))
         self.iot.enabled = iot_rules
+        # Amazon Location's geofencing and tracking (location.py); moto has no Location service.
+        self.location = LocationService(lambda: self._clock.micros)
+        self._location_enabled = location
         # Firehose's buffers, Lambda transformations and S3 objects (firehose.py).
         self.firehose = FirehoseDelivery(self, Random(f"{seed}/firehose"))
         self._firehose_enabled = firehose
@@ -311,6 +320,9 @@ class Simulator:
             if self.iot.enabled:
                 _moto_patches.set_iot_rules_engine(self.iot)
                 self._undo.append(lambda: _moto_patches.set_iot_rules_engine(None))
+            if self._location_enabled:
+                _moto_patches.set_location(self.location)
+                self._undo.append(lambda: _moto_patches.set_location(None))
             if self._firehose_enabled:
                 self.firehose.start()
                 _moto_patches.set_firehose_delivery(self.firehose)

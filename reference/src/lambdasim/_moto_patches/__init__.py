@@ -53,6 +53,9 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `firehose`: Direct PUT streams to S3 delivered by `firehose.FirehoseDelivery` (buffering hints,
   Lambda transformation, dynamic partitioning, prefixes, Parquet conversion) instead of one object
   per put; destinations checked at creation; PutRecordBatch's limits.
+- `location`: Amazon Location Service, which moto lacks: routes for boto3's `location` client
+  answered by `location.LocationService` (geofence collections, trackers, device positions),
+  AWS::Location::GeofenceCollection, Tracker and TrackerConsumer in CloudFormation.
 - `athena`: Athena queries (StartQueryExecution, GetQueryExecution, GetQueryResults,
   StopQueryExecution, ListQueryExecutions) run by `athena.Athena` over the Glue tables' S3 objects.
 
@@ -87,6 +90,7 @@ from . import (
     kinesis,
     lambda_config,
     lambda_invoke,
+    location,
     logs,
     pipes,
     s3,
@@ -103,6 +107,7 @@ from .eventbridge import set_eventbridge_targets
 from .iot import set_iot_rules_engine
 from .firehose import set_firehose_delivery
 from .kinesis import set_kinesis_throughput
+from .location import set_location
 from .logs import set_logs_insights
 from .sqs import set_message_moves, set_sqs_fifo_throughput
 
@@ -112,13 +117,13 @@ if TYPE_CHECKING:
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
            "set_eventbridge_targets", "set_firehose_delivery",
            "set_custom_resources", "set_dynamodb_capacity", "set_iot_rules_engine", "set_kinesis_throughput",
-           "set_logs_insights",
+           "set_location", "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot, dispatch)
+            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot, location, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -183,6 +188,7 @@ def remove() -> None:
     set_kinesis_throughput(None)
     set_logs_insights(None)
     set_iot_rules_engine(None)
+    set_location(None)
     set_athena(None)
     set_firehose_delivery(None)
     set_sqs_fifo_throughput(None)

@@ -4,7 +4,8 @@ Each service module of the adapter lists its patches as `Patch` entries: the own
 class or module), the attribute, the replacement (or a `wrap` that builds it from moto's own),
 and what moto's original must look like for the replacement to be right: the parameter names
 of a callable, "property", "instance" (an attribute moto sets in `__init__`), "absent" (moto has
-none) or "urls" (a route table without the routes the patch `adds`). `problems` checks those
+none), "urls" (a route table without the routes the patch `adds`) or "patterns" (moto's list of
+services' URL patterns, without the services the patch `adds`). `problems` checks those
 expectations and the pinned moto version; nothing is installed while any is unmet.
 """
 
@@ -31,11 +32,11 @@ class Patch:
     name: str
     new: Any
     # Parameter names of the original callable, "property", "instance" (an attribute moto sets
-    # in __init__, checked in its source), "absent" or "urls".
+    # in __init__, checked in its source), "absent", "urls" or "patterns".
     expect: tuple[str, ...] | str
     why: str
     wrap: Callable[[Any], Any] | None = None  # builds the replacement from moto's original
-    adds: tuple[str, ...] = ()  # for "urls": the routes the patch adds
+    adds: tuple[str, ...] = ()  # for "urls": the routes the patch adds; for "patterns": the services
     original: Any = MISSING
 
     @property
@@ -69,6 +70,9 @@ def problems(patches: list[Patch], applied: list[Patch]) -> list[str]:
         elif patch.expect == "urls":
             if not isinstance(current, dict) or any(url in current for url in patch.adds):
                 found.append(f"{label} is no longer a dict of routes without the simulator's")
+        elif patch.expect == "patterns":
+            if not isinstance(current, list) or any(entry[0] in patch.adds for entry in current):
+                found.append(f"{label} is no longer a list of service URL patterns without the simulator's")
         elif patch.expect == "property":
             if not isinstance(current, property):
                 found.append(f"{label} is no longer a property")

@@ -31,6 +31,7 @@ from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
 from .iot import TopicRuleResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
+from .location import ADDED_RESOURCES as LOCATION_RESOURCES
 from .pipes import PipeResource
 from .schedules import ScheduleResource
 from .sns import SubscriptionResource
@@ -112,7 +113,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
              for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource,
-                         *CLOUDWATCH_RESOURCES, TopicRuleResource, PipeResource)}
+                         *CLOUDWATCH_RESOURCES, TopicRuleResource, PipeResource, *LOCATION_RESOURCES)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)
