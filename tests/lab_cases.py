@@ -130,6 +130,9 @@ FIXTURE_MUST_FAIL = {
     "02-meet-the-slo/wrong-oversized-memory": "cost_per_million",
     "02-meet-the-slo/wrong-fastest-settings": "cost_per_million",
     "02-meet-the-slo/wrong-constants-tuned-to-visible": "traffic_you_have_not_seen",
+    "04-alarms-that-page/wrong-typo-alarm-missing-data": "silent_rule_typo",
+    "04-alarms-that-page/wrong-errors-alarm-breaching": "normal_day",
+    "04-alarms-that-page/wrong-dlq-alarm-only": "duration_leak",
 }
 
 

@@ -15,7 +15,8 @@ The scenarios (`SCENARIOS`): a downstream outage (the orders table fails every w
 minutes), a poison flood (malformed orders), a throttle storm (the processor's concurrency
 exhausted for 20 minutes), a silent rule typo (the rule's pattern stops matching: orders stop
 reaching the queue and nothing errors), a slow duration leak (the processor's duration grows
-minute by minute), and a normal day (traffic rising and falling, a burst, and the table
+minute by minute), and a normal day (traffic rising from one order every four minutes, so that
+some minutes are quiet, to one and a half a minute and falling back, a burst, and the table
 throttling first attempts for three minutes, which the SDK's retries absorb: nothing to page
 for). An incident starts at a seeded minute after a warm-up in which the alarms get their data.
 """
@@ -222,14 +223,15 @@ def _normal_day(sim: Any, stack: Any, start_s: float) -> None:
 
 
 def _arrivals(name: str, rng: random.Random, span_s: float) -> list[float]:
-    """Steady arrivals, one a minute jittered; a normal day's rate rises and falls between one
-    and one and a half a minute, and has a burst of 10 orders in a minute."""
+    """Steady arrivals, one a minute jittered; a normal day's rate rises from one every four
+    minutes (quiet minutes, though never a quiet five) to one and a half a minute and falls
+    back, with a burst of 10 orders in a minute."""
     times, t = [], 30.0
     while t < span_s:
         times.append(t + rng.uniform(-JITTER_S, JITTER_S))
         rate = ORDERS_PER_MINUTE
         if name == "normal day":
-            rate *= 1.25 - 0.25 * math.cos(2 * math.pi * t / span_s)
+            rate *= 0.875 - 0.625 * math.cos(2 * math.pi * t / span_s)
         t += 60 / rate
     if name == "normal day":
         burst = rng.uniform(12, 25) * 60
