@@ -6,4 +6,7 @@ learner reads them on AWS (Logs Insights through boto3, spans from the simulator
 - `logs_view`: Logs Insights queries over the functions' log groups: one order's lines by its
   correlation id, the REPORT lines' cold starts, durations and memory.
 - `tracing_view`: a trace's waterfall and the service map of many traces, drawn with matplotlib.
+- `incidents`: seeded incident scenarios on the real pipeline with an alarm set deployed beside
+  it (outage, poison flood, throttle storm, silent rule typo, duration leak, normal day): which
+  alarms page, and when (lab 04).
 """
