@@ -7,7 +7,7 @@ Logs Insights query, and drawn as a grid with matplotlib.
 |---|---|---|
 | Orders | Orders/OrdersStored and EventsSent (Powertools Metrics, EMF, dimension `service`) | Sum |
 | Errors | AWS/Lambda Errors of each function; Orders/RecordsDeadLettered | Sum |
-| Queue depth | AWS/SQS ApproximateNumberOfMessagesVisible of the orders queue and its DLQ | Maximum |
+| Messages waiting | AWS/SQS ApproximateNumberOfMessagesVisible and ...NotVisible (in flight) of the orders queue; ...Visible of its DLQ | Maximum |
 | Age of oldest message | AWS/SQS ApproximateAgeOfOldestMessage of the orders queue | Maximum |
 | p99 duration | the functions' REPORT records (Logs Insights `pct`) | p99 |
 
@@ -63,7 +63,9 @@ def panels(stack: Any) -> dict[str, list[Line]]:
         "Errors a minute": [Line("ingest Errors", "AWS/Lambda", "Errors", {"FunctionName": ingest}, "Sum"),
                             Line("processor Errors", "AWS/Lambda", "Errors", {"FunctionName": processor}, "Sum"),
                             Line("dead-lettered", "Orders", "RecordsDeadLettered", service, "Sum")],
-        "Messages waiting": [Line("orders queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+        "Messages waiting": [Line("orders queue, visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                  {"QueueName": queue}, "Maximum"),
+                             Line("orders queue, in flight", "AWS/SQS", "ApproximateNumberOfMessagesNotVisible",
                                   {"QueueName": queue}, "Maximum"),
                              Line("dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                                   {"QueueName": dlq}, "Maximum")],
