@@ -9,4 +9,10 @@ learner reads them on AWS (Logs Insights through boto3, spans from the simulator
 - `incidents`: seeded incident scenarios on the real pipeline with an alarm set deployed beside
   it (outage, poison flood, throttle storm, silent rule typo, duration leak, normal day): which
   alarms page, and when (lab 04).
+- `sampling`: what X-Ray's default rule keeps of a steady load with a rare failure, malformed
+  events on the pipeline, ERROR lines joined to the traces recorded (lesson 04-04).
+- `dashboard`: the notebook dashboard, GetMetricData panels and p99 from Logs Insights, drawn as
+  a grid (lesson 04-05).
+- `bill`: the cost of observability per million orders, from a run's logs, metrics and traces,
+  each price with its source (lesson 04-05).
 """
