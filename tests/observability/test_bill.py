@@ -18,6 +18,7 @@ pytestmark = pytest.mark.xdist_group("observability-bill")
 @pytest.mark.parametrize("message, kind", [
     ("START RequestId: 1 Version: $LATEST", "platform"),
     ("REPORT RequestId: 1\tDuration: 1.00 ms", "platform"),
+    ("INIT_REPORT Init Duration: 120.00 ms\tPhase: init\tStatus: error", "platform"),
     (json.dumps({"time": "t", "type": "platform.report", "record": {}}), "platform"),
     (json.dumps({"_aws": {"CloudWatchMetrics": []}, "OrdersStored": 1}), "metrics (EMF)"),
     (json.dumps({"level": "INFO", "message": "order stored"}), "INFO"),

@@ -98,7 +98,7 @@ class LogVolume:
 
 def kind_of(message: str) -> str:
     """The kind of one log event's message (see `LogVolume`)."""
-    if message.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START")):
+    if message.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START", "INIT_REPORT")):
         return "platform"
     if message.startswith("{"):
         try:
