@@ -30,7 +30,7 @@ import os
 import random
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,15 @@ from serverless_course.capacity.pipeline import Durations
 from serverless_course.pipeline import orders_contract as contract
 from serverless_course.pipeline import traffic
 
-__all__ = ["ALARM_PARAMETERS", "REFERENCE_ALARMS", "REFERENCE_PROCESSOR", "SCENARIOS", "SPAN_S", "Incident", "Page", "ScenarioRun", "Transition",
-           "run_scenario"]
+__all__ = ["ALARM_PARAMETERS", "PITFALL_ALARMS", "REFERENCE_ALARMS", "REFERENCE_PROCESSOR", "SCENARIOS",
+           "SPAN_S", "Incident", "Page", "ScenarioRun", "Transition", "plot_alarm_timeline", "run_scenario"]
 
 # The reference alarm set and the processor instrumented for it: lab 04's solution.
 REFERENCE_SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "lab04_alarms_that_page"
 REFERENCE_ALARMS = REFERENCE_SOLUTION / "alarms.yaml"
 REFERENCE_PROCESSOR = REFERENCE_SOLUTION / "app.py"
+#: Lesson 04-03's alarms that look right and are not (the missing-data and poison-pill pitfalls).
+PITFALL_ALARMS = Path(__file__).resolve().parent / "pitfall_alarms.yaml"
 #: The parameters an alarm template may declare; it is given those it declares.
 ALARM_PARAMETERS = ("ProcessorFunctionName", "OrdersQueueName", "DeadLetterQueueName",
                     "OrdersTableName", "EventBusName", "OrderPlacedRuleName")
@@ -199,6 +201,11 @@ def _duration_leak(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> N
     sim.set_duration(function, duration_ms)
 
 
+def _outage_then_poison(sim: Any, stack: Any, inc: Incident, rng: random.Random) -> None:
+    _outage(sim, stack, inc, rng)
+    _poison_flood(sim, stack, replace(inc, start_s=inc.end_s), rng)
+
+
 SCENARIOS: dict[str, _Scenario | None] = {
     "downstream outage": _Scenario("the orders table (DynamoDB writes)", ("table", "dynamodb", "write"),
                                    10 * 60, _outage),
@@ -211,6 +218,10 @@ SCENARIOS: dict[str, _Scenario | None] = {
     "duration leak": _Scenario("the processor's duration", ("duration", "slow", "latency"),
                                15 * 60, _duration_leak),
     "normal day": None,
+    # Lesson 04-03: the outage, then a poison flood as the table comes back (the budget is the
+    # outage's).
+    "outage, then poison flood": _Scenario("the orders table (DynamoDB writes)", ("table", "dynamodb", "write"),
+                                           10 * 60, _outage_then_poison),
 }
 
 
@@ -237,6 +248,39 @@ def _arrivals(name: str, rng: random.Random, span_s: float) -> list[float]:
         burst = rng.uniform(12, 25) * 60
         times += [burst + rng.uniform(0, 60) for _ in range(10)]
     return sorted(times)
+
+
+STATE_COLOURS = {"OK": "#4c9f70", "ALARM": "#d1495b", "INSUFFICIENT_DATA": "#c9c9c9"}
+
+
+def plot_alarm_timeline(run: ScenarioRun, ax: Any = None) -> Any:
+    """Each alarm's state minute by minute (one row per alarm), the incident shaded and each
+    page marked; returns the axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.45 * len(run.alarm_names) + 1.2))
+    for row, alarm in enumerate(run.alarm_names):
+        for minute, state in enumerate(run.states(alarm)):
+            ax.barh(row, 1, left=minute, color=STATE_COLOURS[state], edgecolor="white", linewidth=0.5)
+    if run.incident is not None:
+        end = run.incident.end_s if run.incident.end_s is not None else run.span_s
+        ax.axvspan(run.incident.start_s / 60, min(end, run.span_s) / 60, color="#f4a259", alpha=0.15)
+        ax.axvline((run.incident.start_s + run.incident.budget_s) / 60, color="#f4a259", linestyle="--")
+    for page in run.pages:
+        ax.plot(page.at_s / 60, run.alarm_names.index(page.alarm), marker="v", color="black")
+    ax.set_yticks(range(len(run.alarm_names)), [_short(a) for a in run.alarm_names])
+    ax.set_xlabel("virtual minutes (shaded: the incident; dashed: its detection budget; ▼ a page)")
+    ax.legend(handles=[Patch(color=c, label=s) for s, c in STATE_COLOURS.items()],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    return ax
+
+
+def _short(alarm: str) -> str:
+    """An alarm's name without the stack's generated resource prefix."""
+    parts = alarm.split("-")
+    return "-".join(parts[3:]) if len(parts) > 3 and parts[0] == "orders" else alarm
 
 
 def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
