@@ -64,9 +64,22 @@ class AddedResource:
     def cloudformation_name_type() -> str:
         return ""
 
+    #: The attributes `Fn::GetAtt` reads, their values given by `cfn_attributes()`.
+    CFN_ATTRIBUTES: tuple[str, ...] = ()
+
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+        return attr in cls.CFN_ATTRIBUTES
+
+    def cfn_attributes(self) -> dict[str, str]:
+        return {}
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name in self.CFN_ATTRIBUTES:
+            return self.cfn_attributes()[attribute_name]
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
 
     @classmethod
     def create_from_cloudformation_json(

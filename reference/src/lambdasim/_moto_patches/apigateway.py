@@ -217,12 +217,10 @@ class HttpApiResource(_shared.AddedResource):
     def cloudformation_type() -> str:
         return "AWS::ApiGatewayV2::Api"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ApiId", "ApiEndpoint")
+    CFN_ATTRIBUTES = ("ApiId", "ApiEndpoint")
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.physical_resource_id if attribute_name == "ApiId" else self.endpoint
+    def cfn_attributes(self) -> dict[str, str]:
+        return {"ApiId": self.physical_resource_id, "ApiEndpoint": self.endpoint}
 
     @classmethod
     def create_from_cloudformation_json(

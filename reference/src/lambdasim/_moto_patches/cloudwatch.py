@@ -202,16 +202,10 @@ class AlarmResource(_shared.AddedResource):
     def cloudformation_type() -> str:
         return "AWS::CloudWatch::Alarm"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+    CFN_ATTRIBUTES = ("Arn",)
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.arn
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+    def cfn_attributes(self) -> dict[str, str]:
+        return {"Arn": self.arn}
 
     @classmethod
     def create_from_cloudformation_json(

@@ -296,18 +296,8 @@ class _Resource(_shared.AddedResource):
         self.physical_resource_id = physical_id
         self.attributes = attributes
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.ATTRIBUTES
-
-    ATTRIBUTES: tuple[str, ...] = ()
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name in self.attributes:
-            return self.attributes[attribute_name]
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+    def cfn_attributes(self) -> dict[str, str]:
+        return self.attributes
 
     @staticmethod
     def _service() -> LocationService:
@@ -334,7 +324,7 @@ class GeofenceCollectionResource(_Resource):
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-location-geofencecollection.html):
     `Ref` is the name; `Arn`, `CollectionArn`."""
 
-    ATTRIBUTES = ("Arn", "CollectionArn", "CreateTime")
+    CFN_ATTRIBUTES = ("Arn", "CollectionArn", "CreateTime")
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -363,7 +353,7 @@ class TrackerResource(_Resource):
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-location-tracker.html):
     `Ref` is the name; `Arn`, `TrackerArn`."""
 
-    ATTRIBUTES = ("Arn", "TrackerArn", "CreateTime")
+    CFN_ATTRIBUTES = ("Arn", "TrackerArn", "CreateTime")
 
     @staticmethod
     def cloudformation_type() -> str:

@@ -48,18 +48,10 @@ class PipeResource(_shared.AddedResource):
     def cloudformation_type() -> str:
         return "AWS::Pipes::Pipe"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn", "CurrentState")
+    CFN_ATTRIBUTES = ("Arn", "CurrentState")
 
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        if attribute_name == "Arn":
-            return self.arn
-        if attribute_name == "CurrentState":
-            return "RUNNING"
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        raise UnformattedGetAttTemplateException()
+    def cfn_attributes(self) -> dict[str, str]:
+        return {"Arn": self.arn, "CurrentState": "RUNNING"}
 
     @classmethod
     def create_from_cloudformation_json(
