@@ -4,7 +4,8 @@ nothing and broken ones (must score 0 on every test), and right ones written ano
 the reference (must score full marks).
 
 Two sources: folders under ``fixtures/lab_submissions/<lab>/<case>/`` holding the learner's
-files, and mutations of the course's own code (a wrong solution that differs from a right one
+files (a student file a folder lacks is the reference solution's: a lab with two student files
+can have a case that changes only one), and mutations of the course's own code (a wrong solution that differs from a right one
 in one place), written out when a test needs them.
 """
 
@@ -14,6 +15,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from labgrader import Lab
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "lab_submissions"
@@ -37,8 +40,16 @@ class Case:
         return f"{self.lab}/{self.name}"
 
 
-def _copy_folder(folder: Path) -> Callable[[Path], None]:
-    return lambda dest: shutil.copytree(folder, dest, dirs_exist_ok=True)
+def _fixture(lab: str, folder: Path) -> Callable[[Path], None]:
+    """The case's files, and the reference solution's for the student files it lacks."""
+    def write(dest: Path) -> None:
+        graded = Lab.load(REPO / "labs" / lab)
+        assert graded.solution_dir is not None, f"{lab}: no reference solution"
+        shutil.copytree(folder, dest, dirs_exist_ok=True)
+        for name in graded.student_files:
+            if not (dest / name).exists():
+                shutil.copyfile(graded.solution_dir / name, dest / name)
+    return write
 
 
 def _mutant(source: Path, name: str, *edits: tuple[str, str]) -> Callable[[Path], None]:
@@ -138,7 +149,7 @@ FIXTURE_MUST_FAIL = {
 
 def cases() -> list[Case]:
     """Every case: the fixture folders, then the mutations."""
-    found = [Case(lab.name, case.name, _copy_folder(case), FIXTURE_MUST_FAIL.get(f"{lab.name}/{case.name}", ""))
+    found = [Case(lab.name, case.name, _fixture(lab.name, case), FIXTURE_MUST_FAIL.get(f"{lab.name}/{case.name}", ""))
              for lab in sorted(FIXTURES.iterdir()) if lab.is_dir()
              for case in sorted(lab.iterdir()) if case.is_dir()]
     return found + MUTATIONS
