@@ -4,8 +4,8 @@ nothing and broken ones (must score 0 on every test), and right ones written ano
 the reference (must score full marks).
 
 Two sources: folders under ``fixtures/lab_submissions/<lab>/<case>/`` holding the learner's
-files (a student file a folder lacks is the reference solution's: a lab with two student files
-can have a case that changes only one), and mutations of the course's own code (a wrong solution that differs from a right one
+files (a student file a folder lacks is the reference solution's, or in a do-nothing case the
+starter's: a lab with two student files can have a case that changes only one), and mutations of the course's own code (a wrong solution that differs from a right one
 in one place), written out when a test needs them.
 """
 
@@ -41,14 +41,16 @@ class Case:
 
 
 def _fixture(lab: str, folder: Path) -> Callable[[Path], None]:
-    """The case's files, and the reference solution's for the student files it lacks."""
+    """The case's files, and for the student files it lacks the reference solution's (the
+    starter's in a do-nothing case)."""
     def write(dest: Path) -> None:
         graded = Lab.load(REPO / "labs" / lab)
-        assert graded.solution_dir is not None, f"{lab}: no reference solution"
+        rest = graded.starter_dir if folder.name.startswith("nothing-") else graded.solution_dir
+        assert rest is not None, f"{lab}: no reference solution"
         shutil.copytree(folder, dest, dirs_exist_ok=True)
         for name in graded.student_files:
             if not (dest / name).exists():
-                shutil.copyfile(graded.solution_dir / name, dest / name)
+                shutil.copyfile(rest / name, dest / name)
     return write
 
 
