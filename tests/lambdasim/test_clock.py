@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -161,3 +163,22 @@ def test_process_is_restored_after_stop():
     assert time.sleep is real_sleep and uuid.uuid4 is real_uuid4
     assert random.getstate() == state
     assert sim.invocations == []
+
+
+def test_a_simulation_starts_after_powertools_parser_models_were_imported():
+    """A notebook or test that imports Powertools' parser models before starting a simulation
+    (their package imports its submodules lazily, on any attribute read) can still start it, and
+    a model imported during the simulation validates the virtual clock's datetimes."""
+    probe = (
+        "import datetime\n"
+        "from aws_lambda_powertools.utilities.parser.models import EventBridgeModel\n"
+        "from lambdasim import Simulator\n"
+        "with Simulator():\n"
+        "    from aws_lambda_powertools.utilities.parser.models import SqsModel\n"
+        "    now = datetime.datetime.now(datetime.timezone.utc)\n"
+        "    event = EventBridgeModel(version='0', id='1', source='s', account='1', time=now, region='r',\n"
+        "                             resources=[], **{'detail-type': 't'}, detail={})\n"
+        "    print(event.time.isoformat(), SqsModel.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["2026-01-01T00:00:00+00:00", "SqsModel"]

@@ -78,7 +78,11 @@ class VirtualClock:
         """Start showing virtual time to the process (freezegun)."""
         # real_asyncio: asyncio event loops (Jupyter's kernel) keep real monotonic time, or
         # their timers would never fire while a simulation is open in a notebook.
-        self._freezer = freeze_time(self.now.replace(tzinfo=None), real_asyncio=True)
+        # Starting, freezegun reads every attribute of every loaded module; Powertools' parser
+        # models import their submodules lazily on that read and would build pydantic models
+        # against the fake datetime: it is left out (it reads no clock).
+        self._freezer = freeze_time(self.now.replace(tzinfo=None), real_asyncio=True,
+                                    ignore=["aws_lambda_powertools.utilities.parser.models"])
         self._factory = self._freezer.start()
         _teach_pydantic_fake_datetimes()
 
