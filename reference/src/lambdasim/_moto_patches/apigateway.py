@@ -154,14 +154,46 @@ def _route_throttling(settings: Any) -> dict[str, Any]:
             if isinstance(settings, dict) and settings.get(cfn_key) is not None}
 
 
-class StageResource(_shared.AddedResource):
-    """AWS::ApiGateway::Stage for moto's CloudFormation, which lacks it: SAM puts each API's
-    stage (`Prod` by default) in one
-    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-stage.html)."""
+class _StageOf(_shared.AddedResource):
+    """A stage of an API (REST or HTTP), named by its API's id in the `API_ID` property and its
+    `StageName` (the resource's logical id without one); removed from its API's stages."""
+
+    API_ID = ""
 
     def __init__(self, api_id: str, stage_name: str):
         self.api_id = api_id
         self.physical_resource_id = stage_name
+
+    @classmethod
+    def _named(cls, resource_name: str, props: dict[str, Any]) -> tuple[str, str]:
+        return str(props[cls.API_ID]), str(props.get("StageName") or resource_name)
+
+    @staticmethod
+    def _apis(account_id: str, region: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(*cls._named(resource_name, cloudformation_json["Properties"])).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        api = self._apis(account_id, region).get(self.api_id)
+        if api is not None:
+            api.stages.pop(self.physical_resource_id, None)
+
+
+class StageResource(_StageOf):
+    """AWS::ApiGateway::Stage for moto's CloudFormation, which lacks it: SAM puts each API's
+    stage (`Prod` by default) in one
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-stage.html)."""
+
+    API_ID = "RestApiId"
+
+    @staticmethod
+    def _apis(account_id: str, region: str) -> dict[str, Any]:
+        return moto_state.apigateway_backend(account_id, region).apis
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -172,7 +204,7 @@ class StageResource(_shared.AddedResource):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> StageResource:
         props = cloudformation_json["Properties"]
-        api_id, name = str(props["RestApiId"]), str(props.get("StageName") or resource_name)
+        api_id, name = cls._named(resource_name, props)
         stage = moto_state.apigateway_backend(account_id, region_name).create_stage(
             api_id, name, str(props.get("DeploymentId", "")), variables=props.get("Variables"),
             description=props.get("Description", ""), tracing_enabled=props.get("TracingEnabled"))
@@ -186,18 +218,6 @@ class StageResource(_shared.AddedResource):
                 key = f"{path[1:] or '~1'}/{setting.get('HttpMethod', '*')}"
                 stage.method_settings.setdefault(key, {}).update(throttling)
         return cls(api_id, name)
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        props = cloudformation_json["Properties"]
-        cls(str(props["RestApiId"]), str(props.get("StageName") or resource_name)).delete(account_id, region_name)
-
-    def delete(self, account_id: str, region: str) -> None:
-        api = moto_state.apigateway_backend(account_id, region).apis.get(self.api_id)
-        if api is not None:
-            api.stages.pop(self.physical_resource_id, None)
 
 
 class HttpApiResource(_shared.AddedResource):
@@ -326,14 +346,16 @@ def _http_api_authorizer(api: Any, name: str, scheme: dict[str, Any], resource_n
         identity_source=list(sources), identity_validation_expr=None, jwt_config=None, name=name)
 
 
-class HttpApiStageResource(_shared.AddedResource):
+class HttpApiStageResource(_StageOf):
     """AWS::ApiGatewayV2::Stage for moto's CloudFormation, which lacks it: SAM puts an HTTP API's
     stage (`$default`, or `StageName`) and its `StageVariables` in one
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-stage.html)."""
 
-    def __init__(self, api_id: str, stage_name: str):
-        self.api_id = api_id
-        self.physical_resource_id = stage_name
+    API_ID = "ApiId"
+
+    @staticmethod
+    def _apis(account_id: str, region: str) -> dict[str, Any]:
+        return moto_state.apigatewayv2_backend(account_id, region).apis
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -344,7 +366,7 @@ class HttpApiStageResource(_shared.AddedResource):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> HttpApiStageResource:
         props = cloudformation_json["Properties"]
-        api_id, name = str(props["ApiId"]), str(props.get("StageName") or resource_name)
+        api_id, name = cls._named(resource_name, props)
         config = {"stageName": name, "stageVariables": props.get("StageVariables") or {},
                   "autoDeploy": props.get("AutoDeploy"), "description": props.get("Description"),
                   "tags": props.get("Tags") or {},
@@ -354,18 +376,6 @@ class HttpApiStageResource(_shared.AddedResource):
             config["defaultRouteSettings"] = _route_throttling(props.get("DefaultRouteSettings"))
         moto_state.apigatewayv2_backend(account_id, region_name).create_stage(api_id, config)
         return cls(api_id, name)
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        props = cloudformation_json["Properties"]
-        cls(str(props["ApiId"]), str(props.get("StageName") or resource_name)).delete(account_id, region_name)
-
-    def delete(self, account_id: str, region: str) -> None:
-        api = moto_state.apigatewayv2_backend(account_id, region).apis.get(self.api_id)
-        if api is not None:
-            api.stages.pop(self.physical_resource_id, None)
 
 
 class _HttpApiPart(_shared.AddedResource):
