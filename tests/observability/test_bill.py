@@ -64,11 +64,11 @@ def _bill(**overrides: object) -> bill.ObservabilityBill:
 def test_log_lines_scale_with_bytes_and_the_log_class() -> None:
     standard = _bill().per_million_usd()
     # 1 KB an order: 1 GB per million orders, at the Standard price.
-    assert standard["log ingestion"] == pytest.approx(bill.LOGS_INGESTED_STANDARD.usd)
+    assert standard["log ingestion"] == pytest.approx(prices.LOGS_INGESTED_STANDARD.usd)
     assert _bill(log_class="INFREQUENT_ACCESS").per_million_usd()["log ingestion"] == pytest.approx(
-        bill.LOGS_INGESTED_INFREQUENT_ACCESS.usd)
+        prices.LOGS_INGESTED_INFREQUENT_ACCESS.usd)
     assert _bill(minimum_level="WARNING").per_million_usd()["log ingestion"] == pytest.approx(
-        0.7 * bill.LOGS_INGESTED_STANDARD.usd)
+        0.7 * prices.LOGS_INGESTED_STANDARD.usd)
 
 
 def test_monthly_costs_per_million_orders_fall_as_the_rate_rises() -> None:
@@ -81,7 +81,7 @@ def test_monthly_costs_per_million_orders_fall_as_the_rate_rises() -> None:
     # Traces follow the sampled share, which falls with the rate too.
     assert slow["X-Ray traces recorded"] > fast["X-Ray traces recorded"]
     assert fast["X-Ray traces recorded"] == pytest.approx(
-        1e6 * sampling.expected_traced_share(50.0) * bill.XRAY_TRACE_RECORDED.usd)
+        1e6 * sampling.expected_traced_share(50.0) * prices.XRAY_TRACE_RECORDED.usd)
 
 
 @pytest.fixture(scope="module")

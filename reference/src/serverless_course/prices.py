@@ -204,6 +204,38 @@ def iot_monthly_usd(messages_per_month: float, payload_bytes: int, *, topic: str
     return messaging + rules * IOT_RULE_TRIGGERED.usd + rules * actions_per_rule * IOT_ACTION_EXECUTED.usd
 
 
+# The cost of observability (module 4: `serverless_course.observability.bill`).
+XRAY_PRICING_PAGE = "https://aws.amazon.com/xray/pricing/"
+# logGroupClass: STANDARD by default; INFREQUENT_ACCESS "supports a subset of CloudWatch Logs
+# features and incurs lower costs"; it cannot be changed once the log group exists.
+LOG_CLASSES_PAGE = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
+_UNCONFIRMED = ("taken from transcriptions of the pricing page, whose paid-tier figures could not be "
+                "read directly: check it")
+
+# --8<-- [start:observability]
+LOGS_INGESTED_STANDARD = Price(0.50, "GB ingested", CLOUDWATCH_PRICING_PAGE,
+                               f"Standard log class; {_UNCONFIRMED}")
+LOGS_INGESTED_INFREQUENT_ACCESS = Price(0.25, "GB ingested", CLOUDWATCH_PRICING_PAGE,
+                                        "Infrequent Access log class (a subset of the features, chosen "
+                                        f"when the log group is created: {LOG_CLASSES_PAGE}); {_UNCONFIRMED}")
+LOGS_STORED = Price(0.03, "GB-month stored", CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
+LOGS_INSIGHTS_SCANNED = Price(0.005, "GB scanned", CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
+XRAY_TRACE_RECORDED = Price(5.00 / 1_000_000, "trace recorded", XRAY_PRICING_PAGE,
+                            "$5.00 per 1M; read on the page (its German and Chinese editions); the first "
+                            "100,000 a month are free (not applied)")
+XRAY_TRACE_RETRIEVED = Price(0.50 / 1_000_000, "trace retrieved or scanned", XRAY_PRICING_PAGE,
+                             "$0.50 per 1M; read on the page as above; the first 1M a month are free")
+ALARM_STANDARD = Price(0.10, "alarm metric-month", CLOUDWATCH_PRICING_PAGE,
+                       f"standard resolution (60 s); {_UNCONFIRMED}")
+ALARM_HIGH_RESOLUTION = Price(0.30, "alarm metric-month", CLOUDWATCH_PRICING_PAGE,
+                              f"high resolution (10 s); {_UNCONFIRMED}")
+ALARM_COMPOSITE = Price(0.50, "alarm-month", CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
+DASHBOARD = Price(3.00, "dashboard-month", CLOUDWATCH_PRICING_PAGE,
+                  "the page's free tier (3 dashboards of up to 50 metrics) was read; the $3.00 is "
+                  f"{_UNCONFIRMED}")
+# --8<-- [end:observability]
+
+
 ALL_PRICES = {
     "Lambda requests": LAMBDA_REQUEST,
     "Lambda duration (x86)": LAMBDA_GB_SECOND_X86,

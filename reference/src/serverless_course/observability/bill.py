@@ -6,8 +6,8 @@ CloudWatch, traces in `sim.tracing`. `measure_logs` reads the log groups back th
 sorts the bytes by kind and level; `ObservabilityBill` prices them with the month's fixed costs
 (custom metrics, alarms, dashboards) spread over the month's orders.
 
-What counts (each price below cites its page; figures that could not be read on an AWS page say
-so in their note, as `serverless_course.prices` does):
+What counts (each price is in `serverless_course.prices` with its page; figures that could not be
+read on an AWS page say so in their note):
 
 - log ingestion: every event's message in UTF-8 plus 26 bytes, the measure PutLogEvents applies to
   a batch (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html);
@@ -32,40 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from serverless_course import prices
-from serverless_course.prices import Price
+from serverless_course.prices import (
+    ALARM_COMPOSITE, ALARM_HIGH_RESOLUTION, ALARM_STANDARD, DASHBOARD, LOGS_INGESTED_INFREQUENT_ACCESS,
+    LOGS_INGESTED_STANDARD, LOGS_INSIGHTS_SCANNED, LOGS_STORED, XRAY_TRACE_RECORDED, XRAY_TRACE_RETRIEVED)
 
 from .sampling import expected_traced_share
 
-XRAY_PRICING_PAGE = "https://aws.amazon.com/xray/pricing/"
-# logGroupClass: STANDARD by default; INFREQUENT_ACCESS "supports a subset of CloudWatch Logs
-# features and incurs lower costs"; it cannot be changed once the log group exists.
-LOG_CLASSES_PAGE = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"
 PUT_LOG_EVENTS_PAGE = "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html"
-_UNCONFIRMED = ("taken from transcriptions of the pricing page, whose paid-tier figures could not be "
-                "read directly: check it")
-
-# --8<-- [start:prices]
-LOGS_INGESTED_STANDARD = Price(0.50, "GB ingested", prices.CLOUDWATCH_PRICING_PAGE,
-                               f"Standard log class; {_UNCONFIRMED}")
-LOGS_INGESTED_INFREQUENT_ACCESS = Price(0.25, "GB ingested", prices.CLOUDWATCH_PRICING_PAGE,
-                                        "Infrequent Access log class (a subset of the features, chosen "
-                                        f"when the log group is created: {LOG_CLASSES_PAGE}); {_UNCONFIRMED}")
-LOGS_STORED = Price(0.03, "GB-month stored", prices.CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
-LOGS_INSIGHTS_SCANNED = Price(0.005, "GB scanned", prices.CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
-XRAY_TRACE_RECORDED = Price(5.00 / 1_000_000, "trace recorded", XRAY_PRICING_PAGE,
-                            "$5.00 per 1M; read on the page (its German and Chinese editions); the first "
-                            "100,000 a month are free (not applied)")
-XRAY_TRACE_RETRIEVED = Price(0.50 / 1_000_000, "trace retrieved or scanned", XRAY_PRICING_PAGE,
-                             "$0.50 per 1M; read on the page as above; the first 1M a month are free")
-ALARM_STANDARD = Price(0.10, "alarm metric-month", prices.CLOUDWATCH_PRICING_PAGE,
-                       f"standard resolution (60 s); {_UNCONFIRMED}")
-ALARM_HIGH_RESOLUTION = Price(0.30, "alarm metric-month", prices.CLOUDWATCH_PRICING_PAGE,
-                              f"high resolution (10 s); {_UNCONFIRMED}")
-ALARM_COMPOSITE = Price(0.50, "alarm-month", prices.CLOUDWATCH_PRICING_PAGE, _UNCONFIRMED)
-DASHBOARD = Price(3.00, "dashboard-month", prices.CLOUDWATCH_PRICING_PAGE,
-                  "the page's free tier (3 dashboards of up to 50 metrics) was read; the $3.00 is "
-                  f"{_UNCONFIRMED}")
-# --8<-- [end:prices]
 
 LOG_CLASSES = {"STANDARD": LOGS_INGESTED_STANDARD, "INFREQUENT_ACCESS": LOGS_INGESTED_INFREQUENT_ACCESS}
 EVENT_OVERHEAD_BYTES = 26  # PUT_LOG_EVENTS_PAGE: each event counts its message in UTF-8 plus 26 bytes
