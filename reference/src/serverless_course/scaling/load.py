@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from lambdasim.clock import to_micros
+from lambdasim.rules.service_metrics import POISON_PILL_RECEIVES
 from lambdasim.sources.sqs import take_all
 from serverless_course import pipeline, prices
 from serverless_course.pipeline import traffic
@@ -64,9 +65,6 @@ __all__ = ["LESSON_CEILINGS", "LoadRun", "run_load"]
 US = 1_000_000
 ACCEPTED = 202
 HEADERS = {"Content-Type": "application/json"}
-# sqs-available-cloudwatch-metrics.html, ApproximateAgeOfOldestMessage: on a standard queue, a
-# message received three or more times and not deleted is left out (a poison pill).
-POISON_PILL_RECEIVES = 3
 
 # --8<-- [start:ceilings]
 #: A lesson's account: AWS's us-east-1 quotas scaled down 1,000 times (10,000 API requests and
