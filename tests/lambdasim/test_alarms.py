@@ -406,3 +406,34 @@ def test_lambda_errors_alarm_over_virtual_hours(sim) -> None:
     assert changes == [("00:11", "OK"), ("00:41", "ALARM"), ("01:04", "OK")]
     assert sim.alarms.evaluations == 120
     assert cpu < 1.0
+
+
+def test_p99_duration_alarm_over_lambdas_published_durations(sim) -> None:
+    """AWS/Lambda Duration is published as each minute's values (PutMetricData Values and
+    Counts, which "supports retrieving percentile statistics on this data":
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html), so an
+    ExtendedStatistic p99 alarm evaluates: one slow invocation in 101 trips a Maximum alarm and
+    not the p99 one (p99: 99 % of the period's data is lower,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html);
+    two in 20 trip both. GetMetricStatistics still answers the minute's SampleCount, Sum and
+    Maximum from the same data."""
+    sim.create_function(FunctionName="checkout", Handler="handlers.echo", code_dir=BASIC)
+    sim.set_duration("checkout", lambda rng, event: float(event["ms"]))
+    lam, cw = sim.client("lambda"), sim.client("cloudwatch")
+    for name, stat in (("checkout-p99", {"ExtendedStatistic": "p99"}), ("checkout-max", {"Statistic": "Maximum"})):
+        cw.put_metric_alarm(AlarmName=name, Namespace="AWS/Lambda", MetricName="Duration", Period=60,
+                            Dimensions=[{"Name": "FunctionName", "Value": "checkout"}], EvaluationPeriods=1,
+                            Threshold=1000, ComparisonOperator="GreaterThanThreshold", **stat)
+    for minute, durations in enumerate(([50] * 100 + [2000], [50] * 18 + [2000] * 2)):
+        for ms in durations:
+            lam.invoke(FunctionName="checkout", Payload=json.dumps({"ms": ms}))
+        sim.run_until(sim.now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+    changes = [(t.alarm, t.at.minute, t.new_state, t.reason_data["recentDatapoints"]) for t in sim.alarms.transitions]
+    assert sorted(changes) == [("checkout-max", 1, "ALARM", [2000.0]), ("checkout-p99", 1, "OK", [50.0]),
+                               ("checkout-p99", 2, "ALARM", [2000.0])]
+    stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Duration", Period=60,
+                                     Dimensions=[{"Name": "FunctionName", "Value": "checkout"}],
+                                     StartTime=sim.now - timedelta(minutes=2), EndTime=sim.now,
+                                     Statistics=["SampleCount", "Sum", "Maximum"])["Datapoints"]
+    assert sorted((d["SampleCount"], d["Sum"], d["Maximum"]) for d in stats) == [(20.0, 4900.0, 2000.0),
+                                                                                (101.0, 7000.0, 2000.0)]

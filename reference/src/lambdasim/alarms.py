@@ -110,21 +110,25 @@ class _MetricIndex:
         for point in points:
             self.series.setdefault((point.namespace, point.name, point.dimensions), _Series()).add(point)
 
-    def values(self, key: MetricKey, lo_us: int, hi_us: int,
-               unit: str | None) -> tuple[list[float], list[rules.StatisticSet]]:
+    def statistic(self, stat: str, key: MetricKey, lo_us: int, hi_us: int,
+                  unit: str | None) -> tuple[float | None, float]:
+        """(`stat` of the metric's data in [lo_us, hi_us), its sample count): `rules.period_statistic`."""
         series = self.series.get(key)
         if series is None:
-            return [], []
+            return None, 0.0
         values: list[float] = []
         sets: list[rules.StatisticSet] = []
+        distributions: list[rules.Distribution] = []
         for point in series.between(lo_us, hi_us):
             if unit is not None and point.unit not in (unit, None):
                 continue
-            if point.stats is None:
+            if point.distribution is not None:
+                distributions.append(rules.Distribution(*point.distribution))
+            elif point.stats is None:
                 values.append(point.value)  # type: ignore[arg-type]
             else:
                 sets.append(rules.StatisticSet(*point.stats))
-        return values, sets
+        return rules.period_statistic(stat, values, sets, distributions)
 
 
 def _dims_key(dimensions: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -372,8 +376,7 @@ def _metric_points(alarm: dict[str, Any], rule: rules.ThresholdRule, index: _Met
     period_us = rule.period_s * _US
     points = []
     for start in starts:
-        values, sets = index.values(key, start, start + period_us, alarm["Unit"])
-        value, count = rules.period_statistic(stat, values, sets)
+        value, count = index.statistic(stat, key, start, start + period_us, alarm["Unit"])
         points.append(rules.Datapoint(start, value, count if value is not None else None,
                                       value is not None and rules.low_sample_count(stat, count)))
     return points
@@ -393,8 +396,7 @@ def _math_points(alarm: dict[str, Any], index: _MetricIndex, starts: list[int], 
         rules.percentile_of(stat["Stat"])
         values: rules.Series = {}
         for start in starts:
-            found, sets = index.values(key, start, start + period_us, stat.get("Unit"))
-            value, _ = rules.period_statistic(stat["Stat"], found, sets)
+            value, _ = index.statistic(stat["Stat"], key, start, start + period_us, stat.get("Unit"))
             if value is not None:
                 values[start] = value
         series[q["Id"]] = values

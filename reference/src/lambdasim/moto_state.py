@@ -775,7 +775,8 @@ ALARM_HISTORY_ATTR = "_lambdasim_alarm_history"  # on a CloudWatchBackend: its D
 @dataclass(frozen=True)
 class MetricPoint:
     """One datum moto's CloudWatch holds: a raw value, or a statistic set (`stats`: sample
-    count, sum, minimum, maximum)."""
+    count, sum, minimum, maximum), which for Values/Counts also has the `distribution` (values,
+    counts) it sums up."""
 
     namespace: str
     name: str
@@ -784,6 +785,7 @@ class MetricPoint:
     unit: str | None
     value: float | None
     stats: tuple[float, float, float, float] | None = None
+    distribution: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 def cloudwatch_backend(account_id: str, region: str) -> Any:
@@ -884,7 +886,7 @@ def metric_points(account_id: str, region: str, start: int) -> tuple[list[Metric
         else:
             points.append(MetricPoint(datum.namespace, datum.name, dims, at_us, datum.unit, None,
                                       (float(datum.sample_count), float(datum.sum), float(datum.min),
-                                       float(datum.max))))
+                                       float(datum.max)), getattr(datum, "distribution", None)))
     return points, len(data)
 
 

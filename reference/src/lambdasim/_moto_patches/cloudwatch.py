@@ -17,7 +17,11 @@ does, told of every change through `moto_state.alarms_changed`), and:
   history item and runs the actions of the new state, as AWS does for SetAlarmState;
 - moto's CloudFormation lacks AWS::CloudWatch::Alarm and AWS::CloudWatch::CompositeAlarm:
   added (`AlarmResource`, `CompositeAlarmResource`, through the `cloudformation` module's parser
-  patch), created with the same backend method as the API.
+  patch), created with the same backend method as the API;
+- PutMetricData's Values and Counts become one datum per value and count in moto (a million
+  durations, a million objects): each MetricDatum with Values is kept as one datum, a statistic
+  set moto's statistics read as such, that carries its values and counts for percentiles
+  (API_PutMetricData.html: Values and Counts support percentile statistics).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from .. import moto_state
@@ -65,6 +70,37 @@ def _wrap_put_metric_alarm(original: Callable[..., Any]) -> Callable[..., Any]:
 
     put_metric_alarm.__wrapped__ = original  # type: ignore[attr-defined]
     return put_metric_alarm
+
+
+@lru_cache(maxsize=1)
+def _distribution_datum() -> type:
+    from moto.cloudwatch.models import MetricAggregatedDatum
+
+    class MetricDistributionDatum(MetricAggregatedDatum):  # type: ignore[misc]
+        """A MetricDatum's Values and Counts: a statistic set to moto, the values to percentiles."""
+
+        def __init__(self, namespace: str, member: dict[str, Any]):
+            values = tuple(float(v) for v in member["Values"])
+            counts = tuple(float(c) for c in member.get("Counts") or [1.0] * len(values))
+            super().__init__(namespace, member["MetricName"], min(values), max(values), sum(counts),
+                             sum(v * c for v, c in zip(values, counts)),
+                             member.get("Dimensions") or [], member.get("Timestamp"), member.get("Unit"))
+            self.distribution = (values, counts)
+
+    return MetricDistributionDatum
+
+
+def _wrap_put_metric_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        """CloudWatchBackend.put_metric_data, a datum with Values kept as one datum."""
+        for i, member in enumerate(metric_data):
+            self._validate_parameters_put_metric_data(member, i + 1)
+        original(self, namespace, [m for m in metric_data if not m.get("Values")])
+        datum = _distribution_datum()
+        self.metric_data.extend(datum(namespace, m) for m in metric_data if m.get("Values"))
+
+    put_metric_data.__wrapped__ = original  # type: ignore[attr-defined]
+    return put_metric_data
 
 
 def _wrap_delete_alarms(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -284,6 +320,8 @@ def patches() -> list[Patch]:
                "threshold_metric_id", "rule", "tags"),
               "alarms start INSUFFICIENT_DATA, keep their state on update, and are evaluated",
               wrap=_wrap_put_metric_alarm),
+        Patch(CloudWatchBackend, "put_metric_data", None, ("self", "namespace", "metric_data"),
+              "Values and Counts kept as one datum, with its values for percentiles", wrap=_wrap_put_metric_data),
         Patch(CloudWatchBackend, "delete_alarms", None, ("self", "alarm_names"), "alarm history, evaluation",
               wrap=_wrap_delete_alarms),
         Patch(CloudWatchBackend, "set_alarm_state", None, ("self", "alarm_name", "reason", "reason_data",

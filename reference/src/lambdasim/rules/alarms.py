@@ -32,6 +32,11 @@ Sources:
 - https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html:
   percentiles need raw values; from a statistic set only when its SampleCount is 1 or its Min
   equals its Max; none when a value is negative.
+- https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html:
+  Values and Counts publish each value with the number of times it occurred, "and supports
+  retrieving percentile statistics on this data": a `Distribution` counts as that many raw values.
+- https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html:
+  "p95 ... means that 95 percent of the data within the period is lower than this value".
 - https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html: metric
   math (arithmetic + - * / ^ where a missing value counts as 0 and a division by zero drops the
   point; comparisons and AND/&&, OR/|| giving 0 or 1; IF, FILL with a value or REPEAT, SUM, AVG,
@@ -141,6 +146,19 @@ class StatisticSet:
     maximum: float
 
 
+@dataclass(frozen=True)
+class Distribution:
+    """Values and the number of times each occurred, as PutMetricData's Values and Counts give them."""
+
+    values: tuple[float, ...]
+    counts: tuple[float, ...]
+
+    @property
+    def statistic_set(self) -> StatisticSet:
+        return StatisticSet(sum(self.counts), sum(v * c for v, c in zip(self.values, self.counts)),
+                            min(self.values), max(self.values))
+
+
 def percentile_of(stat: str) -> float | None:
     """0.99 for "p99", 0.999 for "p99.9"; None for a plain statistic. Raises
     AlarmConfigurationError for an extended statistic other than pNN (tm, wm, TC, PR, IQM...:
@@ -158,27 +176,36 @@ def percentile_of(stat: str) -> float | None:
                                   "Maximum and percentiles pNN are)")
 
 
-def period_statistic(stat: str, values: Sequence[float], sets: Sequence[StatisticSet]) -> tuple[float | None, float]:
-    """(the statistic of one period, its sample count) from raw values and statistic sets; the
-    value is None when the period has no data, or when a percentile cannot be computed
-    (API_GetMetricStatistics.html: a statistic set counts only with SampleCount 1 or Min = Max;
-    no percentile when a value is negative)."""
+def period_statistic(stat: str, values: Sequence[float], sets: Sequence[StatisticSet],
+                     distributions: Sequence[Distribution] = ()) -> tuple[float | None, float]:
+    """(the statistic of one period, its sample count) from raw values, statistic sets and
+    Values/Counts distributions; the value is None when the period has no data, or when a
+    percentile cannot be computed (API_GetMetricStatistics.html: a statistic set counts only
+    with SampleCount 1 or Min = Max; no percentile when a value is negative)."""
+    p = percentile_of(stat)
+    if p is not None:
+        import numpy
+
+        raw = [numpy.asarray(values, dtype=float)]
+        for s in sets:
+            if s.sample_count == 1 or s.minimum == s.maximum:
+                raw.append(numpy.full(int(round(s.sample_count)), s.minimum))
+            else:
+                return None, len(values) + sum(x.sample_count for x in sets) + sum(
+                    sum(d.counts) for d in distributions)
+        for d in distributions:
+            raw.append(numpy.repeat(numpy.asarray(d.values, dtype=float),
+                                    numpy.rint(numpy.asarray(d.counts)).astype(int)))
+        samples = numpy.concatenate(raw)
+        if samples.size == 0:
+            return None, 0.0
+        if samples.min() < 0:
+            return None, float(samples.size)
+        return float(numpy.percentile(samples, p * 100.0)), float(samples.size)
+    sets = [*sets, *(d.statistic_set for d in distributions)]
     count = len(values) + sum(s.sample_count for s in sets)
     if count <= 0:
         return None, 0.0
-    p = percentile_of(stat)
-    if p is not None:
-        raw = list(values)
-        for s in sets:
-            if s.sample_count == 1 or s.minimum == s.maximum:
-                raw.extend([s.minimum] * int(round(s.sample_count)))
-            else:
-                return None, count
-        if not raw or min(raw) < 0:
-            return None, count
-        import numpy
-
-        return float(numpy.percentile(raw, p * 100.0)), count
     total = sum(values) + sum(s.total for s in sets)
     if stat == "SampleCount":
         return float(count), count

@@ -14,8 +14,11 @@ https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html :
 
 Dimensions: `FunctionName`, and `FunctionName` + `Resource` ("name:qualifier") for an
 invocation made with a version or alias qualifier (ConcurrentExecutions: FunctionName only).
-Every datum carries `StatisticValues` for one minute (SampleCount, Sum, Minimum, Maximum) at
-the start of the minute, so a run makes a few PutMetricData calls per function and minute
+Every datum is one minute's, at the start of the minute: the counts as `StatisticValues`
+(SampleCount, Sum, Minimum, Maximum); the timings (`TIMING_METRICS`: Duration, AsyncEventAge,
+IteratorAge) as `Values` and `Counts`, each distinct value once with the times it occurred, up
+to 150 a datum (API_PutMetricData.html), so that percentiles (p99 Duration) can be computed
+from them as from raw values; a run makes a few PutMetricData calls per function and minute
 whatever the traffic. A minute is written once the simulation has passed it, and everything
 still open is written before any CloudWatch API call reads (`Telemetry.flush`): a minute read
 while open gets a second datum later, which CloudWatch's statistics add up (Sum, SampleCount,
@@ -32,8 +35,9 @@ of qualified invocations; GetMetricData matches the exact set.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ..clock import from_micros
@@ -41,6 +45,8 @@ from ..clock import from_micros
 NAMESPACE: Final = "AWS/Lambda"
 PERIOD_US: Final = 60_000_000
 MAX_DATA_PER_CALL: Final = 1000  # PutMetricData MetricData limit
+MAX_VALUES_PER_DATUM: Final = 150  # distinct Values in one MetricDatum (API_PutMetricData.html)
+TIMING_METRICS: Final = frozenset({"Duration", "AsyncEventAge", "IteratorAge"})  # kept as values, for percentiles
 
 Dims = tuple[tuple[str, str], ...]
 
@@ -48,18 +54,22 @@ Dims = tuple[tuple[str, str], ...]
 @dataclass
 class _Stat:
     unit: str
+    keep_values: bool = False
     count: float = 0.0
     total: float = 0.0
     low: float = float("inf")
     high: float = float("-inf")
+    values: array = field(default_factory=lambda: array("d"))  # a timing metric's values: 8 bytes each
 
-    def add(self, value: float, weight: float = 1.0) -> None:
-        self.count += weight
-        self.total += value * weight
+    def add(self, value: float) -> None:
+        self.count += 1.0
+        self.total += value
         if value < self.low:
             self.low = value
         if value > self.high:
             self.high = value
+        if self.keep_values:
+            self.values.append(value)
 
 
 def function_dims(function_name: str, resource: str | None = None) -> list[Dims]:
@@ -100,7 +110,7 @@ class LambdaMetrics:
             key = (minute, metric, d)
             stat = self._stats.get(key)
             if stat is None:
-                stat = self._stats[key] = _Stat(unit)
+                stat = self._stats[key] = _Stat(unit, metric in TIMING_METRICS)
             stat.add(value)
 
     def add_invocation(self, record: Any, resource: str | None = None, async_age_ms: float | None = None) -> None:
@@ -128,8 +138,15 @@ class LambdaMetrics:
             if limit is not None and minute >= limit:
                 continue
             stat = self._stats.pop(key)
-            data.append(self._datum(metric, dims, minute, stat.unit, {
-                "SampleCount": stat.count, "Sum": stat.total, "Minimum": stat.low, "Maximum": stat.high}))
+            if stat.keep_values:
+                counts = sorted(Counter(stat.values).items())
+                for i in range(0, len(counts), MAX_VALUES_PER_DATUM):
+                    chunk = counts[i:i + MAX_VALUES_PER_DATUM]
+                    data.append(self._datum(metric, dims, minute, stat.unit, {
+                        "Values": [v for v, _ in chunk], "Counts": [float(c) for _, c in chunk]}))
+                continue
+            data.append(self._datum(metric, dims, minute, stat.unit, {"StatisticValues": {
+                "SampleCount": stat.count, "Sum": stat.total, "Minimum": stat.low, "Maximum": stat.high}}))
         for key in list(self._intervals):
             minute, dims = key
             closed = limit is not None and minute < limit
@@ -137,8 +154,8 @@ class LambdaMetrics:
                 continue
             peak = _peak(self._intervals[key], minute * PERIOD_US, (minute + 1) * PERIOD_US)
             if peak > self._concurrency_published.get(key, 0):
-                data.append(self._datum("ConcurrentExecutions", dims, minute, "Count", {
-                    "SampleCount": 1.0, "Sum": float(peak), "Minimum": float(peak), "Maximum": float(peak)}))
+                data.append(self._datum("ConcurrentExecutions", dims, minute, "Count", {"StatisticValues": {
+                    "SampleCount": 1.0, "Sum": float(peak), "Minimum": float(peak), "Maximum": float(peak)}}))
                 self._concurrency_published[key] = peak
             if closed:
                 del self._intervals[key]
@@ -147,13 +164,14 @@ class LambdaMetrics:
             self.closed_before_us = max(self.closed_before_us, limit * PERIOD_US)
         self._write(data)
 
-    def _datum(self, metric: str, dims: Dims, minute: int, unit: str, stats: dict[str, float]) -> dict[str, Any]:
+    def _datum(self, metric: str, dims: Dims, minute: int, unit: str, values: dict[str, Any]) -> dict[str, Any]:
+        """A MetricDatum of one minute; `values` holds its StatisticValues, or its Values and Counts."""
         return {
             "MetricName": metric,
             "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
             "Timestamp": from_micros(minute * PERIOD_US),
-            "StatisticValues": stats,
             "Unit": unit,
+            **values,
         }
 
     def _write(self, data: list[dict[str, Any]]) -> None:
