@@ -52,6 +52,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -64,6 +65,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 from . import running
 from .errors import SimulatorError, SimulatorNotRunning
@@ -288,6 +290,27 @@ def deploy(
     _warn_gaps(stack)
     registry[name] = stack
     return stack
+
+
+def transformed(
+    template: str | Path, parameters: Mapping[str, Any] | None = None, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """The template as CloudFormation receives it from `sam deploy`: parsed, its code packaged
+    and, when it declares the SAM transform, transformed, as `deploy` does it (steps 2 to 4),
+    without a simulator. Nothing is deployed: for reading what SAM generates (roles, event
+    source mappings, permissions, subscriptions) as the readiness review does."""
+    path = find_template(template)
+    sam_template = _parse(path)
+    values = _parameter_values(sam_template, parameters or {})
+    if not _is_sam(sam_template):
+        return sam_template
+    packaged = _package(sam_template, path.parent, _default_stack_name(path))
+    # The translator reads the Region from boto3's session; outside a simulator none may be set.
+    try:
+        with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": region}):
+            return _transform(sam_template, values)
+    finally:
+        packaged.cleanup()
 
 
 # -------------------------------------------------------------------------------------------
