@@ -34,6 +34,8 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   fires them; bad expressions refused; AWS::Scheduler::Schedule in CloudFormation.
 - `s3`: a template bucket's `NotificationConfiguration` (SAM's `S3` events), applied with moto's
   CloudFormation.
+- `iam`: a template role's ManagedPolicyArns attached (AWS managed policies from moto's copy of
+  their documents) and its inline policy documents stored as JSON, for IAM enforcement.
 - `custom_resources`: Lambda-backed custom resources (Create/Update/Delete requests, answered by
   the function's PUT to the response URL, caught in process for http.client and urllib3).
 - `cloudwatch`: alarms start INSUFFICIENT_DATA and keep their state on update, PutCompositeAlarm,
@@ -52,7 +54,13 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
   which moto lacks) answered by `logs_insights.LogsInsights`, which runs the query language.
 - `firehose`: Direct PUT streams to S3 delivered by `firehose.FirehoseDelivery` (buffering hints,
   Lambda transformation, dynamic partitioning, prefixes, Parquet conversion) instead of one object
-  per put; destinations checked at creation; PutRecordBatch's limits.
+  per put; destinations checked at creation; PutRecordBatch's limits;
+  AWS::KinesisFirehose::DeliveryStream in CloudFormation.
+- `glue`: AWS::Glue::Database and AWS::Glue::Table in CloudFormation (no patch of moto's Glue;
+  `cloudformation` adds the types).
+- `deployments`: versions keep the code they were published with; AWS::Lambda::Version (with
+  `Fn::GetAtt Version`), AWS::Lambda::Alias, AWS::CodeDeploy::Application and ::DeploymentGroup in
+  CloudFormation; CodeDeploy's PutLifecycleEventHookExecutionStatus answered by `deployments.Deployments`.
 - `location`: Amazon Location Service, which moto lacks: routes for boto3's `location` client
   answered by `location.LocationService` (geofence collections, trackers, device positions),
   AWS::Location::GeofenceCollection, Tracker and TrackerConsumer in CloudFormation.
@@ -80,12 +88,14 @@ from . import (
     cloudformation,
     cloudwatch,
     custom_resources,
+    deployments,
     dispatch,
     dynamodb,
     dynamodb_streams,
     event_source_mappings,
     eventbridge,
     firehose,
+    iam,
     iot,
     kinesis,
     lambda_config,
@@ -101,6 +111,7 @@ from . import (
 from ._patching import EXPECTED_MOTO_VERSION, Patch
 from .athena import set_athena
 from .custom_resources import set_custom_resources
+from .deployments import set_deployments
 from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
 from .eventbridge import set_eventbridge_targets
@@ -116,14 +127,16 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
            "set_eventbridge_targets", "set_firehose_delivery",
-           "set_custom_resources", "set_dynamodb_capacity", "set_iot_rules_engine", "set_kinesis_throughput",
+           "set_custom_resources", "set_deployments", "set_dynamodb_capacity", "set_iot_rules_engine",
+           "set_kinesis_throughput",
            "set_location", "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
 
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot, location, dispatch)
+            custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot,
+            location, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None
@@ -137,7 +150,7 @@ def _patch_table() -> list[Patch]:
 
 def _cloudformation_patches() -> list[Patch]:
     return (cloudformation.deferred_patches() + apigateway.deferred_patches() + s3.deferred_patches()
-            + custom_resources.deferred_patches())
+            + custom_resources.deferred_patches() + iam.deferred_patches())
 
 
 def verify() -> list[str]:
@@ -184,6 +197,7 @@ def remove() -> None:
     set_eventbridge_targets(None)
     set_message_moves(None)
     set_custom_resources(None)
+    set_deployments(None)
     set_dynamodb_capacity(None)
     set_kinesis_throughput(None)
     set_logs_insights(None)

@@ -2,7 +2,7 @@
 resource types moto's CloudFormation lacks that other modules define: AWS::ApiGateway::Stage,
 AWS::ApiGatewayV2::Api, ::Stage, ::Integration, ::Route and ::Authorizer (`apigateway`) and
 AWS::SNS::Subscription (`sns`), AWS::Scheduler::Schedule (`schedules`), AWS::CloudWatch::Alarm and
-AWS::CloudWatch::CompositeAlarm (`cloudwatch`), AWS::IoT::TopicRule (`iot`).
+AWS::CloudWatch::CompositeAlarm (`cloudwatch`), AWS::IoT::TopicRule (`iot`), AWS::SQS::QueuePolicy (`iam`).
 
 Lambda-backed custom resources (AWS::CloudFormation::CustomResource, Custom::<Name>) come from
 `custom_resources`; a resource that fails to create gets its CREATE_FAILED event and reason.
@@ -29,6 +29,10 @@ from .apigateway import ADDED_RESOURCES as APIGATEWAY_RESOURCES
 from .cloudwatch import ADDED_RESOURCES as CLOUDWATCH_RESOURCES
 from .custom_resources import is_custom_resource_type
 from .custom_resources import resource_class as custom_resource_class
+from .deployments import ADDED_RESOURCES as DEPLOYMENT_RESOURCES
+from .firehose import DeliveryStreamResource
+from .glue import ADDED_RESOURCES as GLUE_RESOURCES
+from .iam import ADDED_RESOURCES as IAM_RESOURCES
 from .iot import TopicRuleResource
 from .lambda_config import lookup_event_invoke_config, put_event_invoke_config
 from .location import ADDED_RESOURCES as LOCATION_RESOURCES
@@ -68,7 +72,7 @@ class _EventInvokeConfigResource(_shared.AddedResource):
     """AWS::Lambda::EventInvokeConfig for moto's CloudFormation, which lacks it
     (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventinvokeconfig.html;
     SAM's EventInvokeConfig property becomes one). The config lands where the API puts it.
-    The qualifier is not checked: moto's CloudFormation does not create AWS::Lambda::Alias."""
+    The qualifier is not checked: the alias may be created after it."""
 
     _PROPS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
 
@@ -112,8 +116,10 @@ class _EventInvokeConfigResource(_shared.AddedResource):
 
 def _wrap_resource_class_from_type(original: Callable[[str], Any]) -> Callable[[str], Any]:
     added = {cls.cloudformation_type(): cls
-             for cls in (_EventInvokeConfigResource, *APIGATEWAY_RESOURCES, SubscriptionResource, ScheduleResource,
-                         *CLOUDWATCH_RESOURCES, TopicRuleResource, PipeResource, *LOCATION_RESOURCES)}
+             for cls in (_EventInvokeConfigResource, *DEPLOYMENT_RESOURCES, *APIGATEWAY_RESOURCES, SubscriptionResource,
+                         ScheduleResource,
+                         *CLOUDWATCH_RESOURCES, TopicRuleResource, PipeResource, *LOCATION_RESOURCES, *IAM_RESOURCES,
+                         DeliveryStreamResource, *GLUE_RESOURCES)}
 
     def resource_class_from_type(resource_type: str) -> Any:
         if is_custom_resource_type(resource_type):  # both spellings, Lambda-backed (custom_resources)

@@ -15,7 +15,8 @@ then moto is unchanged):
 - `put_record`: a record over 1,000 KiB is refused; moto's own PutRecord then goes through the
   batch above.
 
-Other stream types and destinations keep moto's behaviour.
+Other stream types and destinations keep moto's behaviour. AWS::KinesisFirehose::DeliveryStream,
+which moto's CloudFormation lacks, creates a stream through the same backend method.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..firehose import DeliveryPlan, FirehoseDelivery, StreamSettings
 from ..rules import firehose as rules
+from . import _shared
 from ._patching import Patch
 
 _delivery: FirehoseDelivery | None = None
@@ -130,3 +132,69 @@ def patches() -> list[Patch]:
         Patch(FirehoseBackend, "put_record", None, ("self", "delivery_stream_name", "record"),
               "Firehose record size limit", wrap=_wrap_put_record),
     ]
+
+
+def _cfn_typed(value: Any, key: str = "") -> Any:
+    """A template's property values as the API types them: CloudFormation passes parameters
+    (`Ref`) as strings, which it converts to the property's integer or boolean type."""
+    if isinstance(value, dict):
+        return {k: _cfn_typed(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cfn_typed(item) for item in value]
+    if key in _CFN_INTEGERS and isinstance(value, str):
+        return int(value)
+    if key == "Enabled" and isinstance(value, str):
+        return value.lower() == "true"
+    return value
+
+
+_CFN_INTEGERS = ("SizeInMBs", "IntervalInSeconds", "DurationInSeconds")
+
+
+class DeliveryStreamResource(_shared.AddedResource):
+    """AWS::KinesisFirehose::DeliveryStream for moto's CloudFormation
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kinesisfirehose-deliverystream.html):
+    a Direct PUT stream with an S3 or ExtendedS3 destination, created through moto's backend
+    method, so the checks and the delivery above apply as to one created with boto3. `Ref` is
+    the stream's name; `Arn` its ARN."""
+
+    CFN_ATTRIBUTES = ("Arn",)
+
+    def __init__(self, name: str, arn: str):
+        self.name, self.arn = name, arn
+        self.physical_resource_id = name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::KinesisFirehose::DeliveryStream"
+
+    def cfn_attributes(self) -> dict[str, str]:
+        return {"Arn": self.arn}
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> DeliveryStreamResource:
+        from moto.firehose.models import firehose_backends
+
+        props = _cfn_typed(cloudformation_json["Properties"])
+        name = str(props.get("DeliveryStreamName") or resource_name)
+        backend = firehose_backends[account_id][region_name]
+        arn = backend.create_delivery_stream(
+            region_name, name, props.get("DeliveryStreamType", "DirectPut"),
+            props.get("KinesisStreamSourceConfiguration"), props.get("DeliveryStreamEncryptionConfigurationInput"),
+            props.get("S3DestinationConfiguration"), props.get("ExtendedS3DestinationConfiguration"),
+            None, None, None, None, None, None, props.get("Tags") or [])
+        return cls(name, arn)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        name = str(cloudformation_json["Properties"].get("DeliveryStreamName") or resource_name)
+        cls(name, "").delete(account_id, region_name)
+
+    def delete(self, account_id: str, region: str) -> None:
+        from moto.firehose.models import firehose_backends
+
+        firehose_backends[account_id][region].delivery_streams.pop(self.name, None)
