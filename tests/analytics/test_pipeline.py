@@ -1,0 +1,135 @@
+"""The module 7 pipeline (serverless_course.analytics, template.yaml) deployed once: a small
+seeded fleet across midnight publishes through IoT Core; every answer is checked against the
+fleet's own readings (serverless_course.analytics.fleet), never against the lake."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from lambdasim import Simulator
+from serverless_course.analytics import fleet, lake, queries
+
+pytestmark = pytest.mark.xdist_group("analytics-pipeline")
+
+SPEC = fleet.FleetSpec(sensors=8, duration_s=80 * 60, start=datetime(2026, 3, 9, 23, 20, tzinfo=timezone.utc),
+                       late_rate=0.03, late_delay_s=(600.0, 1800.0), malformed_rate=0.015, anomaly_rate=0.03)
+DAYS = ("2026-03-09", "2026-03-10")
+
+
+@pytest.fixture(scope="module")
+def run():
+    telemetry = fleet.generate(SPEC, seed=5)
+    with Simulator(seed=5, start=SPEC.start - timedelta(minutes=1)) as sim:
+        deployed = lake.deploy(sim, buffer_interval_s=120, buffer_size_mib=64)
+        sqs = sim.client("sqs")
+        queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sim.client("sns").subscribe(TopicArn=deployed.alerts_topic, Protocol="sqs", Endpoint=arn,
+                                    Attributes={"RawMessageDelivery": "true"})
+        lake.publish(sim, telemetry.messages)
+        lake.drain(sim)
+        yield sim, deployed, telemetry, queue
+
+
+def _objects(sim, kind: str):
+    return [o for o in sim.firehose.objects if o.kind == kind]
+
+
+def test_the_fleet_has_late_out_of_order_and_malformed_messages():
+    spec = fleet.FleetSpec(sensors=40, duration_s=6 * 3600)
+    telemetry = fleet.generate(spec, seed=5)
+    assert {m.malformed for m in telemetry.malformed} == set(fleet.MALFORMED_KINDS)
+    assert any(m.late_s > spec.late_delay_s[0] for m in telemetry.messages)
+    events = [m.reading.event_time for m in telemetry.messages if m.reading]
+    assert events != sorted(events)  # arrival order is not event order
+    assert fleet.generate(spec, seed=5) == telemetry  # seeded
+
+
+def test_every_reading_lands_under_its_event_day_and_type_as_parquet_and_malformed_ones_in_errors(run):
+    """https://docs.aws.amazon.com/firehose/latest/dev/dynamic-partitioning.html: keys from the
+    JQ query build the prefix; https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-status-model.html:
+    ProcessingFailed records go to the error output prefix."""
+    import pyarrow.parquet as pq
+
+    sim, deployed, telemetry, _ = run
+    data, failed = _objects(sim, "data"), _objects(sim, "processing-failed")
+    assert sum(o.records for o in data) == len(telemetry.readings)
+    assert sum(o.records for o in failed) == len(telemetry.malformed) > 0
+    s3 = sim.client("s3")
+    landed = Counter()
+    for o in data:
+        assert o.key.startswith("telemetry/dt=") and o.key.endswith(".parquet")
+        day, device_type = (part.split("=")[1] for part in o.key.split("/")[1:3])
+        table = pq.read_table(io.BytesIO(s3.get_object(Bucket=o.bucket, Key=o.key)["Body"].read()))
+        assert {t.strftime("%Y-%m-%d") for t in table.column("event_time").to_pylist()} == {day}
+        landed[device_type] += table.num_rows
+    assert landed == Counter(r.device_type for r in telemetry.readings)
+    raw = [base64.b64decode(json.loads(line)["rawData"]) for o in failed
+           for line in s3.get_object(Bucket=o.bucket, Key=o.key)["Body"].read().splitlines()]
+    # The rule's SELECT * passes JSON on re-serialised and anything else as its bytes.
+    assert sorted(map(_canonical, raw)) == sorted(_canonical(m.payload) for m in telemetry.malformed)
+
+
+def _canonical(payload: bytes) -> str:
+    try:
+        return json.dumps(json.loads(payload), sort_keys=True)
+    except ValueError:
+        return payload.decode()
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_athena_answers_the_questions_as_the_readings_do(run, day):
+    sim, deployed, telemetry, _ = run
+    top = lake.query(sim, deployed, queries.daily_max_by_type(day))
+    assert {t: float(v) for t, v in top.rows} == fleet.daily_max_by_type(telemetry.readings, day)
+    hourly = lake.query(sim, deployed, queries.hourly_anomalies(day))
+    assert {(t, int(h)): int(n) for t, h, n in hourly.rows} == fleet.hourly_anomalies(telemetry.readings, day)
+    assert hourly.rows  # the seeded fleet has anomalies on both days
+
+
+def test_a_days_query_reads_only_that_days_folders_and_only_the_columns_it_names(run):
+    """https://docs.aws.amazon.com/athena/latest/ug/partitions.html and columnar-storage.html."""
+    sim, deployed, telemetry, _ = run
+    day = DAYS[0]
+    result = lake.query(sim, deployed, queries.daily_max_by_type(day))
+    [execution] = [e for e in sim.athena.executions.values() if e.data_scanned_bytes == result.bytes_scanned][-1:]
+    assert execution.objects_read and all(f"/dt={day}/" in key for key in execution.objects_read)
+    that_day = sum(o.bytes for o in _objects(sim, "data") if f"/dt={day}/" in o.key)
+    assert 0 < result.bytes_scanned < that_day
+
+
+def test_tumbling_windows_count_each_reading_in_the_minute_it_arrived(run):
+    """https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html: the window's
+    state is carried between invocations and the final invocation writes the aggregate."""
+    sim, deployed, telemetry, _ = run
+    items = sim.client("dynamodb").scan(TableName=deployed.aggregates_table)["Items"]
+    windows = {(i["device_type"]["S"], datetime.fromisoformat(i["window_start"]["S"].replace("Z", "+00:00"))):
+               (int(i["readings"]["N"]), float(i["max"]["N"])) for i in items}
+    assert windows == fleet.minute_aggregates(telemetry.messages, by="arrival")
+    assert windows != fleet.minute_aggregates(telemetry.messages, by="event")  # late data
+
+
+def test_hot_thermometers_alert_once_per_reading_over_the_threshold(run):
+    sim, deployed, telemetry, queue = run
+    expected = 0
+    for m in telemetry.messages:
+        try:
+            doc = json.loads(m.payload)
+        except ValueError:
+            continue
+        value = doc.get("reading")
+        expected += doc["device_type"] == "thermometer" and isinstance(value, float) and value > 40
+    sqs = sim.client("sqs")
+    got = 0
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        got += len(batch)
+        for message in batch:
+            assert json.loads(message["Body"])["reading"] > 40
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert got == expected > 0
