@@ -85,6 +85,7 @@ _AREAS = {
     "test_cli.py": "Command line",
     "test_json_logs.py": "Logs: the JSON log format",
     "test_tracing.py": "Tracing (X-Ray as OpenTelemetry spans)",
+    "test_deployments.py": "Versions, weighted aliases, gradual deployments (CodeDeploy)",
 }
 
 

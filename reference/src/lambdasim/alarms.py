@@ -153,6 +153,8 @@ class AlarmEvaluator:
         self._interval_us = 60 * _US
         self._indexes: dict[tuple[str, str], _MetricIndex] = {}
         self.transitions: list[AlarmTransition] = []
+        # Called with every transition (sim.deployments watches its alarms through it).
+        self.listeners: list[Callable[[AlarmTransition], None]] = []
         self.notifications: list[AlarmNotification] = []
         self.skipped_actions: list[tuple[str, str]] = []
         self.problems: dict[str, str] = {}
@@ -301,6 +303,8 @@ class AlarmEvaluator:
             "HistoryData": rules.state_history_data(old, new)})
         reason_data = _json_or_empty(new[2])
         self.transitions.append(AlarmTransition(when, name, kind, old[0], new[0], new[1], reason_data))
+        for listener in self.listeners:
+            listener(self.transitions[-1])
         if self.events:
             moto_state.put_service_event(account_id, region, _state_change_event(alarm, old, new, at_us))
         if alarm["ActionsEnabled"]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .functions import FunctionConfig
+from .rules.deployments import alias_weights, pick_version
 from .rules.tenancy import isolates_tenants
 
 if TYPE_CHECKING:
@@ -98,10 +99,34 @@ def resolve_function(
     alias. The second value is `context.invoked_function_arn`: qualified if the caller gave a
     version or alias (https://docs.aws.amazon.com/lambda/latest/dg/python-context.html).
     """
-    fn = lambda_backend(account_id, region).get_function(name_or_arn, qualifier)
-    config = function_config(fn)
+    backend = lambda_backend(account_id, region)
+    fn = backend.get_function(name_or_arn, qualifier)
     used = qualifier_in(name_or_arn) or qualifier
+    if used and used != "$LATEST" and not used.isdigit() and _alias_draw is not None:
+        alias = backend.get_alias(used, fn.function_name)
+        weights = alias_weights(alias.routing_config)
+        if weights:  # a weighted alias: the version is drawn per invocation (rules/deployments.py)
+            version = pick_version(str(alias.function_version), weights, _alias_draw())
+            fn = backend.get_function(fn.function_name, version)
+    config = function_config(fn)
     return config, f"{config.arn}:{used}" if used else config.arn
+
+
+# The seeded draw that routes an invocation through a weighted alias; the facade sets it.
+_alias_draw: Callable[[], float] | None = None
+
+
+def set_alias_draw(draw: Callable[[], float] | None) -> None:
+    """The generator of uniform draws in [0, 1) weighted aliases route with (None: the alias's
+    own version, always)."""
+    global _alias_draw
+    _alias_draw = draw
+
+
+def function_versions(account_id: str, region: str, function_name: str) -> list[str]:
+    """The published versions of a function, oldest first."""
+    return [str(fn.version) for fn in lambda_backend(account_id, region).list_versions_by_function(function_name)
+            if str(fn.version) != "$LATEST"]
 
 
 def async_settings(account_id: str, region: str, function_name: str, invoked_arn: str) -> AsyncSettings:
@@ -1077,3 +1102,40 @@ def athena_work_group_exists(account_id: str, region: str, work_group: str) -> b
     from moto.athena.models import athena_backends
 
     return work_group in athena_backends[account_id][region].work_groups
+
+
+# ---------------------------------------------------------------------------------------------
+# CodeDeploy: Lambda deployment groups (the adapter stores a template's in moto's backend)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeploymentGroupSettings:
+    """What a Lambda deployment plays: its configuration's name, the alarms it watches (when
+    alarm monitoring is enabled) and the events that roll it back (when automatic rollback is)."""
+
+    application: str
+    name: str
+    config_name: str
+    alarms: tuple[str, ...]
+    rollback_events: tuple[str, ...]
+
+
+def deployment_group(account_id: str, region: str, application: str, name: str) -> DeploymentGroupSettings:
+    """A deployment group moto holds (KeyError if it does not)."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    group = codedeploy_backends[account_id][region].deployment_groups[application][name]
+    alarms = group.alarm_configuration
+    rollback = group.auto_rollback_configuration or {}
+    return DeploymentGroupSettings(
+        application=application, name=name, config_name=str(group.deployment_config_name),
+        alarms=tuple(str(a["name"]) for a in alarms.alarms) if alarms is not None and alarms.enabled else (),
+        rollback_events=tuple(rollback.get("events") or ()) if rollback.get("enabled") else (),
+    )
+
+
+def alarm_states(account_id: str, region: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The state of each named alarm that exists (OK, ALARM, INSUFFICIENT_DATA)."""
+    alarms = cloudwatch_backend(account_id, region).alarms
+    return {name: str(alarms[name].state_value) for name in names if name in alarms}

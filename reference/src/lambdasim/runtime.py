@@ -208,6 +208,20 @@ class Runtime:
         # The platform part of a cold start's INIT duration (illustrative constants).
         self.init_model = cold_start.InitDurationModel()
 
+    # -- code ---------------------------------------------------------------------------------
+    def mapping_for(self, config: FunctionConfig) -> HandlerMapping:
+        """The local code of the function version `config` names: a published version keeps the
+        code $LATEST had when it was published (`pin_version`), as a version is immutable
+        (https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html)."""
+        return (self.mappings.get(f"{config.name}:{config.version}") or self.mappings.get(config.name)
+                or HandlerMapping())
+
+    def pin_version(self, function_name: str, version: str) -> None:
+        """A version was published: it runs $LATEST's code of now, whatever $LATEST maps to later."""
+        mapping = self.mappings.get(function_name)
+        if mapping is not None:
+            self.mappings[f"{function_name}:{version}"] = mapping
+
     # -- ids ----------------------------------------------------------------------------------
     def new_request_id(self) -> str:
         """A request id in AWS's format (a UUID), drawn from the seeded generator."""
@@ -249,7 +263,7 @@ class Runtime:
         """
         config = request.config
         start_us = self.clock.micros
-        mapping = self.mappings.get(config.name, HandlerMapping())
+        mapping = self.mapping_for(config)
         handler_name = mapping.handler or config.handler or ""
         module_name = handler_name.rsplit(".", 1)[0].replace("/", ".")
         code_key = (handler_name, mapping.code_dir)
@@ -518,7 +532,7 @@ class Runtime:
         take up to max(130 s, timeout) here (lambda-runtime-environment.html); an environment
         whose INIT fails or runs out of time is retired.
         """
-        mapping = self.mappings.get(config.name, HandlerMapping())
+        mapping = self.mapping_for(config)
         handler_name = mapping.handler or config.handler or ""
         module_name = handler_name.rsplit(".", 1)[0].replace("/", ".")
         code_key = (handler_name, mapping.code_dir)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _moto_patches, moto_state, running, sdk_models
 from .alarms import AlarmEvaluator
+from .deployments import Deployments
 from .apigateway import FrontDoor
 from .async_queue import AsyncInvocationQueue
 from .athena import Athena
@@ -246,6 +247,10 @@ class Simulator:
         self.custom_resources = CustomResources(self._service, region, Random(f"{seed}/custom-resources"))
         # Scheduled rules and Scheduler schedules fired on the virtual clock (schedules.py).
         self.schedules = Schedules(self, Random(f"{seed}/schedules"))
+        # CodeDeploy's gradual deployments of new versions to aliases (deployments.py), and the
+        # seeded draw that routes invocations through a weighted alias.
+        self.deployments = Deployments(self, Random(f"{seed}/deployments"))
+        self._alias_routing = Random(f"{seed}/alias-routing")
         # Kinesis throughput ceilings (per shard, per on-demand stream) and their refusals.
         self.kinesis = KinesisThroughput(lambda: self._clock.micros, kinesis_limits or kinesis_rules.KinesisLimits())
         # CloudWatch Logs Insights queries over the simulation's logs (lambdasim.logs_insights).
@@ -305,6 +310,12 @@ class Simulator:
             self._undo.append(lambda: _moto_patches.set_message_moves(None))
             _moto_patches.set_custom_resources(self.custom_resources)
             self._undo.append(lambda: _moto_patches.set_custom_resources(None))
+            _moto_patches.set_deployments(self.deployments)
+            self._undo.append(lambda: _moto_patches.set_deployments(None))
+            moto_state.set_alias_draw(self._alias_routing.random)
+            self._undo.append(lambda: moto_state.set_alias_draw(None))
+            self.alarms.listeners.append(self.deployments.alarm_changed)
+            self._undo.append(lambda: self.alarms.listeners.remove(self.deployments.alarm_changed))
             _moto_patches.set_kinesis_throughput(self.kinesis)
             self._undo.append(lambda: _moto_patches.set_kinesis_throughput(None))
             _moto_patches.set_logs_insights(self.logs_insights)
