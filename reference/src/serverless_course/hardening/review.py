@@ -119,7 +119,7 @@ def review(template: str | Path, region: str = "us-east-1") -> Review:
     written, _ = decode(str(path))
     written = written or {}
     accepted = _accepted(written)
-    result = Review(path)
+    result = Review(Path(template))  # named as the caller named it
     for m in lint_file(path, config=ManualArgs(regions=[region])):
         where = list(getattr(m, "path", None) or [])
         resource = str(where[1]) if len(where) > 1 and where[0] == "Resources" else None
