@@ -74,7 +74,13 @@ def warm_up(lab: Path) -> None:
         with contextlib.suppress(Exception):  # a grading that needs it reports the error
             importlib.import_module(name)
     from lambdasim import Simulator
+    from lambdasim.sdk_models import share_loaders
 
+    # For the server's whole life, not only while a simulation runs: every botocore session a
+    # grading makes (moto's mock_aws drops boto3's default session at each start, so a lab's
+    # tests make one per test) then finds the models the warm-up parsed, instead of reading
+    # them from disk again.
+    share_loaders()
     with tempfile.TemporaryDirectory(prefix="labgrader-warm-up-") as folder:
         template = Path(folder) / "template.yaml"
         template.write_text(WARM_UP_TEMPLATE)
