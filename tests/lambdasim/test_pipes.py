@@ -406,3 +406,23 @@ def test_a_template_declares_a_pipe_that_runs(sim):
     cloudformation.delete_stack(StackName="relay")
     assert sim.client("pipes").list_pipes()["Pipes"] == []
     assert sim.pipes.current() == {}
+
+
+def test_a_templates_ttl_specification_turns_time_to_live_on(sim):
+    """https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html
+    (TimeToLiveSpecification): a table declared with it has Time to Live enabled on that
+    attribute, and its expired items are deleted like those of a table updated with
+    UpdateTimeToLive (moto's CloudFormation ignored the property)."""
+    template = {"Resources": {"Orders": {"Type": "AWS::DynamoDB::Table", "Properties": {
+        "TableName": "orders", "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}}}}}
+    sim.client("cloudformation").create_stack(StackName="ttl", TemplateBody=json.dumps(template))
+    ddb = sim.client("dynamodb")
+    assert ddb.describe_time_to_live(TableName="orders")["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    _put(sim, "o1", "placed", expires_at=int(sim.now.timestamp()) + 60)
+    sim.run_for(2 * DAY_S + 3600)
+    assert "Item" not in ddb.get_item(TableName="orders", Key={"id": {"S": "o1"}})
+    assert [d.key for d in sim.dynamodb_ttl.deletions] == [{"id": {"S": "o1"}}]

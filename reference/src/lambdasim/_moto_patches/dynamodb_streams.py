@@ -8,7 +8,8 @@ never deletes an expired item.
   are list positions); the trim point is computed from their ApproximateCreationDateTime, which
   moto stamps with the virtual clock.
 - Time to Live: UpdateTimeToLive tells the simulator's TTL sweeper (`dynamodb_ttl`), which
-  deletes expired items through `moto_state.delete_by_ttl`.
+  deletes expired items through `moto_state.delete_by_ttl`. moto's CloudFormation ignores an
+  AWS::DynamoDB::Table's TimeToLiveSpecification; here it is applied as UpdateTimeToLive.
 """
 
 from __future__ import annotations
@@ -74,9 +75,30 @@ def _wrap_update_time_to_live(original: Callable[..., Any]) -> Callable[..., Any
     return update_time_to_live
 
 
+def _wrap_table_from_cloudformation(original: Callable[..., Any]) -> Any:
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        """Table.create_from_cloudformation_json, then the table's TimeToLiveSpecification
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html)
+        applied as UpdateTimeToLive applies it."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        spec = cloudformation_json.get("Properties", {}).get("TimeToLiveSpecification")
+        if spec:
+            enabled = str(spec.get("Enabled", False)).lower() == "true"
+            dynamodb_backends[account_id][region_name].update_time_to_live(
+                table.name, {"AttributeName": spec.get("AttributeName"), "Enabled": enabled})
+        return table
+
+    create_from_cloudformation_json.__wrapped__ = original  # type: ignore[attr-defined]
+    return classmethod(create_from_cloudformation_json)
+
+
 def patches() -> list[Patch]:
     """The patches of this module, applied on start and removed on stop."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
     return [
@@ -87,4 +109,7 @@ def patches() -> list[Patch]:
               "DynamoDB Streams' 24-hour retention (TrimmedDataAccessException)", wrap=_wrap_get_records),
         Patch(DynamoDBBackend, "update_time_to_live", None, ("self", "table_name", "ttl_spec"),
               "Time to Live deletions played by the simulator", wrap=_wrap_update_time_to_live),
+        Patch(Table, "create_from_cloudformation_json", None,
+              ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+              "a table's TimeToLiveSpecification in CloudFormation", wrap=_wrap_table_from_cloudformation),
     ]
