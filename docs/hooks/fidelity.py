@@ -79,6 +79,7 @@ _AREAS = {
     "test_api_authorizers.py": "API Gateway Lambda authorizers (REST)",
     "test_api_integrations.py": "API Gateway non-proxy and AWS service integrations",
     "test_api_iam_auth.py": "API Gateway IAM authorization",
+    "test_iam_enforcement.py": "IAM enforcement and resource policies",
     "test_custom_resources.py": "CloudFormation custom resources",
     "test_deploy_errors.py": "SAM deploy",
     "test_template_notifications_and_targets.py": "Templates: SNS subscriptions, S3 notifications, EventBridge targets",

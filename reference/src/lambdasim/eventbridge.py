@@ -127,6 +127,10 @@ class EventBridgeTargets:
         self.invocations_limit: RateLimit | None = rules.invocations_limit(sim.region)
         self.throttles: list[RateThrottle] = []
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        # With IAM enforced (`Simulator(iam=True)`): whether a target's resource policy lets
+        # EventBridge deliver to it, `(kind, target ARN, rule ARN) -> (status, code, message)`
+        # of the refusal, or None when it does (`lambdasim.iam`).
+        self.authorize: Callable[[str, str, str], tuple[int, str, str] | None] | None = None
 
     def refuse(self, target: str, *, status: int = 429, code: str = "TooManyRequestsException",
                message: str = "Rate Exceeded.", seconds: float | None = None) -> None:
@@ -217,7 +221,7 @@ class EventBridgeTargets:
             return
         if not self._invocation_admitted(d, now):
             return
-        failure = self._refusal(d.target_arn, now)
+        failure = self._refusal(d.target_arn, now) or self._unauthorized(d.kind, d.target_arn, d.rule_arn)
         if failure is None:
             failure = self._invoke_lambda(d, now) if d.send is None else d.send()
         if failure is None:
@@ -262,6 +266,10 @@ class EventBridgeTargets:
             refusal = None
         return None if refusal is None else TargetFailure(*refusal[:3])
 
+    def _unauthorized(self, kind: str, target_arn: str, rule_arn: str) -> TargetFailure | None:
+        refusal = self.authorize(kind, target_arn, rule_arn) if self.authorize is not None else None
+        return None if refusal is None else TargetFailure(*refusal)
+
     def _invoke_lambda(self, d: TargetDelivery, now: int) -> TargetFailure | None:
         """Lambda's Invoke API, asynchronous: accepted (None) or its error."""
         region = d.target_arn.split(":")[3]
@@ -296,6 +304,11 @@ class EventBridgeTargets:
                                                   error_code=rules.dead_letter_error_code(last.status),
                                                   error_message=f"{last.code}: {last.message}",
                                                   exhausted=d.exhausted, retry_attempts=d.retries)
+        refused = self._unauthorized("sqs", dlq, d.rule_arn)
+        if refused is not None:  # the DLQ's queue policy does not let EventBridge send to it
+            d.state = "dead-letter-failed"
+            d.dead_letter_error = f"{refused.code}: {refused.message}"
+            return
         try:
             _, _, _, region, account, name = dlq.split(":", 5)
             sqs = self._sim.client("sqs") if region == self._sim.region else self._sim.client("sqs", region_name=region)

@@ -105,6 +105,7 @@ __all__ = [
     "Rule",
     "ServerError",
     "Throttle",
+    "error_response",
     "was_faulted",
 ]
 
@@ -680,6 +681,13 @@ def _error_response(spec: _ErrorSpec, service: str, model: Any, url: str, reques
         headers["Content-Type"] = "text/xml"
     headers["Content-Length"] = str(len(body))
     return AWSResponse(url, spec.status, headers, _RawBody(body))
+
+
+def error_response(model: Any, code: str, message: str, *, status: int, url: str, request_id: str) -> AWSResponse:
+    """An error response to one call of the operation `model`, in its service's wire protocol:
+    for the simulator's own refusals (IAM enforcement) that botocore must parse as AWS's."""
+    spec = _spec_from_model(model, code, status, message, None)
+    return _error_response(spec, model.service_model.service_name, model, url, request_id)
 
 
 def _redirect(url: str) -> str:

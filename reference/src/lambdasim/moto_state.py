@@ -1139,3 +1139,70 @@ def alarm_states(account_id: str, region: str, names: tuple[str, ...]) -> dict[s
     """The state of each named alarm that exists (OK, ALARM, INSUFFICIENT_DATA)."""
     alarms = cloudwatch_backend(account_id, region).alarms
     return {name: str(alarms[name].state_value) for name in names if name in alarms}
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM: a function's execution role and the policies it holds (lambdasim.iam enforces them)
+# ---------------------------------------------------------------------------------------------
+
+
+def function_role_arn(account_id: str, region: str, function_name: str) -> str | None:
+    """The execution role ARN of a function ($LATEST), None for a function moto does not hold."""
+    try:
+        fn = lambda_backend(account_id, region).get_function(function_name)
+    except Exception:  # noqa: BLE001 - moto raises its own not-found errors
+        return None
+    return str(fn.role) if getattr(fn, "role", None) else None
+
+
+def role_policy_documents(account_id: str, role_arn: str) -> list[tuple[str, Any]]:
+    """(policy name, document) of every policy a role holds: inline policies by name, attached
+    managed policies by ARN (their default version). Empty for a role moto does not hold."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["aws"]
+    role = next((r for r in backend.roles.values() if r.arn == role_arn), None)
+    if role is None:
+        return []
+    found: list[tuple[str, Any]] = list(role.policies.items())
+    for arn, policy in role.managed_policies.items():
+        version = next(v for v in policy.versions if v.is_default)
+        found.append((arn, version.document))
+    return found
+
+
+def secret_arn(account_id: str, region: str, secret_id: str) -> str:
+    """The ARN of a Secrets Manager secret named or ARN'd by `secret_id` (as given if unknown)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secrets = secretsmanager_backends[account_id][region].secrets
+    return str(secrets[secret_id].arn) if secret_id in secrets else secret_id
+
+
+def function_resource_policy(account_id: str, region: str, function_name: str) -> list[dict[str, Any]]:
+    """The statements of a function's resource-based policy (AddPermission, AWS::Lambda::Permission)."""
+    try:
+        fn = lambda_backend(account_id, region).get_function(function_name)
+    except Exception:  # noqa: BLE001 - moto raises its own not-found errors
+        return []
+    return list(fn.policy.statements)
+
+
+def queue_policy(queue_arn: str) -> dict[str, Any] | None:
+    """An SQS queue's access policy (its Policy attribute, AWS::SQS::QueuePolicy), None without one."""
+    import json
+
+    queue = queue_by_arn(queue_arn)
+    policy = getattr(queue, "policy", None) if queue is not None else None
+    if not policy:
+        return None
+    return json.loads(policy) if isinstance(policy, str) else dict(policy)
+
+
+def set_queue_policy(account_id: str, region: str, queue_url: str, policy: str | None) -> None:
+    """Set (or, with None, remove) an SQS queue's Policy attribute; a queue that is gone is skipped."""
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account_id][region].queues.get(queue_url.rstrip("/").rsplit("/", 1)[-1])
+    if queue is not None:
+        queue.policy = policy

@@ -141,8 +141,10 @@ class InvocationFrame:
     sleeps or waits for a nested synchronous invocation; the scheduler's own time stays put.
     """
 
-    def __init__(self, clock: VirtualClock, start_us: int, deadline_us: int | None):
+    def __init__(self, clock: VirtualClock, start_us: int, deadline_us: int | None, function: str | None = None):
         self.clock = clock
+        # Whose code runs in this frame: the AWS calls it makes are that function's (lambdasim.iam).
+        self.function = function
         self.start_us = start_us
         self.deadline_us = deadline_us
         self.elapsed_us = 0
@@ -291,7 +293,7 @@ class Runtime:
                     # deadline is a backstop: the 10 s init limit plus the retry's timeout.
                     limit_us = cold_start.ON_DEMAND_INIT_LIMIT_S * MICROS_PER_SECOND
                     timeout_us = config.timeout_s * MICROS_PER_SECOND
-                    frame = InvocationFrame(self.clock, start_us, start_us + limit_us + timeout_us)
+                    frame = InvocationFrame(self.clock, start_us, start_us + limit_us + timeout_us, config.name)
                     frame.elapsed_us = self.platform_init_us(config)
                     self.clock.set(frame.now_us)
                     self._frames.append(frame)
@@ -396,7 +398,7 @@ class Runtime:
             client_context=request.client_context,
             tenant_id=request.tenant_id,
         )
-        frame = InvocationFrame(self.clock, handler_start, deadline)
+        frame = InvocationFrame(self.clock, handler_start, deadline, config.name)
         self._frames.append(frame)
         result: Any = None
         error: bytes | None = None
@@ -546,7 +548,7 @@ class Runtime:
             source="provisioned-concurrency")
         environ = self._environment_variables(config, env, handler_name, mapping, request)
         limit_us = cold_start.provisioned_init_limit_s(config.timeout_s) * MICROS_PER_SECOND
-        frame = InvocationFrame(self.clock, at_us, at_us + limit_us)
+        frame = InvocationFrame(self.clock, at_us, at_us + limit_us, config.name)
         frame.elapsed_us = self.platform_init_us(config)
         saved = self.clock.micros
         self.clock.set(frame.now_us)

@@ -44,6 +44,7 @@ from .location import LocationService
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .dynamodb_ttl import TtlSweeper
 from .firehose import FirehoseDelivery
+from .iam import IamEnforcement
 from .kinesis_throughput import KinesisThroughput
 from .logs_insights import LogsInsights
 from .sqs_fifo_throughput import SqsFifoThroughput
@@ -140,6 +141,10 @@ class Simulator:
             trackers with position filtering, ENTER/EXIT events on the default bus;
             `sim.location`, `lambdasim.location`); with False a `location` client call raises
             NotImplementedError, as moto does for an action it lacks.
+        iam: enforce IAM on what functions' code calls (`sim.iam`, `lambdasim.iam`): each call
+            is checked against the function's execution role's policies and refused with AWS's
+            access denied error when they do not allow it; the calls are recorded for the
+            unused-permission report. Off by default: the role is not consulted.
     """
 
     def __init__(
@@ -166,6 +171,7 @@ class Simulator:
         dynamodb_ttl: bool = True,
         firehose: bool = True,
         location: bool = True,
+        iam: bool = False,
     ):
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -274,6 +280,12 @@ class Simulator:
         # Firehose's buffers, Lambda transformations and S3 objects (firehose.py).
         self.firehose = FirehoseDelivery(self, Random(f"{seed}/firehose"))
         self._firehose_enabled = firehose
+        # IAM enforced on functions' calls, and what their roles grant that the run never used.
+        self.iam = IamEnforcement(
+            runtime=self._runtime, account_id=self.account_id, region=region,
+            clock_us=lambda: self._clock.micros, invocations=self.invocations,
+            queue_sources=self._mapped_queues, assume_role=self._assume_role)
+        self._iam_enabled = iam
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -345,6 +357,11 @@ class Simulator:
             if self._alarms_enabled:
                 self.alarms.start()
                 self._undo.append(self.alarms.stop)
+            if self._iam_enabled:
+                self.iam.start()
+                self._undo.append(self.iam.stop)
+                self.eventbridge.authorize = self.iam.target_refusal
+                self._undo.append(lambda: setattr(self.eventbridge, "authorize", None))
             self.faults.start()
             self._undo.append(self.faults.stop)
             self._undo.append(self._runtime.pool.release_code)
@@ -814,6 +831,17 @@ class Simulator:
         `SqsPoller` per SQS mapping (`state`, `stats`, `batches`, `scaling`) and a `StreamPoller`
         per Kinesis or DynamoDB Streams mapping (`state`, `stats`, `batches`, `discards`)."""
         return dict(self._pollers.current())
+
+    def _mapped_queues(self, function_name: str) -> list[str]:
+        """The ARNs of the SQS queues the function's event source mappings read."""
+        return [p.queue_arn for p in self._pollers.current().values()
+                if getattr(p, "queue_arn", "") and _function_name(p.function_arn) == function_name]
+
+    def _assume_role(self, role_arn: str, function_name: str) -> str:
+        """The ARN of the session Lambda's AssumeRole of a function's execution role opens
+        (the session is named after the function)."""
+        answer = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=function_name[:64])
+        return str(answer["AssumedRoleUser"]["Arn"])
 
     def poller(self, uuid: str) -> SqsPoller | StreamPoller:
         """The poller of one event source mapping (KeyError for an unknown UUID)."""
