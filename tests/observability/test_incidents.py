@@ -19,7 +19,7 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
         dashboards = sim.client("cloudwatch").list_dashboards()["DashboardEntries"]
         assert [d["DashboardName"] for d in dashboards] == [alarms.physical_id("OrdersDashboard")]
         described = sim.client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-        assert len(described["MetricAlarms"]) == 8 and len(described["CompositeAlarms"]) == 1
+        assert len(described["MetricAlarms"]) == 12 and len(described["CompositeAlarms"]) == 3
 
 
 def test_a_silent_rule_typo_pages_within_its_budget_naming_the_rule() -> None:
@@ -30,3 +30,52 @@ def test_a_silent_rule_typo_pages_within_its_budget_naming_the_rule() -> None:
     # Nothing errors before the page: the only alarms in ALARM say that orders stopped arriving.
     assert {t.alarm for t in run.transitions if t.new_state == "ALARM"} <= {
         first.alarm, *[a for a in run.alarm_names if a.endswith("orders-not-flowing")]}
+
+
+def _burn_rate(history: list[tuple[float, float]], end: int, minutes: int) -> float | None:
+    """The SLO's burn rate over the `minutes` before minute `end`: failed / handled / 0.1 %."""
+    window = history[max(0, end - minutes):end]
+    failed, handled = sum(f for f, _ in window), sum(f + s for f, s in window)
+    return failed / handled / 0.001 if handled else None
+
+
+def test_reference_burn_rate_pairs_page_when_both_windows_burn() -> None:
+    """The reference set's multi-window burn-rate alarms (metric math on the processor's
+    RecordsFailed, RecordsDeadLettered and OrdersStored, composites of a long and a short
+    window: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html),
+    fed the processor's metrics directly: a one-minute blip of 10 % failures trips the 5-minute
+    window and pages nobody (the hour's budget barely moves); a steady 3 % pages the slow pair
+    (6 h and 30 min above 6) before the fast one (1 h and 5 min above 14.4), each at the first
+    minute both its windows, computed here from the data, burn; the fast page ends within 5
+    minutes of the fix although the hour still burns."""
+    with Simulator(seed=3, service_metrics=False) as sim:
+        template = incidents._load_template(incidents.REFERENCE_ALARMS)
+        sim.deploy(incidents.REFERENCE_ALARMS, stack_name="orders-alarms", validate=False,
+                   parameters={name: f"orders-{name}" for name in template["Parameters"]})
+        cw = sim.client("cloudwatch")
+        history: list[tuple[float, float]] = []  # (failed, stored) per minute
+        for minute in range(150):
+            failed = 10.0 if minute == 60 else 3.0 if 70 <= minute < 130 else 0.0
+            history.append((failed, 100.0 - failed))
+            cw.put_metric_data(Namespace="Orders", MetricData=[
+                {"MetricName": name, "Dimensions": [{"Name": "service", "Value": "orders"}], "Value": value,
+                 "Timestamp": sim.now} for name, value in (("RecordsFailed", failed), ("OrdersStored", 100.0 - failed))])
+            sim.run_for(60)
+        t0 = sim.now.timestamp() - sim.elapsed
+        changes = {(t.alarm.rsplit("-", 2)[-2] + "-" + t.alarm.rsplit("-", 1)[-1], round((t.at.timestamp() - t0) / 60),
+                    t.new_state) for t in sim.alarms.transitions if "-slo-" in t.alarm}
+
+    def first_minute(long_minutes: int, short_minutes: int, threshold: float) -> int:
+        return next(end for end in range(1, 151) if all(
+            (rate := _burn_rate(history, end, w)) is not None and rate > threshold
+            for w in (long_minutes, short_minutes)) and end > 61)
+
+    slow, fast = first_minute(360, 30, 6.0), first_minute(60, 5, 14.4)
+    assert slow < fast < 130
+    pages = sorted((minute, name) for name, minute, state in changes if state == "ALARM" and "burn" in name
+                   and name.split("-")[0] in ("fast", "slow"))
+    assert pages == [(slow, "slow-burn"), (fast, "fast-burn")]
+    assert ("burn-5m", 61, "ALARM") in changes  # the blip: the short window alone
+    fast_ok = min(minute for name, minute, state in changes if name == "fast-burn" and state == "OK" and minute > fast)
+    assert 130 < fast_ok <= 135 and _burn_rate(history, fast_ok, 60) > 14.4

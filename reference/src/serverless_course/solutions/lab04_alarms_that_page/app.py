@@ -167,11 +167,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global stored_in_this_invocation
     config.register_lambda_context(context)
     stored_in_this_invocation = 0
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    logger.remove_keys(["correlation_id", "event_id"])
-    failures = len(response.get("batchItemFailures", []))
-    metrics.add_metric(name="OrdersStored", unit=MetricUnit.Count, value=stored_in_this_invocation)
-    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failures)
-    return response
+    # When every record fails, Powertools raises BatchProcessingError (the whole batch goes back
+    # to the queue): those records are failures too, or an outage would vanish from the SLO.
+    failures = len(event["Records"])
+    try:
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        failures = len(response.get("batchItemFailures", []))
+        return response
+    finally:
+        logger.remove_keys(["correlation_id", "event_id"])
+        metrics.add_metric(name="OrdersStored", unit=MetricUnit.Count, value=stored_in_this_invocation)
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failures)
