@@ -7,7 +7,6 @@ EventBridge bus with a rule to the queue, and two functions whose code lives in 
 
 from __future__ import annotations
 
-import ast
 import json
 import warnings
 from pathlib import Path
@@ -163,10 +162,8 @@ def test_architectures_from_globals_reach_lambda(orders):
 
 
 def role_policy(iam, role: str, name: str) -> dict:
-    """An inline role policy document. boto3 returns a dict on AWS; moto 5.2.5 keeps the
-    documents CloudFormation created as the text of a Python dict (see the xfail below)."""
-    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-    return document if isinstance(document, dict) else ast.literal_eval(document)
+    """An inline role policy document (boto3 decodes the JSON document)."""
+    return iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
 
 
 def test_policy_templates_become_least_privilege_role_policies(orders):
@@ -201,13 +198,11 @@ MANAGED_POLICIES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="moto 5.2.5's CloudFormation creates AWS::IAM::Role without its "
-                   "ManagedPolicyArns (and moto's IAM does not know AWS managed policies unless told to "
-                   "load them), and stores Policies' PolicyDocument as a dict, so get_role_policy returns "
-                   "str(dict); the fix belongs in _moto_patches")
 def test_generated_role_reads_back_as_on_aws(orders):
     """API_GetRolePolicy.html (PolicyDocument is a JSON document, which boto3 decodes) and
-    API_ListAttachedRolePolicies.html: the role reads back with its managed policies attached."""
+    API_ListAttachedRolePolicies.html: the role reads back with its managed policies attached
+    (moto's AWS::IAM::Role ignores ManagedPolicyArns and keeps documents as Python's repr: the
+    adapter's `iam` module fixes both)."""
     iam = boto3.client("iam")
     role = orders.physical_id("OrderWriterFunctionRole")
     attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
