@@ -87,6 +87,7 @@ _AREAS = {
     "test_json_logs.py": "Logs: the JSON log format",
     "test_tracing.py": "Tracing (X-Ray as OpenTelemetry spans)",
     "test_deployments.py": "Versions, weighted aliases, gradual deployments (CodeDeploy)",
+    "test_recursion.py": "Recursive loop detection",
 }
 
 

@@ -42,8 +42,9 @@ from typing import Any, Literal
 from . import moto_state
 from .clock import Scheduler, from_micros, seconds_to_micros
 from .destinations import DeliveryFailed, Destinations, decoded
-from .errors import Throttled
+from .errors import RecursionStopped, Throttled
 from .rules import async_invoke as ai
+from .rules import recursion
 from .runtime import InvocationRecord, InvocationRequest
 
 
@@ -189,6 +190,10 @@ class AsyncInvocationQueue:
             return
         try:
             record = self._execute(item.request)
+        except RecursionStopped:
+            # Not retried: the event goes to the DLQ or on-failure destination (rules/recursion.py).
+            self._settle_as(item, recursion.STOPPED_CONDITION, settings)
+            return
         except Throttled as throttled:
             item.throttles.append(ThrottledTry(now, throttled.reason, throttled.message))
             item._throttled_in_a_row += 1
@@ -244,6 +249,9 @@ class AsyncInvocationQueue:
         last = item.last
         if last is not None:
             status, version, error, response = 200, last.version, last.function_error, decoded(last.payload)
+        elif item.condition == recursion.STOPPED_CONDITION:  # loop detection stopped it (rules/recursion.py)
+            status, version, error = recursion.EXCEPTION_STATUS, None, None
+            response = {"errorType": recursion.EXCEPTION_CODE, "errorMessage": recursion.EXCEPTION_MESSAGE}
         else:  # never ran: throttled until discarded (modelled, see rules.async_invoke)
             message = item.throttles[-1].message if item.throttles else "Event age exceeded"
             status, version, error, response = ai.THROTTLE_STATUS, None, None, ai.throttle_response(message)
@@ -278,6 +286,8 @@ class AsyncInvocationQueue:
             result = decoded(last.payload)
             message = result.get("errorMessage", "") if isinstance(result, dict) else str(result or "")
             code = 200
+        elif item.condition == recursion.STOPPED_CONDITION:
+            message, code = recursion.EXCEPTION_MESSAGE, recursion.EXCEPTION_STATUS
         else:
             message = item.throttles[-1].message if item.throttles else "Event age exceeded"
             code = ai.THROTTLE_STATUS

@@ -23,6 +23,20 @@ class MotoVersionMismatch(SimulatorError):
     """The installed moto is not the version the patches were written and tested against."""
 
 
+class RecursionStopped(Exception):
+    """Lambda stopped an invocation that was the 17th of its chain (rules/recursion.py).
+
+    Raised by `LambdaService.execute`; each caller applies its rule: the Invoke API answers 400
+    RecursiveInvocationException, the async queue sends the event to the DLQ or on-failure
+    destination, an SQS mapping releases the batch. The invocation is not one (no record).
+    """
+
+    def __init__(self, function_name: str, place_in_chain: int, message: str):
+        super().__init__(message)
+        self.function_name = function_name
+        self.place_in_chain = place_in_chain
+
+
 class Throttled(Exception):
     """The Lambda service refused an invocation because no concurrency was available.
 

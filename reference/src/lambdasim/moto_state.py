@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 EIC_ATTR = "_lambdasim_event_invoke_configs"  # on the $LATEST LambdaFunction: {qualifier: config}
 DLQ_ATTR = "_lambdasim_dead_letter_target"  # on each LambdaFunction: the DLQ's ARN or None
 TENANCY_ATTR = "_lambdasim_tenancy_config"  # on each LambdaFunction: its TenancyConfig or None
+RECURSION_ATTR = "_lambdasim_recursive_loop"  # on the $LATEST LambdaFunction: "Allow" or "Terminate"
 LOGGING_ATTR = "_lambdasim_logging_config"  # on each LambdaFunction: its LoggingConfig or None
 DLQ_SOURCES_ATTR = "_lambdasim_dlq_sources"  # on a queue: {message id: ARN of the queue it was dead-lettered from}
 STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
@@ -144,6 +145,20 @@ def async_settings(account_id: str, region: str, function_name: str, invoked_arn
     config = latest.__dict__.get(EIC_ATTR, {}).get(qualifier_in(invoked_arn) or "$LATEST")
     target = latest.__dict__.get(DLQ_ATTR)
     return AsyncSettings.from_api(config, {"TargetArn": target} if target else None)
+
+
+def recursive_loop(account_id: str, region: str, function_name: str) -> str:
+    """A function's recursive loop detection setting (PutFunctionRecursionConfig, or RecursiveLoop
+    at creation): "Terminate" unless set to "Allow" (rules/recursion.py)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    from .rules.recursion import DEFAULT_RECURSIVE_LOOP
+
+    try:
+        latest = lambda_backend(account_id, region).get_function(function_name)
+    except LambdaClientError:
+        return DEFAULT_RECURSIVE_LOOP
+    return str(latest.__dict__.get(RECURSION_ATTR) or DEFAULT_RECURSIVE_LOOP)
 
 
 def function_reserved_concurrency(account_id: str, region: str, function_name: str) -> int | None:

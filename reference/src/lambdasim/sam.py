@@ -718,6 +718,10 @@ def _transform(template: dict[str, Any], values: dict[str, str]) -> dict[str, An
     loader = _OfflineManagedPolicies(ArnGenerator.get_partition_name())
     fragment, parameter_values = copy.deepcopy(template), dict(values)
     metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    # Without a feature toggle configuration every toggled feature is off, as in `sam deploy`;
+    # the translator says so on stderr once per feature a template touches (DeploymentPreference).
+    toggle_log = logging.getLogger("samtranslator.feature_toggle.feature_toggle")
+    toggle_log.addFilter(_not_a_toggle_notice)
     try:
         to_py27_compatible_template(fragment, parameter_values)
         translated = Translator(None, Parser(), metrics=metrics).translate(
@@ -730,6 +734,7 @@ def _transform(template: dict[str, Any], values: dict[str, str]) -> dict[str, An
         raise TemplateError("the SAM transform failed: " + e.message) from None
     finally:
         metrics.publish()
+        toggle_log.removeFilter(_not_a_toggle_notice)
     result: dict[str, Any] = undo_mark_unicode_str_in_template(translated)
     return result
 
@@ -737,6 +742,10 @@ def _transform(template: dict[str, Any], values: dict[str, str]) -> dict[str, An
 # -------------------------------------------------------------------------------------------
 # 5. Create the stack in moto's CloudFormation
 # -------------------------------------------------------------------------------------------
+
+
+def _not_a_toggle_notice(record: logging.LogRecord) -> bool:
+    return "not available in Feature Toggle Config" not in str(record.msg)
 
 
 def _not_a_moto_gap_notice(record: logging.LogRecord) -> bool:

@@ -35,10 +35,12 @@ from . import moto_state
 from .async_queue import AsyncEvent, AsyncInvocationQueue
 from .clock import Scheduler, VirtualClock
 from .environments import ThrottleRecord
-from .errors import Throttled
+from .errors import RecursionStopped, Throttled
 from .functions import FunctionConfig
 from .rules import concurrency as cc
 from .rules import invoke as inv
+from .rules import recursion
+from .rules import tracing as tr
 from .rules import tenancy
 from .runtime import InvocationRecord, InvocationRequest, Runtime
 
@@ -50,6 +52,34 @@ class ApiResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class RecursionStop:
+    """An invocation loop detection stopped (`Simulator.recursion_stops`): not an invocation; it
+    counts in RecursiveInvocationsDropped (rules/recursion.py)."""
+
+    at_us: int
+    function_name: str
+    version: str
+    invocation_type: str
+    source: str
+    place_in_chain: int
+    request_id: str
+
+
+def _lineage_of(header: str | None) -> str | None:
+    parsed = tr.parse(header)
+    return dict(parsed.extra).get(recursion.LINEAGE_FIELD) if parsed is not None else None
+
+
+def _with_lineage(header: str, lineage: dict[str, int]) -> str:
+    parsed = tr.parse(header)
+    if parsed is None:
+        return header
+    extra = tuple((k, v) for k, v in parsed.extra if k != recursion.LINEAGE_FIELD)
+    return str(tr.TraceHeader(parsed.root, parsed.parent, parsed.sampled,
+                              (*extra, (recursion.LINEAGE_FIELD, recursion.format_lineage(lineage)))))
 
 
 class RequestRejected(Exception):
@@ -87,6 +117,8 @@ class LambdaService:
         self.history = history
         # Requests refused for lack of concurrency: not invocations (Simulator.throttles).
         self.throttles: list[ThrottleRecord] = throttles if throttles is not None else []
+        # Invocations loop detection stopped: not invocations either (rules/recursion.py).
+        self.recursion_stops: list[RecursionStop] = []
         self.async_queue = AsyncInvocationQueue(scheduler, self.execute)
         # Called with (request, record) after every invocation that ran (telemetry: logs,
         # metrics); `log_tail(request_id, default)` gives Invoke's LogResult when logs are on.
@@ -143,6 +175,9 @@ class LambdaService:
             return ApiResponse(inv.STATUS_CODE["Event"], {}, b"")
         try:
             record = self.run_sync(request)
+        except RecursionStopped:
+            raise RequestRejected(recursion.EXCEPTION_STATUS, recursion.EXCEPTION_CODE,
+                                  recursion.EXCEPTION_MESSAGE) from None
         except Throttled as throttled:
             # invocation-retries.html: a throttled synchronous call fails with 429 and Lambda
             # does not retry it (rules/concurrency.py has the body).
@@ -188,6 +223,9 @@ class LambdaService:
         trace_id = self.runtime.new_trace_id(now)
         if self.tracing is not None:
             trace_id = self.tracing.accept(config.name, config.tracing_mode, trace_id, trace_header, now)
+        # The chain of requests the invocation belongs to (loop detection, rules/recursion.py).
+        lineage, _ = recursion.next_lineage(_lineage_of(trace_header), config.arn, source)
+        trace_id = _with_lineage(trace_id, lineage)
         return InvocationRequest(
             request_id=request_id,
             config=config,
@@ -204,8 +242,18 @@ class LambdaService:
         """Run an invocation at the clock's current time and record it (time does not move).
 
         Raises `errors.Throttled` when no execution environment can be had; the refusal is
-        kept in `throttles`, not in `history` (throttles are not invocations).
+        kept in `throttles`, not in `history` (throttles are not invocations). Raises
+        `errors.RecursionStopped` when loop detection stops it, kept in `recursion_stops`.
         """
+        config = request.config
+        place = recursion.parse_lineage(_lineage_of(request.trace_id)).get(recursion.function_key(config.arn), 1)
+        if place > recursion.MAX_CHAIN_INVOCATIONS and recursion.stops(  # the setting is read past the limit only
+                place, moto_state.recursive_loop(config.account_id, config.region, config.name)):
+            self.recursion_stops.append(RecursionStop(
+                at_us=self.clock.micros, function_name=config.name, version=config.version,
+                invocation_type=request.invocation_type, source=request.source, place_in_chain=place,
+                request_id=request.request_id))
+            raise RecursionStopped(config.name, place, recursion.EXCEPTION_MESSAGE)
         try:
             record = self.runtime.execute(request)
         except Throttled as throttled:

@@ -57,7 +57,7 @@ from .eventbridge import EventBridgeTargets
 from .pollers import PipeRunner, PollerManager
 from .redrive import MessageMoveTasks
 from .schedules import Schedules
-from .service import LambdaService
+from .service import LambdaService, RecursionStop
 from .service_metrics import ServiceMetrics
 from .sources.apigateway import HttpResponse
 from .telemetry import MeteringReport, Telemetry, Tracing
@@ -807,6 +807,13 @@ class Simulator:
         """Logs and metrics of the simulation (`lambdasim.telemetry`): `flush()`,
         `set_max_memory_used(...)`, counters."""
         return self._telemetry
+
+    @property
+    def recursion_stops(self) -> list[RecursionStop]:
+        """Invocations Lambda's recursive loop detection stopped (`service.RecursionStop`: time,
+        function, version, type, source, place in the chain); not invocations
+        (rules/recursion.py)."""
+        return self._service.recursion_stops
 
     def metering(self) -> MeteringReport:
         """Requests, GB-seconds and cost of every invocation so far, per function and in total,

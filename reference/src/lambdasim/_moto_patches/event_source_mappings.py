@@ -132,6 +132,9 @@ def _wrap_esm_create(original: Callable[..., Any]) -> Callable[..., Any]:
                            spec.get("StartingPosition"))
         _check_stream_mapping(spec.get("EventSourceArn"), spec, creating=True)
         esm = original(self, spec)
+        qualifier = moto_state.qualifier_in(str(spec.get("FunctionName", "")))
+        if qualifier:  # moto keeps the version the alias pointed to; AWS keeps the alias (API_CreateEventSourceMapping.html)
+            esm.function_arn = ":".join(esm.function_arn.split(":")[:7] + [qualifier])
         if esm.event_source_arn.split(":")[2] in ("kinesis", "dynamodb"):
             _capture_stream_start(esm)
         moto_state.mappings_changed()

@@ -189,6 +189,7 @@ def _wrap_function_init(original: Callable[..., None]) -> Callable[..., None]:
         self.__dict__[moto_state.DLQ_ATTR] = _dead_letter_target(spec.get("DeadLetterConfig"))
         self.__dict__[moto_state.TENANCY_ATTR] = dict(spec["TenancyConfig"]) if spec.get("TenancyConfig") else None
         self.__dict__[moto_state.LOGGING_ATTR] = _logging_config(None, spec.get("LoggingConfig"))
+        self.__dict__[moto_state.RECURSION_ATTR] = spec.get("RecursiveLoop")
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]
     return __init__
@@ -256,6 +257,7 @@ def _put_function_concurrency(self: Any, function_name: str, value: Any) -> Any:
 _EXTRA_LAMBDA_URLS = {
     r"{0}/(?P<api_version>[^/]+)/account-settings/?$": None,
     r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$": None,
+    r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/recursion-config/?$": None,
 }
 
 
@@ -365,6 +367,33 @@ def _response_list_provisioned(self: Any) -> tuple[int, dict[str, str], str]:
     return _response_get_provisioned(self)
 
 
+def _recursion_target(self: Any) -> Any:
+    function_name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2])
+    return moto_state.lambda_backend(self.current_account, self.region).get_function(function_name)
+
+
+def _response_put_recursion(self: Any) -> tuple[int, dict[str, str], str]:
+    """PutFunctionRecursionConfig (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionRecursionConfig.html)."""
+    from moto.core.exceptions import JsonRESTError
+
+    from ..rules.recursion import RECURSIVE_LOOP_VALUES
+
+    value = json.loads(self.body or "{}").get("RecursiveLoop")
+    if value not in RECURSIVE_LOOP_VALUES:
+        raise JsonRESTError("ValidationException", f"1 validation error detected: Value '{value}' at "
+                            "'recursiveLoop' failed to satisfy constraint: Member must satisfy enum value set: "
+                            f"[{', '.join(RECURSIVE_LOOP_VALUES)}]")
+    _recursion_target(self).__dict__[moto_state.RECURSION_ATTR] = value
+    return 200, {}, json.dumps({"RecursiveLoop": value})
+
+
+def _response_get_recursion(self: Any) -> tuple[int, dict[str, str], str]:
+    """GetFunctionRecursionConfig: Terminate unless set (https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionRecursionConfig.html)."""
+    fn = _recursion_target(self)
+    return 200, {}, json.dumps({"RecursiveLoop": moto_state.recursive_loop(
+        self.current_account, self.region, fn.function_name)})
+
+
 def patches() -> list[Patch]:
     """The patches of this module, applied on start and removed on stop."""
     import moto.awslambda.urls as lambda_urls
@@ -390,7 +419,7 @@ def patches() -> list[Patch]:
               wrap=_wrap_update_configuration),
         Patch(LambdaBackend, "put_function_concurrency", _put_function_concurrency,
               ("self", "function_name", "reserved_concurrency"), "100 unreserved, always"),
-        Patch(lambda_urls, "url_paths", None, "urls", "account settings, provisioned concurrency routes",
+        Patch(lambda_urls, "url_paths", None, "urls", "account settings, provisioned concurrency, recursion routes",
               wrap=_wrap_lambda_urls, adds=tuple(_EXTRA_LAMBDA_URLS)),
         Patch(LambdaResponse, "get_account_settings", _response_get_account_settings, "absent",
               "GetAccountSettings"),
@@ -402,4 +431,8 @@ def patches() -> list[Patch]:
               "provisioned concurrency"),
         Patch(LambdaResponse, "list_provisioned_concurrency_configs", _response_list_provisioned, "absent",
               "provisioned concurrency"),
+        Patch(LambdaResponse, "put_function_recursion_config", _response_put_recursion, "absent",
+              "recursive loop detection setting"),
+        Patch(LambdaResponse, "get_function_recursion_config", _response_get_recursion, "absent",
+              "recursive loop detection setting"),
     ]

@@ -57,7 +57,7 @@ from botocore.exceptions import ClientError
 
 from .. import moto_state
 from ..clock import MICROS_PER_SECOND, ScheduledCall, from_micros, seconds_to_micros
-from ..errors import Throttled
+from ..errors import RecursionStopped, Throttled
 from ..rules import invoke as inv
 from ..rules.sqs_scaling import PollerScaling, throttle_retry_delay_s
 from ..sources import sqs as source
@@ -85,6 +85,7 @@ class PollerStats:
     invocations: int = 0  # invocations that ran (throttled attempts are not invocations)
     failed_invocations: int = 0  # function error or timeout: the whole batch failed
     throttled: int = 0  # invoke attempts the Lambda service refused (Throttled)
+    recursion_stopped: int = 0  # batches loop detection stopped (RecursionStopped)
     deleted: int = 0  # processed successfully and deleted
     retried: int = 0  # failed: left in flight, to reappear after the visibility timeout
     released: int = 0  # given back after throttle retries ran out of visibility timeout
@@ -438,6 +439,12 @@ class SqsPoller:
             return
         except Throttled:
             self._throttled(batch, now)
+            return
+        except RecursionStopped:
+            # Loop detection stopped the batch's invocation: the messages reappear after their
+            # visibility timeout, and the redrive policy takes them to the DLQ (rules/recursion.py).
+            self.stats.recursion_stopped += 1
+            self._release(batch)
             return
         batch.state = "invoking"
         batch.invoked_us = now if batch.invoked_us is None else batch.invoked_us

@@ -55,6 +55,7 @@ class Telemetry:
         self._memory: dict[str, lg.MemoryModel] = {}
         self._tails: dict[str, str] = {}
         self._throttles_seen = 0
+        self._recursion_stops_seen = 0
         self._async_seen = 0
         self._async_watch: list[Any] = []
         self.log_events = 0
@@ -168,6 +169,11 @@ class Telemetry:
                 resource = f"{t.function_name}:{version}" if version and version != "$LATEST" else None
                 self._lambda_metrics.add("Throttles", function_dims(t.function_name, resource), t.at_us)
             self._throttles_seen = len(throttles)
+        stops = getattr(self._service, "recursion_stops", None)
+        if stops is not None:  # RecursiveInvocationsDropped (monitoring-metrics-types.html)
+            for stop in stops[self._recursion_stops_seen:]:
+                self._lambda_metrics.add("RecursiveInvocationsDropped", function_dims(stop.function_name), stop.at_us)
+            self._recursion_stops_seen = len(stops)
         queue = getattr(self._service, "async_queue", None)
         received = getattr(queue, "received", None)
         if received is None:

@@ -1,0 +1,81 @@
+"""Lambda's recursive loop detection, as pure functions.
+
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html ("Use Lambda recursive
+loop detection to prevent infinite loops"): Lambda tracks the chain of requests an event starts
+through the X-Ray trace header (`Lineage`), which supported AWS SDKs update when a function sends
+an event on; active tracing is not needed. "If your function is invoked more than 16 times in the
+same chain of requests, then Lambda automatically stops the next function invocation in that
+request chain and notifies you." Loops are detected between Lambda functions (synchronous or
+asynchronous Invoke), Amazon SQS, Amazon S3 and Amazon SNS; a loop through another service (for
+instance DynamoDB or EventBridge) is not. A function's RecursiveLoop setting is `Terminate` by
+default; `Allow` lets it run in a loop
+(https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionRecursionConfig.html). A stopped
+synchronous invocation fails with RecursiveInvocationException, HTTP 400
+(https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html); a stopped asynchronous event goes
+to the function's dead-letter queue or on-failure destination, if configured
+(https://aws.amazon.com/blogs/compute/detecting-and-stopping-recursive-loops-in-aws-lambda-functions/);
+each stop counts in the RecursiveInvocationsDropped metric
+(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+
+Modelled where AWS is silent: the encoding of `Lineage` (AWS does not document it; here one
+`<8 hex digits of the function's ARN>:<invocations so far>` entry per function, joined by `|`);
+that an SQS message whose invocation is stopped is released to reappear after the visibility
+timeout, so the queue's redrive policy moves it to its dead-letter queue (no AWS page states
+what happens to it); the asynchronous invocation record's condition for a stopped event
+(`RecursiveInvocationException`). Chains pass through SQS messages and Invoke calls here; the
+simulator's SNS and S3 deliveries do not carry the header yet, so their loops are not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+MAX_CHAIN_INVOCATIONS: Final = 16
+TERMINATE: Final = "Terminate"
+ALLOW: Final = "Allow"
+RECURSIVE_LOOP_VALUES: Final = (ALLOW, TERMINATE)
+DEFAULT_RECURSIVE_LOOP: Final = TERMINATE
+LINEAGE_FIELD: Final = "Lineage"
+
+#: The simulator's invocation sources that carry the chain (Invoke, SQS, SNS, S3).
+CHAIN_SOURCES: Final = frozenset({"api", "invoke-async", "sqs", "sns", "s3"})
+
+EXCEPTION_CODE: Final = "RecursiveInvocationException"
+EXCEPTION_STATUS: Final = 400
+EXCEPTION_MESSAGE: Final = ("Lambda has detected your function being invoked in a recursive loop with other "
+                            "AWS resources and stopped your function's invocation.")
+STOPPED_CONDITION: Final = "RecursiveInvocationException"  # modelled: the async record's condition
+
+
+def function_key(function_arn: str) -> str:
+    """A function's entry in the lineage: 8 hex digits of its unqualified ARN."""
+    return hashlib.sha256(":".join(function_arn.split(":")[:7]).encode()).hexdigest()[:8]
+
+
+def parse_lineage(value: str | None) -> dict[str, int]:
+    """`key:count|key:count` -> {key: count}; anything unreadable counts as no lineage."""
+    found: dict[str, int] = {}
+    for entry in (value or "").split("|"):
+        key, _, count = entry.partition(":")
+        if key and count.isdigit():
+            found[key] = int(count)
+    return found
+
+
+def format_lineage(lineage: dict[str, int]) -> str:
+    return "|".join(f"{key}:{count}" for key, count in lineage.items())
+
+
+def next_lineage(upstream: str | None, function_arn: str, source: str) -> tuple[dict[str, int], int]:
+    """The lineage an invocation carries and its place in the chain (1 for the first). A source
+    outside loop detection's services starts a new chain."""
+    lineage = parse_lineage(upstream) if source in CHAIN_SOURCES else {}
+    key = function_key(function_arn)
+    lineage[key] = lineage.get(key, 0) + 1
+    return lineage, lineage[key]
+
+
+def stops(place_in_chain: int, recursive_loop: str) -> bool:
+    """Whether Lambda stops an invocation at this place of its chain."""
+    return recursive_loop != ALLOW and place_in_chain > MAX_CHAIN_INVOCATIONS
