@@ -225,6 +225,11 @@ def test_sam_policy_templates_and_managed_policies_make_the_role_and_unused_gran
     used = {u.action: {by for _, _, by in u.used_by} for u in sim.iam.permissions(reader) if u.used}
     assert used["dynamodb:GetItem"] == {reader} and used["logs:PutLogEvents"] == {"Lambda"}
     assert "UNUSED  dynamodb:Scan" in sim.iam.report([reader])
+    # A statement `!If [false, ..., !Ref AWS::NoValue]` leaves the list, as CloudFormation removes it
+    # (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html).
+    conditional = sim.client("iam").get_role_policy(RoleName=stack.outputs["ConditionalRoleName"],
+                                                    PolicyName="conditional")["PolicyDocument"]
+    assert conditional["Statement"] == [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]
 
 
 def test_eventbridge_delivers_only_where_the_targets_resource_policy_allows_it(sim):

@@ -29,9 +29,9 @@ not enforced; it counts as used in `permissions` (`PermissionUse.used_by` names 
 
 from __future__ import annotations
 
-import collections
 import json
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +113,9 @@ class IamEnforcement:
         self._assume_role = assume_role
         self._statements: dict[str, list[Statement]] = {}
         self._principals: dict[str, str] = {}
-        self._in_flight: collections.Counter[int] = collections.Counter()
+        # The frames (invocations) with a call of their own in flight: a call made meanwhile is
+        # the service's work, not the function's.
+        self._in_flight: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -279,11 +281,15 @@ def _on_before_call(model: Any, params: Any, context: Any, **_: Any) -> Any:
         return None
     enforcement = _ACTIVE[-1]
     frame = enforcement._runtime.current_frame
-    if frame is None or frame.function is None or enforcement._in_flight[id(frame)]:
+    if frame is None or frame.function is None or enforcement._in_flight.get(frame):
         return None  # not a function's code, or the service's own work inside a function's call
-    enforcement._in_flight[id(frame)] += 1
-    context[_OWNER_KEY] = (enforcement, id(frame))
-    checked = enforcement._check(frame.function, model, context.get(_PARAMS_KEY) or {})
+    enforcement._in_flight[frame] = 1
+    context[_OWNER_KEY] = (enforcement, frame)
+    try:
+        checked = enforcement._check(frame.function, model, context.get(_PARAMS_KEY) or {})
+    except BaseException:  # after-call never comes for a call that fails here
+        _on_call_done(context)
+        raise
     refused = next((c for c in checked if not c.allowed), None)
     if refused is None or not enforcement.enforce:
         return None
@@ -293,10 +299,8 @@ def _on_before_call(model: Any, params: Any, context: Any, **_: Any) -> Any:
 def _on_call_done(context: Any, **_: Any) -> None:
     owner = context.pop(_OWNER_KEY, None) if isinstance(context, dict) else None
     if owner is not None:
-        enforcement, frame_id = owner
-        enforcement._in_flight[frame_id] -= 1
-        if enforcement._in_flight[frame_id] <= 0:
-            del enforcement._in_flight[frame_id]
+        enforcement, frame = owner
+        enforcement._in_flight.pop(frame, None)
 
 
 _HANDLERS = (

@@ -4,7 +4,8 @@ moto 5.2.5's `AWS::IAM::Role` ignores `ManagedPolicyArns` (SAM writes the functi
 policies there: AWSLambdaBasicExecutionRole, AWSLambdaSQSQueueExecutionRole,
 AWSXrayWriteOnlyAccess...), so the role holds none of them, and it stores each inline policy's
 `PolicyDocument` as the template's dict, which GetRolePolicy then answers as Python's repr of
-it. The replacement creates the role as moto does, stores inline documents as JSON, and attaches
+it (and leaves a list item that `!If [..., !Ref AWS::NoValue]` removes as None). The
+replacement creates the role as moto does, stores inline documents as JSON, and attaches
 each managed policy: an AWS managed policy moto knows (moto's copy of AWS's documents, which it
 loads only with MOTO_IAM_LOAD_MANAGED_POLICIES) is created on first use, a customer managed one
 must exist in the account. An ARN neither is left unattached, so the role is denied what it
@@ -50,6 +51,17 @@ def _attach_managed(backend: Any, role_name: str, arn: str) -> None:
     backend.attach_role_policy(arn, role_name)
 
 
+def _without_no_value(value: Any) -> Any:
+    """The document without the list items moto's parser left as None: a statement written as
+    `!If [Cond, {...}, !Ref AWS::NoValue]` is removed when Cond is false, as CloudFormation does
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/pseudo-parameter-reference.html#cfn-pseudo-param-novalue)."""
+    if isinstance(value, dict):
+        return {k: _without_no_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_no_value(v) for v in value if v is not None]
+    return value
+
+
 def _wrap_role_from_cloudformation(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
                                         region_name: str, **kwargs: Any) -> Any:
@@ -59,7 +71,7 @@ def _wrap_role_from_cloudformation(original: Callable[..., Any]) -> Callable[...
         role = original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         for name, document in list(role.policies.items()):
             if not isinstance(document, str):
-                role.policies[name] = json.dumps(document)
+                role.policies[name] = json.dumps(_without_no_value(document))
         backend = iam_backends[account_id]["aws"]
         for arn in (cloudformation_json.get("Properties") or {}).get("ManagedPolicyArns") or []:
             _attach_managed(backend, role.name, str(arn))
