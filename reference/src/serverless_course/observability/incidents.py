@@ -261,9 +261,10 @@ def plot_alarm_timeline(run: ScenarioRun, ax: Any = None) -> Any:
 
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 0.45 * len(run.alarm_names) + 1.2))
-    for row, alarm in enumerate(run.alarm_names):
-        for minute, state in enumerate(run.states(alarm)):
-            ax.barh(row, 1, left=minute, color=STATE_COLOURS[state], edgecolor="white", linewidth=0.5)
+    for row, alarm in enumerate(run.alarm_names):  # one collection a row: a bar a minute costs a second
+        states = run.states(alarm)
+        ax.broken_barh([(minute, 1) for minute in range(len(states))], (row - 0.4, 0.8),
+                       facecolors=[STATE_COLOURS[state] for state in states], edgecolor="white", linewidth=0.5)
     if run.incident is not None:
         end = run.incident.end_s if run.incident.end_s is not None else run.span_s
         ax.axvspan(run.incident.start_s / 60, min(end, run.span_s) / 60, color="#f4a259", alpha=0.15)
@@ -298,10 +299,17 @@ def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
 
 
 def _load_template(path: Path) -> dict[str, Any]:
-    from cfnlint.decode import decode_str  # CloudFormation's YAML tags (!Ref, !Sub...) understood
-    template, problems = decode_str(path.read_text())
-    if problems or not isinstance(template, dict):
-        raise ValueError(f"{path.name} does not parse as a template: {problems}")
+    # SAM's reader, which understands CloudFormation's short forms (!Ref, !Sub...) as the
+    # simulator's deploy does; cfn-lint's decoder would cost 0.6 s of imports a run.
+    import yaml
+    from samtranslator.yaml_helper import yaml_parse
+
+    try:
+        template = yaml_parse(path.read_text())
+    except yaml.YAMLError as problem:
+        raise ValueError(f"{path.name} does not parse as a template: {problem}") from None
+    if not isinstance(template, dict):
+        raise ValueError(f"{path.name} does not parse as a template: not a mapping")
     return template
 
 
