@@ -22,6 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "lab_submissions"
 PIPELINE = REPO / "reference" / "src" / "serverless_course" / "pipeline"
 WRONG_PROCESSORS = REPO / "reference" / "src" / "serverless_course" / "chaos" / "wrong"
+CDC = REPO / "reference" / "src" / "serverless_course" / "cdc"
+SUMMARY = CDC / "summary" / "app.py"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,20 @@ MUTATIONS = [
     Case("03-chaos-proof-processor", "broken-raises-at-import",
          _text("app.py", "import os\n\nTABLE = os.environ['NO_SUCH_VARIABLE']\n\n\n"
                          "def lambda_handler(event, context):\n    return None\n")),
+    # Lab 08: the reference summary projection, made wrong in one place each.
+    Case("08-customer-projection", "wrong-naive-counter",
+         _file(CDC / "wrong" / "naive_counter.py", "app.py"), "delivered_twice"),
+    Case("08-customer-projection", "wrong-ignores-remove",
+         _mutant(SUMMARY, "app.py", ('    removed = record["eventName"] == "REMOVE"\n',
+                                     '    removed = record["eventName"] == "REMOVE"\n    if removed:\n        return\n')),
+         "removed_orders"),
+    Case("08-customer-projection", "wrong-fails-the-whole-batch",
+         _mutant(SUMMARY, "app.py", (
+             '            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}\n',
+             "            raise\n")),
+         "holds_back_only_its_record"),
+    Case("08-customer-projection", "nothing-reports-success",
+         _text("app.py", "def lambda_handler(event, context):\n    return {'batchItemFailures': []}\n")),
 ]
 
 

@@ -21,7 +21,7 @@ What is injected (all from the seed, on the virtual clock):
   fixes: bisection isolates them and they must reach the on-failure queue, alone;
 * **Time to Live deletions**: cancelled orders expire ``ttl_after_s`` after the cancel; the
   simulator's TTL process deletes them within ``TTL_DELAY_S`` (shortened from AWS's "within two
-  days", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html,
+  days", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTimeToLive.html,
   so that a run of minutes sees them), as REMOVE records with the service's userIdentity.
 
 The audit, once the stream has been read: each customer's summary equals ``orders.summarize`` of
@@ -73,8 +73,11 @@ class CdcReport:
     erasures: int = 0
     deliveries: int = 0  #: records the mapping delivered to the summary projection (replays apart)
     replayed_batches: int = 0
+    replayed_customers: set[str] = field(default_factory=set)  #: customers of replayed batches' records
+    removal_customers: set[str] = field(default_factory=set)  #: customers with an order removed
     transient_errors: int = 0
     bisections: int = 0
+    failed_invocations: int = 0  #: the summary projection's batches that ended in an error or a timeout
     search_checked: bool = False
     search_mismatched: list[str] = field(default_factory=list)
     events_checked: bool = False
@@ -113,7 +116,8 @@ class CdcReport:
         lines = [f"seed {self.seed}: {self.writes} writes, {self.stream_records} stream records "
                  f"({self.ttl_deletions} TTL deletions, {self.erasures} erasures, {len(self.poison)} poison), "
                  f"{self.deliveries} records delivered to the summary projection "
-                 f"({self.redelivered} again after a failure, {self.bisections} bisections), "
+                 f"({self.redelivered} again after a failure, {self.failed_invocations} whole batches failed, "
+                 f"{self.bisections} bisections), "
                  f"{self.replayed_batches} batches delivered twice, {self.transient_errors} transient errors",
                  f"  customers: {len(self.expected)} in the table, {len(self.mismatched)} summaries wrong"]
         for customer in self.mismatched[:3]:
@@ -172,11 +176,9 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
             due = [r for r in replays if r[0] <= sim.elapsed]
             for replay in due:
                 replays.remove(replay)
-                lam.invoke(FunctionName=summary_fn, Payload=replay[1])
-                report.replayed_batches += 1
+                _replay(report, lam, summary_fn, replay[1])
         for _, payload in replays:
-            lam.invoke(FunctionName=summary_fn, Payload=payload)
-            report.replayed_batches += 1
+            _replay(report, lam, summary_fn, payload)
         # Every cancelled order expires and is deleted, and every record is read.
         sim.run_for(TTL_AFTER_S + TTL_DELAY_S[1] + sim.dynamodb_ttl.model.sweep_interval_s + 60)
         sim.run_until_idle()
@@ -185,11 +187,14 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
         report.stream_records = len(records)
         report.ttl_deletions = sum(1 for r in records if "userIdentity" in r)
         report.erasures = sum(1 for r in records if r["eventName"] == "REMOVE" and "userIdentity" not in r)
+        report.removal_customers = {model.read_order(_image(r)).customer_id for r in records
+                                    if r["eventName"] == "REMOVE" and not _unreadable(r)}
         report.poison = [r["dynamodb"]["SequenceNumber"] for r in records if _unreadable(r)]
         report.expected = model.summarize(_table_orders(sim, out["OrdersTableName"]))
         report.projected = _projected(sim, summary_table)
         report.dead_lettered = _dead_lettered(sim, out["ProjectionFailuresQueueUrl"], records, summary_fn)
         report.bisections = poller.stats.bisections
+        report.failed_invocations = poller.stats.failed_invocations
         report.deliveries = sum(len(batch.sequence_numbers) for batch in poller.batches)
         report.transient_errors = sum(1 for f in sim.faults.injected if f.label == "transient")
         if not only_summary:
@@ -215,6 +220,16 @@ def _collect_replays(sim: Any, poller: Any, seen: int, rng: random.Random, fault
             replays.append((sim.elapsed + rng.uniform(0, faults.replay_delay_s),
                             json.dumps({"Records": batch.records}).encode()))
     return len(batches)
+
+
+def _replay(report: CdcReport, lam: Any, function: str, payload: bytes) -> None:
+    """Deliver a batch again, as Lambda may (the answer does not matter: a duplicate)."""
+    lam.invoke(FunctionName=function, Payload=payload)
+    report.replayed_batches += 1
+    for record in json.loads(payload)["Records"]:
+        image = _image(record)
+        if "customer_id" in image:
+            report.replayed_customers.add(image["customer_id"]["S"])
 
 
 def _bus_to_queue(sim: Any, bus: str, name: str) -> str:
