@@ -236,6 +236,22 @@ DASHBOARD = Price(3.00, "dashboard-month", CLOUDWATCH_PRICING_PAGE,
 # --8<-- [end:observability]
 
 
+# Change data capture (module 8: serverless_course.cdc).
+DYNAMODB_STREAMS_COST_PAGE = ("https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+                              "CostOptimization_StreamsUsage.html")
+
+# --8<-- [start:cdc]
+PIPES_REQUEST = Price(0.40 / 1_000_000, "pipe request (64 KB chunk), after filtering", EVENTBRIDGE_PRICING_PAGE,
+                      "events a pipe's filter drops are not charged; $0.40 per 1M taken from transcriptions of "
+                      "the pricing page, whose Pipes figures could not be read directly: check it")
+DYNAMODB_STREAMS_READ_REQUEST_UNIT = Price(
+    0.02 / 100_000, "streams read request unit (a GetRecords call)", DYNAMODB_ON_DEMAND_PRICING_PAGE,
+    "your own readers' GetRecords calls; the reads of Lambda triggers are free and the first 2.5M a month "
+    f"are free ({DYNAMODB_STREAMS_COST_PAGE}); whether a pipe's reads are charged could not be confirmed; "
+    "$0.02 per 100,000 taken from transcriptions of the pricing page: check it")
+# --8<-- [end:cdc]
+
+
 ALL_PRICES = {
     "Lambda requests": LAMBDA_REQUEST,
     "Lambda duration (x86)": LAMBDA_GB_SECOND_X86,
