@@ -162,6 +162,9 @@ FIXTURE_MUST_FAIL = {
     "04-alarms-that-page/wrong-typo-alarm-missing-data": "silent_rule_typo",
     "04-alarms-that-page/wrong-errors-alarm-breaching": "normal_day",
     "04-alarms-that-page/wrong-dlq-alarm-only": "duration_leak",
+    "05-harden-the-stack/wrong-key-in-environment": "no_environment_variable",
+    "05-harden-the-stack/wrong-deployment-without-alarm": "rolled_back",
+    "05-harden-the-stack/wrong-wildcard-table-policy": "readiness_review",
 }
 
 

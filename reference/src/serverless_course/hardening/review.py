@@ -23,6 +23,7 @@ and SAM templates read before the transform, so the roles SAM generates go unsee
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,7 +130,14 @@ def review(template: str | Path, region: str = "us-east-1") -> Review:
             accepted_because=_accepted_because(m.rule.id, resource, accepted)))
     if any(f.fails for f in result.findings):
         return result  # a template cfn-lint refuses cannot be transformed reliably
-    deployed = transformed(path, _stand_ins(written), region=region)
+    # The SAM translator warns that a feature toggle it looks up has no configuration offline.
+    sam_log = logging.getLogger("samtranslator.feature_toggle")
+    level = sam_log.level
+    sam_log.setLevel(logging.ERROR)
+    try:
+        deployed = transformed(path, _stand_ins(written), region=region)
+    finally:
+        sam_log.setLevel(level)
     for rule in RULES:
         for logical_id, message in rule.check(deployed):
             resource = _written_resource(logical_id, written)
