@@ -257,3 +257,27 @@ ALL_PRICES = {
     "Lambda duration (x86)": LAMBDA_GB_SECOND_X86,
     "SQS standard requests": SQS_STANDARD_REQUEST,
 }
+
+
+# Location tracking (module 6: serverless_course.location.sizing).
+# --8<-- [start:location]
+KINESIS_PRICING_PAGE = "https://aws.amazon.com/kinesis/data-streams/pricing/"
+LOCATION_PRICING_PAGE = "https://aws.amazon.com/location/pricing/"
+# Provisioned mode bills shard-hours and PUT payload units: each record is rounded up to 25 KB
+# units (KINESIS_PRICING_PAGE, the pricing structure).
+KINESIS_PUT_PAYLOAD_UNIT_BYTES = 25 * 1024
+KINESIS_SHARD_HOUR = Price(0.015, "shard-hour", KINESIS_PRICING_PAGE,
+                           "provisioned mode, us-east-1; the dollar figure is "
+                           "taken from transcriptions of the pricing page and could not be confirmed: check it")
+KINESIS_PUT_PAYLOAD_UNIT = Price(0.014 / 1_000_000, "PUT payload unit (25 KB)", KINESIS_PRICING_PAGE,
+                                 "$0.014 per 1M units; not confirmed on an AWS page: check it")
+# Amazon Location bills every position written to a tracker and every position evaluated against
+# a geofence collection (https://docs.aws.amazon.com/location/latest/developerguide/geofence-price.html);
+# a filtered-out update is neither stored nor evaluated.
+LOCATION_POSITION_WRITTEN = Price(0.05 / 1_000, "position written", LOCATION_PRICING_PAGE,
+                                  "$0.05 per 1,000 (tracking); the paid-tier figure could not be read "
+                                  "on the pricing page: check it")
+LOCATION_POSITION_EVALUATED = Price(0.05 / 1_000, "position evaluated", LOCATION_PRICING_PAGE,
+                                    "$0.05 per 1,000 (geofencing), once per linked collection; the "
+                                    "paid-tier figure could not be read on the pricing page: check it")
+# --8<-- [end:location]
