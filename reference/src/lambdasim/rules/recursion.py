@@ -3,25 +3,26 @@
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html ("Use Lambda recursive
 loop detection to prevent infinite loops"): Lambda tracks the chain of requests an event starts
 through the X-Ray trace header (`Lineage`), which supported AWS SDKs update when a function sends
-an event on; active tracing is not needed. "If your function is invoked more than 16 times in the
-same chain of requests, then Lambda automatically stops the next function invocation in that
-request chain and notifies you." Loops are detected between Lambda functions (synchronous or
+an event on; active tracing is not needed. "If your function is invoked approximately 16 times in
+the same chain of requests, then Lambda automatically stops the next function invocation in that
+request chain and notifies you"; the RecursiveInvocationsDropped metric counts invocations stopped
+because the function "has been invoked more than approximately 16 times in a single chain of
+requests" (both on the page): the simulator stops the 17th. Loops are detected between Lambda functions (synchronous or
 asynchronous Invoke), Amazon SQS, Amazon S3 and Amazon SNS; a loop through another service (for
 instance DynamoDB or EventBridge) is not. A function's RecursiveLoop setting is `Terminate` by
 default; `Allow` lets it run in a loop
 (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionRecursionConfig.html). A stopped
 synchronous invocation fails with RecursiveInvocationException, HTTP 400
-(https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html); a stopped asynchronous event goes
-to the function's dead-letter queue or on-failure destination, if configured
-(https://aws.amazon.com/blogs/compute/detecting-and-stopping-recursive-loops-in-aws-lambda-functions/);
-each stop counts in the RecursiveInvocationsDropped metric
-(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+(https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html); the event of a stopped
+invocation goes to the function's on-failure destination or dead-letter queue, if configured; an
+SQS event source mapping gets RecursiveInvocationException, so the message's receive count grows
+and it is retried (and stopped again) until the queue's redrive policy moves it to its DLQ (the
+page again); each stop counts in the RecursiveInvocationsDropped metric, not emitted for a
+function set to Allow (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
 
 Modelled where AWS is silent: the encoding of `Lineage` (AWS does not document it; here one
 `<8 hex digits of the function's ARN>:<invocations so far>` entry per function, joined by `|`);
-that an SQS message whose invocation is stopped is released to reappear after the visibility
-timeout, so the queue's redrive policy moves it to its dead-letter queue (no AWS page states
-what happens to it); the asynchronous invocation record's condition for a stopped event
+"approximately 16" read as exactly 16; the asynchronous invocation record's condition for a stopped event
 (`RecursiveInvocationException`). Chains pass through SQS messages and Invoke calls here; the
 simulator's SNS and S3 deliveries do not carry the header yet, so their loops are not counted.
 """

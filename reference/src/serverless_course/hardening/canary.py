@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,15 @@ class Minute:
 
 @dataclass(frozen=True)
 class CanaryRun:
-    """What happened: the deployment (`lambdasim.deployments.Deployment`: traffic, alarm states,
-    outcome), the processor's invocations minute by minute, and the orders sent."""
+    """What happened: the deployment (`lambdasim.deployments.Deployment`: traffic, the alarm
+    states it saw, outcome), the processor's invocations minute by minute, the alarm's state
+    changes over the whole run (time, new state), and the orders sent."""
 
     deployment: Any
     minutes: list[Minute]
+    alarm_states: list[tuple[datetime, str]]
     orders: int
     alarm: str
-    started_s: float  #: seconds since the simulation started, when the deployment began
 
 
 def bad_version_canary(sim: Any, *, deployment_type: str = "Canary10Percent5Minutes", alarm_threshold: int = 1,
@@ -79,17 +81,17 @@ def bad_version_canary(sim: Any, *, deployment_type: str = "Canary10Percent5Minu
                        parameters={"BatchSize": "1", "MaximumBatchingWindowInSeconds": "0"})
     bad_code = pipeline.code_folder({"processor/app.py": BAD / "app.py", "processor/regression.py": BAD / "regression.py",
                                      "processor/released_app.py": pipeline.HERE / "processor" / "app.py"})
-    started_s = sim.elapsed
     deployment = sim.deployments.deploy_code(stack, PROCESSOR, bad_code)
     sent = send_orders(sim, stack, orders_per_minute * minutes, every_s=60 / orders_per_minute, seed=seed)
-    return CanaryRun(deployment, _minutes(sim, stack.function_name(PROCESSOR), started_s, minutes), len(sent),
-                     stack.physical_id(ALARM), started_s)
+    alarm = stack.physical_id(ALARM)
+    return CanaryRun(deployment, _minutes(sim, stack.function_name(PROCESSOR), deployment.started_at, minutes),
+                     [(t.at, t.new_state) for t in sim.alarms.transitions if t.alarm == alarm], len(sent), alarm)
 
 
-def _minutes(sim: Any, function_name: str, started_s: float, minutes: int) -> list[Minute]:
-    rows: dict[int, dict[str, int]] = {m: {} for m in range(minutes + 1)}
+def _minutes(sim: Any, function_name: str, started_at: datetime, minutes: int) -> list[Minute]:
+    rows: dict[int, dict[str, int]] = {m: {} for m in range(minutes)}
     errors = dict.fromkeys(rows, 0)
-    origin = sim.now.timestamp() - sim.elapsed + started_s
+    origin = started_at.timestamp()
     for record in sim.invocations:
         if record.function_name != function_name:
             continue
