@@ -633,3 +633,31 @@ def test_rule_on_a_bus_by_ref_needs_the_event_bus_patch(sim, tmp_path, monkeypat
         deploy(sim, path, stack_name="unpatched", validate=False)
     assert caught.value.failures == {
         "Rule": "(AWS::Events::Rule) AttributeError: 'EventBus' object has no attribute 'split'"}
+
+
+def test_a_template_deployed_again_is_read_and_transformed_as_afresh(monkeypatch):
+    """`deploy` keeps a template's parse and SAM transform by everything they read (the text;
+    the template, parameter values and Region): a second read equals a fresh one, keys in the
+    same order, as a copy of its own; another Region is another transform."""
+    from lambdasim import sam
+
+    first = sam.transformed(ORDERS)
+    again = sam.transformed(ORDERS)
+    parsed = sam._parse(find_template(ORDERS))
+    packaged = sam._package(parsed, ORDERS, "orders")
+    try:
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # as `transformed` sets it
+        fresh = sam._transform_afresh(parsed, sam._parameter_values(parsed, {}))
+    finally:
+        packaged.cleanup()
+    assert sam._transformed_json.cache_info().hits >= 1
+    assert json.dumps(again) == json.dumps(first) == json.dumps(fresh)
+    again["Resources"].clear()
+    assert sam.transformed(ORDERS) == first
+    text = find_template(ORDERS).read_text()
+    assert json.loads(sam._template_json(text)) == json.loads(sam._template_json.__wrapped__(text))
+    # The Region is part of the key (SAM writes it for AWS::Region; samtranslator keeps the
+    # partition of the first Region it met for the whole process, so the key is seen here).
+    misses = sam._transformed_json.cache_info().misses
+    sam.transformed(ORDERS, region="eu-west-1")
+    assert sam._transformed_json.cache_info().misses == misses + 1
