@@ -1,6 +1,6 @@
 """The CDC chaos proof over many seeds (issue 19): every projection equals its recomputation.
 
-    .venv/bin/python reference/benchmarks/cdc_chaos.py [seeds] [writes]   (default: 20 1000)
+    .venv/bin/python reference/benchmarks/cdc_chaos.py [seeds] [writes] [first seed]   (default: 20 1000 1)
 
 Each seed is one `serverless_course.cdc.harness.run_cdc` run with the default `Faults` (3 % of
 the summary projection's table calls failing with 500s on every attempt, 10 % of its batches
@@ -21,14 +21,14 @@ from collections import Counter
 from serverless_course.cdc.harness import run_cdc
 
 
-def main(seeds: int = 20, writes: int = 1000) -> int:
+def main(seeds: int = 20, writes: int = 1000, first: int = 1) -> int:
     print(f"{'seed':>4} {'records':>7} {'ttl':>4} {'erase':>5} {'poison':>6} {'deliv':>5} {'again':>5} "
           f"{'replay':>6} {'5xx':>4} {'wrong':>5} {'dlq ok':>6} {'search':>6} {'events':>6} {'ev miss':>7} "
           f"{'ev dup':>6} {'cpu s':>6} {'wall s':>6}")
     wall, cpu = time.perf_counter(), time.process_time()
     totals: Counter = Counter()
     failed = []
-    for seed in range(1, seeds + 1):
+    for seed in range(first, first + seeds):
         r = run_cdc(seed=seed, writes=writes)
         row = dict(records=r.stream_records, ttl=r.ttl_deletions, erasures=r.erasures, poison=len(r.poison),
                    deliveries=r.deliveries, redelivered=r.redelivered, replayed=r.replayed_batches,
@@ -51,4 +51,4 @@ def main(seeds: int = 20, writes: int = 1000) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*(int(a) for a in sys.argv[1:3])))
+    sys.exit(main(*(int(a) for a in sys.argv[1:4])))
