@@ -41,25 +41,49 @@ def _invoke(sim, qualified: str, payload: dict) -> tuple[str, dict | None]:
     return response["ExecutedVersion"], json.loads(body) if body else None
 
 
+def _two_versions_behind_an_alias(sim, name: str, weight: float) -> None:
+    """Version 1 runs v1/, version 2 runs v2/; the alias `live` sends `weight` of its traffic to 2."""
+    lam = sim.client("lambda")
+    sim.create_function(FunctionName=name, Handler="app.handler", code_dir=FIXTURE / "v1")
+    assert lam.publish_version(FunctionName=name)["Version"] == "1"
+    sim.map_handler(name, code_dir=FIXTURE / "v2")
+    lam.update_function_code(FunctionName=name, ZipFile=b"PK\x05\x06" + b"\x00" * 18)
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": weight}})
+
+
 def test_a_weighted_alias_routes_its_share_to_the_additional_version_and_each_version_runs_its_own_code(sim) -> None:
     """An alias's RoutingConfig sends the weight's share of invocations to the additional version
     by a probabilistic draw; each version runs the code it was published with and says so in
     X-Amz-Executed-Version (https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html,
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html)."""
-    lam = sim.client("lambda")
-    sim.create_function(FunctionName="weighted", Handler="app.handler", code_dir=FIXTURE / "v1")
-    assert lam.publish_version(FunctionName="weighted")["Version"] == "1"
-    sim.map_handler("weighted", code_dir=FIXTURE / "v2")
-    lam.update_function_code(FunctionName="weighted", ZipFile=b"PK\x05\x06" + b"\x00" * 18)
-    assert lam.publish_version(FunctionName="weighted")["Version"] == "2"
-    lam.create_alias(FunctionName="weighted", Name="live", FunctionVersion="1",
-                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}})
+    _two_versions_behind_an_alias(sim, "weighted", 0.3)
     runs = [_invoke(sim, "weighted:live", {}) for _ in range(200)]
     versions = Counter(version for version, _ in runs)
     assert 0.2 <= versions["2"] / 200 <= 0.4  # 0.3 +- about 3 standard deviations of 200 draws
     assert {(version, body["code"]) for version, body in runs} == {("1", "v1"), ("2", "v2")}
     assert {r.version for r in sim.invocations if r.function_name == "weighted"} == {"1", "2"}
     assert _invoke(sim, "weighted:1", {}) == ("1", {"code": "v1"})  # a version named directly is never drawn
+
+
+def test_an_sqs_event_source_mapping_that_names_an_alias_keeps_it_and_its_batches_follow_the_weights(sim) -> None:
+    """An event source mapping's FunctionName may be an alias ARN, kept as the mapping's
+    FunctionArn (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html);
+    its invocations go through the alias, so a weighted alias splits them
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html)."""
+    _two_versions_behind_an_alias(sim, "routed", 0.5)
+    sqs = sim.client("sqs")
+    url = sqs.create_queue(QueueName="routed-orders")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = sim.client("lambda").create_event_source_mapping(FunctionName="routed:live", EventSourceArn=arn,
+                                                               BatchSize=1)
+    assert mapping["FunctionArn"].endswith(":function:routed:live")
+    for i in range(40):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": i}))
+    sim.run_for(60)
+    batches = [r for r in sim.invocations if r.function_name == "routed" and r.source == "sqs"]
+    assert len(batches) == 40 and {r.version for r in batches} == {"1", "2"}
 
 
 def test_auto_publish_alias_deploys_a_version_and_an_alias_that_invocations_go_through(sim) -> None:
