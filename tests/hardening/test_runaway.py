@@ -22,7 +22,7 @@ def test_the_loop_is_stopped_after_16_invocations_and_the_order_lands_in_the_dea
 
 def test_with_recursive_loop_allow_the_loop_keeps_going() -> None:
     with Simulator(seed=1) as sim:
-        run = run_loop(sim, deploy_loop(sim), recursive_loop="Allow", seconds=2.0)
+        run = run_loop(sim, deploy_loop(sim), recursive_loop="Allow", seconds=1.0)
     assert run.invocations > recursion.MAX_CHAIN_INVOCATIONS and run.stops == 0 and run.in_dead_letter_queue == 0
 
 
