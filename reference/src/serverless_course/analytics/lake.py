@@ -119,4 +119,5 @@ def query(sim: Simulator, lake: Lake, sql: str) -> QueryResult:
         token = page.get("NextToken")
         if not token:
             break
-    return QueryResult(rows[0], rows[1:], scanned, sim.athena.executions[query_id].cost_usd, state, None)
+    header, rows = (rows[0], rows[1:]) if rows else ([], [])  # a DDL statement has no rows
+    return QueryResult(header, rows, scanned, sim.athena.executions[query_id].cost_usd, state, None)
