@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lambdasim.rules import athena as _athena
 from lambdasim.rules import pricing as _lambda
 
 LAMBDA_PRICING_PAGE = _lambda.PRICING_PAGE
@@ -281,3 +282,24 @@ LOCATION_POSITION_EVALUATED = Price(0.05 / 1_000, "position evaluated", LOCATION
                                     "$0.05 per 1,000 (geofencing), once per linked collection; the "
                                     "paid-tier figure could not be read on the pricing page: check it")
 # --8<-- [end:location]
+
+
+# The analytics lake (module 7: Athena over S3). Athena's price is defined once, in the
+# simulator's rules (`lambdasim.rules.athena`, which `sim.athena` bills with).
+ATHENA_PRICING_PAGE = "https://aws.amazon.com/athena/pricing/"
+S3_PRICING_PAGE = "https://aws.amazon.com/s3/pricing/"
+
+# --8<-- [start:analytics]
+ATHENA_TB_SCANNED = Price(_athena.PRICE_PER_TB_USD, "TB scanned", ATHENA_PRICING_PAGE,
+                          "rounded up to the MB, 10 MB minimum a query; DDL and failed queries free; "
+                          f"{_UNCONFIRMED}")
+S3_PUT_REQUEST = Price(0.005 / 1000, "PUT, COPY, POST or LIST request", S3_PRICING_PAGE,
+                       f"S3 Standard, $0.005 per 1,000; {_UNCONFIRMED}")
+S3_GET_REQUEST = Price(0.0004 / 1000, "GET or SELECT request", S3_PRICING_PAGE,
+                       f"S3 Standard, $0.0004 per 1,000; {_UNCONFIRMED}")
+# --8<-- [end:analytics]
+
+
+def athena_query_usd(scanned_bytes: int) -> float:
+    """$ for one query that scanned `scanned_bytes` (the simulator's rule: the MB rounding and minimum)."""
+    return _athena.query_cost_usd(scanned_bytes, statement_type="DML", state="SUCCEEDED")
