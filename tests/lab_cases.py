@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "lab_submissions"
 PIPELINE = REPO / "reference" / "src" / "serverless_course" / "pipeline"
 WRONG_PROCESSORS = REPO / "reference" / "src" / "serverless_course" / "chaos" / "wrong"
+POSITIONS = REPO / "reference" / "src" / "serverless_course" / "location" / "positions" / "app.py"
 CDC = REPO / "reference" / "src" / "serverless_course" / "cdc"
 SUMMARY = CDC / "summary" / "app.py"
 
@@ -149,6 +150,26 @@ MUTATIONS = [
          "holds_back_only_its_record"),
     Case("08-customer-projection", "nothing-reports-success",
          _text("app.py", "def lambda_handler(event, context):\n    return {'batchItemFailures': []}\n")),
+    # Lab 06: the reference position consumer, made wrong in one place each.
+    Case("06-position-consumer", "wrong-last-write-wins",
+         _mutant(POSITIONS, "app.py", (
+             '            ConditionExpression="attribute_not_exists(device_id) OR ts < :ts",\n'
+             '            ExpressionAttributeValues={":ts": {"N": str(fix.ts)}},\n', "")),
+         "never_moves_back"),
+    Case("06-position-consumer", "wrong-enter-on-every-fix-inside",
+         _mutant(POSITIONS, "app.py", ("entered=inside - was_inside", "entered=set(inside)")),
+         "exactly_once"),
+    Case("06-position-consumer", "wrong-poison-fails-the-whole-batch",
+         _mutant(POSITIONS, "app.py", ("    devices_failed_in_batch.clear()\n",
+                                       "    devices_failed_in_batch.clear()\n"
+                                       "    for record in event['Records']:\n"
+                                       "        fixes.parse_record(record['kinesis']['data'])\n")),
+         "poison"),
+    Case("06-position-consumer", "nothing-reports-success",
+         _text("app.py", "def lambda_handler(event, context):\n    return {'batchItemFailures': []}\n")),
+    Case("06-position-consumer", "broken-raises-at-import",
+         _text("app.py", "import os\n\nTABLE = os.environ['NO_SUCH_VARIABLE']\n\n\n"
+                         "def lambda_handler(event, context):\n    return None\n")),
 ]
 
 
