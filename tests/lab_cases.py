@@ -186,6 +186,8 @@ FIXTURE_MUST_FAIL = {
     "05-harden-the-stack/wrong-key-in-environment": "no_environment_variable",
     "05-harden-the-stack/wrong-deployment-without-alarm": "rolled_back",
     "05-harden-the-stack/wrong-wildcard-table-policy": "readiness_review",
+    "05-harden-the-stack/wrong-unused-permission": "beyond_what_the_run_used",
+    "05-harden-the-stack/wrong-too-narrow-role": "under_iam_enforcement",
 }
 
 

@@ -81,6 +81,16 @@ def test_an_accepted_finding_needs_a_reason(tmp_path: Path) -> None:
         review(tmp_path)
 
 
+def test_an_acceptance_that_matches_no_finding_fails_the_review(tmp_path: Path) -> None:
+    hardened = SRC / "solutions" / "lab05_harden_the_stack" / "template.yaml"
+    text = hardened.read_text().replace("Globals:", "Metadata:\n  ReadinessReview:\n    Accepted:\n"
+                                        "      - Rule: log-retention\n        Reason: kept for a while\n\nGlobals:", 1)
+    (tmp_path / "template.yaml").write_text(text)
+    result = review(tmp_path / "template.yaml")
+    (stale,) = result.failing()
+    assert stale.rule == "stale-acceptance" and "log-retention" in stale.message
+
+
 def _queue_consumer(visibility: Any, timeout: Any, window: Any = None, **extra: Any) -> dict[str, Any]:
     mapping = {"EventSourceArn": {"Fn::GetAtt": ["Q", "Arn"]}, "FunctionName": {"Ref": "F"}}
     if window is not None:

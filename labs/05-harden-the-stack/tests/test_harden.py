@@ -3,8 +3,9 @@
 Your stack (`template.yaml` with the handlers in `app.py`) is deployed into the course's
 simulator (`serverless_course.hardening.lab05`), with the partner's key provisioned in Secrets
 Manager as `lab05/partner-key` (a template that still declares the `PartnerKey` parameter is
-given the key that way). Orders go through POST /orders on a seed the notebook does not use.
-A second run deploys a broken version of the processor 30 s into the traffic (every batch
+given the key that way). Orders go through POST /orders on a seed the notebook does not use,
+under IAM enforcement: each call your code makes is checked against its function's role and
+refused as AWS refuses it (`sim.iam`). A second run deploys a broken version of the processor 30 s into the traffic (every batch
 fails), as `sam deploy` with changed code would. The readiness review
 (`python -m serverless_course.hardening.review`) reads your template. Your code runs in
 processes of its own.
@@ -38,7 +39,7 @@ class Work:
                                    + (folder / "app.py").read_bytes()).hexdigest()
 
     def normal(self, seed: int) -> OrdersRun:
-        return self._run("normal", seed, orders=ORDERS, bad_version_at_s=None)
+        return self._run("normal", seed, orders=ORDERS, bad_version_at_s=None, iam=True)
 
     def deployment(self, seed: int) -> OrdersRun:
         return self._run("deployment", seed, orders=DEPLOY_ORDERS, bad_version_at_s=BAD_VERSION_AT_S)
@@ -69,10 +70,11 @@ def work(submission: Any) -> Work:
     return Work(submission.path, submission.isolation)
 
 
-@pytest.mark.points(3)
-def test_every_order_is_stored_and_signed(work: Work) -> None:
+@pytest.mark.points(2)
+def test_every_order_is_stored_and_signed_under_iam_enforcement(work: Work) -> None:
     """Every order accepted by POST /orders (202) is in the table, with the signature the partner
-    checks (HMAC-SHA256 of its id with the partner's key)."""
+    checks (HMAC-SHA256 of its id with the partner's key), and no call was denied
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
     for seed in SEEDS:
         run = work.normal(seed)
         assert run.all_stored_and_signed, f"seed {seed}: {run.summary()}"
@@ -102,7 +104,19 @@ def test_the_readiness_review_passes_with_nothing_accepted(work: Work) -> None:
     assert result.passed, result.report()
 
 
-@pytest.mark.points(4)
+@pytest.mark.points(2)
+def test_no_permission_beyond_what_the_run_used(work: Work) -> None:
+    """Each grant of each function's role was used by the run, names a resource where the
+    action can, and is no whole service's actions. Tolerated: CloudWatch Logs actions on every
+    log group (Lambda writes the logs with the function's role) and action prefixes such as SAM
+    policy templates' sqs:SendMessage*. Pays only when the stack works."""
+    work.require_working_stack()
+    for seed in SEEDS:
+        beyond = work.normal(seed).beyond_use()
+        assert not beyond, "grants beyond what the run used:\n" + "\n".join(beyond)
+
+
+@pytest.mark.points(3)
 def test_a_bad_version_is_rolled_back(work: Work) -> None:
     """A version of the processor that fails every batch, deployed while orders flow, is
     rolled back by your deployment configuration: it ran (it received traffic), the deployment

@@ -6,6 +6,9 @@ the stack is deployed; a template that still takes it as the `PartnerKey` parame
 starter) is given it that way. `run_orders` sends seeded orders through POST /orders and, with
 `bad_version_at_s`, deploys a broken version of the processor in the middle of the traffic
 (`sim.deployments.deploy_code`): the learner's deployment configuration decides what happens.
+With `iam`, the run is made under IAM enforcement (`sim.iam`): what was denied, and each grant
+of each function's role with whether the run used it; `beyond_use` says which grants exceed
+what the run needed.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from typing import Any
 
 from lambdasim import Simulator
 from lambdasim.deployments import Deployment
+from lambdasim.isolation import Isolation
 from lambdasim.sam import SamDeployError
+
+from .readiness_rules import scopable
 
 SECRET_NAME = "lab05/partner-key"
 STACK_NAME = "lab05"
@@ -30,6 +36,10 @@ STACK_NAME = "lab05"
 INGEST, PROCESSOR, TABLE, API = "IngestFunction", "ProcessorFunction", "OrdersTable", "ServerlessRestApi"
 DRAIN_S = 15 * 60  # after the last order: visibility timeouts, five receives, the alarm's minutes
 # Appended to a copy of the processor's module: every batch fails, whatever the code did.
+# Grants a role may hold beyond what the run used: CloudWatch Logs actions on every log group
+# (Lambda writes the function's logs with its role, and SAM's AWSLambdaBasicExecutionRole names
+# no group), and action prefixes such as SAM policy templates' sqs:SendMessage*.
+TOLERATED_SERVICES = ("logs",)
 BAD_VERSION = '''
 
 def {handler}(event, context):  # the broken version the grader deploys
@@ -40,6 +50,16 @@ def {handler}(event, context):  # the broken version the grader deploys
 def signature(order_id: str, key: str) -> str:
     """The signature the partner expects on an order (HMAC-SHA256 of its id with the key)."""
     return hmac.new(key.encode(), order_id.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One action pattern on one resource pattern of a function's role, and whether the run used it."""
+
+    policy: str
+    action: str
+    resource: str
+    used: bool
 
 
 @dataclass
@@ -56,6 +76,8 @@ class OrdersRun:
     new_version_invocations: int = 0
     alias_version_at_end: str | None = None
     problem: str | None = None  # why the stack could not be run at all
+    denied: list[str] = field(default_factory=list)  # calls IAM refused (with `iam`)
+    grants: dict[str, list[Grant]] = field(default_factory=dict)  # function -> its role's grants (with `iam`)
 
     @property
     def missing(self) -> list[str]:
@@ -69,13 +91,15 @@ class OrdersRun:
     @property
     def all_stored_and_signed(self) -> bool:
         return (self.problem is None and bool(self.sent) and not self.refused and not self.missing
-                and not self.badly_signed)
+                and not self.badly_signed and not self.denied)
 
     def summary(self) -> str:
         if self.problem:
             return self.problem
         text = (f"{len(self.sent)} orders accepted, {len(self.refused)} refused, {len(self.stored)} stored, "
                 f"{len(self.missing)} missing, {len(self.badly_signed)} with a wrong signature")
+        if self.denied:
+            text += f"; {len(self.denied)} calls denied, e.g. {self.denied[0]}"
         if self.not_deployable:
             text += f"; the broken version was not deployed: {self.not_deployable}"
         if self.deployment is not None:
@@ -86,18 +110,40 @@ class OrdersRun:
         return text
 
 
+    def beyond_use(self) -> list[str]:
+        """The grants broader than the run needed: unused ones, a whole service's actions, and
+        `*` as the resource of an action that can name one (but `TOLERATED_SERVICES`)."""
+        found = []
+        for function, grants in self.grants.items():
+            for g in grants:
+                service = g.action.split(":")[0].lower()
+                if service in TOLERATED_SERVICES:
+                    continue
+                if not g.used:
+                    found.append(f"{function}: {g.action} on {g.resource} was never used")
+                elif g.action == "*" or g.action.endswith(":*"):
+                    found.append(f"{function}: {g.action} allows every action of the service")
+                elif g.resource == "*" and scopable(g.action.rstrip("*")):
+                    found.append(f"{function}: {g.action} on every resource")
+        return found
+
+
 def run_orders(stack_dir: Path, *, seed: int, orders: int, every_s: float,
-               bad_version_at_s: float | None = None, isolation: Any = None) -> OrdersRun:
+               bad_version_at_s: float | None = None, iam: bool = False,
+               isolation: Isolation | None = None) -> OrdersRun:
     """Deploy the stack in `stack_dir`, send `orders` orders `every_s` seconds apart through its
-    API and let the pipeline drain; with `bad_version_at_s`, deploy a broken processor then.
-    `isolation` (graders) runs the stack's code in worker processes."""
+    API and let the pipeline drain; with `bad_version_at_s`, deploy a broken processor then;
+    with `iam`, under IAM enforcement. The stack's code runs in worker processes, one per
+    execution environment as on AWS, so nothing a handler caches (a secret, a client) outlives
+    its run; graders pass their own `isolation`."""
+    isolation = isolation or Isolation()
     rng = Random(seed)
     run = OrdersRun(key=f"{rng.getrandbits(128):032x}")
     if custom := _custom_resources(stack_dir):
         # CloudFormation would run their code while it deploys, before any isolation applies.
         run.problem = f"the template declares custom resources ({', '.join(custom)}), which the lab does not run"
         return run
-    with Simulator(seed=seed) as sim:
+    with Simulator(seed=seed, iam=iam) as sim:
         sim.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=run.key)
         try:
             stack = sim.deploy(stack_dir, stack_name=STACK_NAME, validate=False,
@@ -108,9 +154,8 @@ def run_orders(stack_dir: Path, *, seed: int, orders: int, every_s: float,
         except (SamDeployError, KeyError) as exc:
             run.problem = f"the stack cannot be deployed as the lab needs it: {exc}"
             return run
-        if isolation is not None:
-            for function in stack.functions.values():
-                sim.map_handler(function.name, code_dir=stack_dir, isolation=isolation)
+        for function in stack.functions.values():
+            sim.map_handler(function.name, code_dir=stack_dir, isolation=isolation)
         for i in range(orders):
             if bad_version_at_s is not None and i * every_s >= bad_version_at_s and not (run.deployment or run.not_deployable):
                 try:
@@ -132,6 +177,11 @@ def run_orders(stack_dir: Path, *, seed: int, orders: int, every_s: float,
         for logical_id, function in stack.functions.items():
             config = lam.get_function_configuration(FunctionName=function.name)
             run.environments[logical_id] = (config.get("Environment") or {}).get("Variables", {})
+            if iam:
+                run.grants[logical_id] = [Grant(p.policy.rsplit("/", 1)[-1], p.action, p.resource, p.used)
+                                          for p in sim.iam.permissions(function.name)]
+        if iam:
+            run.denied = [f"{c.action} on {c.resource} ({c.function})" for c in sim.iam.denied()]
         if run.deployment is not None:
             d = run.deployment
             run.new_version_invocations = sum(1 for inv in sim.invocations
@@ -160,7 +210,7 @@ def _custom_resources(stack_dir: Path) -> list[str]:
         str(r.get("Type", "")).startswith("Custom::") or r.get("Type") == "AWS::CloudFormation::CustomResource"))
 
 
-def _deploy_bad_version(sim: Simulator, stack: Any, stack_dir: Path, isolation: Any) -> Deployment:
+def _deploy_bad_version(sim: Simulator, stack: Any, stack_dir: Path, isolation: Isolation) -> Deployment:
     """The processor's code with its handler replaced by one that fails, deployed as the
     template's deployment configuration says."""
     handler = stack.functions[PROCESSOR].handler or ""
@@ -171,6 +221,5 @@ def _deploy_bad_version(sim: Simulator, stack: Any, stack_dir: Path, isolation: 
     with module_file.open("a") as out:
         out.write(BAD_VERSION.format(handler=function))
     deployment = sim.deployments.deploy_code(stack, PROCESSOR, bad_dir)
-    if isolation is not None:
-        sim.map_handler(stack.function_name(PROCESSOR), code_dir=bad_dir, isolation=isolation)
+    sim.map_handler(stack.function_name(PROCESSOR), code_dir=bad_dir, isolation=isolation)
     return deployment

@@ -272,7 +272,7 @@ def _actions_with_resources() -> dict[str, dict[str, Any]]:
     return data
 
 
-def _needs_no_wildcard(action: str) -> bool:
+def scopable(action: str) -> bool:
     """True when the action can be scoped to a resource (so `"Resource": "*"` is broader than needed)."""
     service, _, name = action.lower().partition(":")
     spec = _actions_with_resources().get(service, {}).get("Actions", {}).get(name)
@@ -293,7 +293,7 @@ def wildcard_problems(statements: list[dict[str, Any]]) -> list[str]:
             if isinstance(action, str) and (action == "*" or action.endswith(":*")):
                 problems.append(f"action {action}")
         if "*" in resources:
-            scoped = [a for a in actions if isinstance(a, str) and "*" not in a and _needs_no_wildcard(a)]
+            scoped = [a for a in actions if isinstance(a, str) and "*" not in a and scopable(a)]
             if scoped:
                 problems.append(f"{', '.join(scoped)} on resource *")
     return problems

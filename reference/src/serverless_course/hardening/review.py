@@ -12,8 +12,9 @@ is listed under its reason, from the template's metadata:
             Resources: [OrdersDeadLetterQueue]   # optional: every resource when left out
             Reason: why this template keeps it
 
-The template passes when no cfn-lint error and no course finding is left unaccepted (cfn-lint's
-warnings are printed, and do not fail it). The exit status is 0 for a pass, 1 otherwise.
+The template passes when no cfn-lint error and no course finding is left unaccepted, and every
+acceptance still matches a finding (a stale one is reported as `stale-acceptance`: the reason it
+gives no longer describes the template). cfn-lint's warnings are printed, and do not fail it. The exit status is 0 for a pass, 1 otherwise.
 
 A policy-as-code scanner (checkov 3.3) was measured and left out: 78 s and 291 MB to install,
 about 3 s of CPU a template, generic checks (a VPC for every function, customer-managed keys),
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .readiness_rules import RULES
+
+STALE_ACCEPTANCE = "stale-acceptance"
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Finding:
         return self.accepted_because is None and (self.course_rule or self.rule.startswith("E"))
 
 
-_COURSE_RULES = {rule.id for rule in RULES}
+_COURSE_RULES = {rule.id for rule in RULES} | {STALE_ACCEPTANCE}
 
 
 @dataclass
@@ -81,14 +84,15 @@ class Review:
             lines.append(f"\n{heading}:")
             rules_shown: set[str] = set()
             for f in findings:
-                where = f"{f.resource} (line {f.line})" if f.resource else f"line {f.line}"
+                where = f"{f.resource} (line {f.line})" if f.resource else f"line {f.line}" if f.line else "Metadata"
                 lines.append(f"  {f.rule} {where}: {f.message}")
                 if f.accepted_because is not None:
                     lines.append(f"        accepted: {f.accepted_because}")
                 elif f.course_rule and f.rule not in rules_shown:
                     rules_shown.add(f.rule)
                     lines.append(f"        why: {f.why}")
-                    lines.append(f"        see: {f.source_url}")
+                    if f.source_url:
+                        lines.append(f"        see: {f.source_url}")
         return "\n".join(lines)
 
 
@@ -145,6 +149,14 @@ def review(template: str | Path, region: str = "us-east-1") -> Review:
                 rule=rule.id, title=rule.title, message=message, resource=resource,
                 line=_line(written, resource), source_url=rule.source_url, why=rule.why,
                 accepted_because=_accepted_because(rule.id, resource, accepted)))
+    for entry in accepted:
+        if not any(_accepted_because(f.rule, f.resource, [entry]) for f in result.findings):
+            result.findings.append(Finding(
+                rule=STALE_ACCEPTANCE, title="An acceptance that matches no finding",
+                message=f"Metadata accepts {entry.get('Rule')} {entry.get('Resources') or ''} but the review "
+                        "finds nothing it covers: remove the acceptance", resource=None, line=0,
+                source_url="", why="an accepted finding is a decision with a reason; one that no longer "
+                                   "applies misleads the next reader"))
     return result
 
 
