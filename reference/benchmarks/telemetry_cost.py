@@ -30,13 +30,13 @@ class _Wall:
 
 
 def _direct_run(n: int, logs: bool, metrics: bool, emf: bool) -> tuple[float, dict[str, int]]:
-    from lambdasim import _moto_patches
+    from lambdasim import moto_state
 
     with Simulator(seed=1, logs=logs, metrics=metrics) as sim:
         sim.create_function(FunctionName="bench", Handler="app.handler", code_dir=APP, MemorySize=256)
         sim.set_duration("bench", 300.0)  # 2,000 invocations one after another: 10 virtual minutes
         service = sim._service
-        config, arn = _moto_patches.resolve_function(sim.account_id, sim.region, "bench", None)
+        config, arn = moto_state.resolve_function(sim.account_id, sim.region, "bench", None)
         bodies = [json.dumps({"n": i, "emf": emf}).encode() for i in range(n)]
         start = _Wall.now()
         for body in bodies:
