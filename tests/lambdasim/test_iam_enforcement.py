@@ -263,3 +263,16 @@ def test_eventbridge_delivers_only_where_the_targets_resource_policy_allows_it(s
     assert sim.eventbridge.metrics("to-targets")["FailedInvocations"] == 2
     closed = sqs.receive_message(QueueUrl=queues["closed-queue"][0])
     assert "Messages" not in closed and "Messages" in sqs.receive_message(QueueUrl=queues["open-queue"][0])
+
+
+def test_an_isolated_functions_calls_are_checked_as_an_in_process_ones(sim):
+    """Isolation changes where the code runs, not whose role its calls use
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html): the worker's
+    calls, made by the host on its behalf, are checked against the function's role."""
+    from lambdasim.isolation import Isolation
+
+    _function(sim, "isolated", [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": _table_arn("allowed")}])
+    sim.map_handler("isolated", code_dir=FIXTURES, isolation=Isolation())
+    ok, refused = _run(sim, "isolated", {"calls": [_put("allowed", "9"), _put("other", "9")]})
+    assert ok == {"ok": True} and refused["code"] == "AccessDeniedException"
+    assert [c.allowed for c in sim.iam.calls if c.function == "isolated"] == [True, False]

@@ -236,6 +236,25 @@ DASHBOARD = Price(3.00, "dashboard-month", CLOUDWATCH_PRICING_PAGE,
                   f"{_UNCONFIRMED}")
 # --8<-- [end:observability]
 
+# --8<-- [start:parameters]
+SECRETS_MANAGER_PRICING_PAGE = "https://aws.amazon.com/secrets-manager/pricing/"
+SYSTEMS_MANAGER_PRICING_PAGE = "https://aws.amazon.com/systems-manager/pricing/"
+PARAMETER_STORE_THROUGHPUT_PAGE = "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html"
+SECRETS_MANAGER_API_CALL = Price(0.05 / 10_000, "API call", SECRETS_MANAGER_PRICING_PAGE,
+                                 "$0.05 per 10,000 calls (GetSecretValue among them); taken from "
+                                 "transcriptions of the pricing page, which could not be read directly: check it")
+SECRETS_MANAGER_SECRET = Price(0.40, "secret-month", SECRETS_MANAGER_PRICING_PAGE,
+                               "$0.40 per secret per month, prorated; a replica is a secret; "
+                               "transcribed as above: check it")
+PARAMETER_STORE_STANDARD_CALL = Price(0.0, "API call", PARAMETER_STORE_THROUGHPUT_PAGE,
+                                      "standard parameters at the default (standard) throughput: "
+                                      "\"without additional cost\" (the GetParameter API page)")
+PARAMETER_STORE_HIGHER_THROUGHPUT_CALL = Price(0.05 / 10_000, "API call", SYSTEMS_MANAGER_PRICING_PAGE,
+                                               "$0.05 per 10,000 calls once higher throughput is turned on "
+                                               "(for the account and Region); not confirmed on an AWS page: "
+                                               "check it")
+# --8<-- [end:parameters]
+
 
 # Change data capture (module 8: serverless_course.cdc).
 DYNAMODB_STREAMS_COST_PAGE = ("https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
