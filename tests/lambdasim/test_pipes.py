@@ -426,3 +426,27 @@ def test_a_templates_ttl_specification_turns_time_to_live_on(sim):
     sim.run_for(2 * DAY_S + 3600)
     assert "Item" not in ddb.get_item(TableName="orders", Key={"id": {"S": "o1"}})
     assert [d.key for d in sim.dynamodb_ttl.deletions] == [{"id": {"S": "o1"}}]
+
+
+def test_a_failed_put_events_fails_the_batch_and_the_pipe_retries_it(sim):
+    """https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html:
+    a target the pipe cannot deliver to fails the execution, which the pipe retries from the
+    source (a stream source until MaximumRetryAttempts); a PutEvents call that fails after the
+    SDK's own retries (a 500) is such a failure, not an error of the simulation: the change
+    reaches the bus once the call succeeds."""
+    from lambdasim.faults import ServerError
+
+    stream = _orders_table(sim)
+    bus, copy_url = _bus_to_queue(sim)
+    sim.client("pipes").create_pipe(
+        Name="outbox", RoleArn=ROLE, Source=stream, Target=bus,
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST", "BatchSize": 10,
+                                                       "MaximumRetryAttempts": 5}})
+    sim.run_for(1)
+    sim.faults.add("events", "PutEvents", ServerError(), times=2)
+    _put(sim, "o1", "placed")
+    sim.run_for(120)
+    events = _drain(sim, copy_url)
+    assert [e["detail"]["dynamodb"]["NewImage"]["id"]["S"] for e in events] == ["o1"]
+    summary = sim.pipes.summary("outbox")
+    assert (summary["failed"], summary["delivered"], summary["dead_lettered"]) == (2, 1, 0)

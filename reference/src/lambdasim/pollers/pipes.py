@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from .. import moto_state
 from ..clock import ScheduledCall
 from ..rules import pipes as rules
@@ -144,6 +146,8 @@ class PipeDelivery:
                 refused = self._put_events(events) if self.target_kind == "events" else self._send_messages(events)
             except ValueError as problem:
                 refused = str(problem)
+            except ClientError as error:  # the call failed after botocore's retries (a 500, a throttle)
+                refused = f"{error.operation_name} failed ({error.response['Error']['Code']})"
             if refused:
                 self._finish(execution, end, None).fail("TargetFailure", refused)
                 return execution
