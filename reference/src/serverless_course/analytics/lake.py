@@ -38,8 +38,10 @@ class Lake:
 
 def deploy(sim: Simulator, *, stack_name: str = "iot-analytics", buffer_interval_s: int = 300,
            buffer_size_mib: int = 128, output_format: str = "PARQUET", database: str = "iot_lake",
-           alert_celsius: float = 40) -> Lake:
-    stack = sim.deploy(TEMPLATE, stack_name=stack_name, parameters={
+           alert_celsius: float = 40, validate: bool = True) -> Lake:
+    """`validate=False` skips cfn-lint (about 2 s of CPU, most of it imports): for lessons that
+    deploy the template tests/analytics already lints."""
+    stack = sim.deploy(TEMPLATE, stack_name=stack_name, validate=validate, parameters={
         "BufferIntervalInSeconds": str(buffer_interval_s), "BufferSizeInMBs": str(buffer_size_mib),
         "OutputFormat": output_format, "DatabaseName": database, "TemperatureAlertCelsius": str(alert_celsius)})
     out = stack.outputs
@@ -55,6 +57,7 @@ def publish(sim: Simulator, messages: Iterable[Message]) -> None:
         sim.iot.publish(message.topic, message.payload, client_id=message.topic.split("/")[1])
 
 
+# --8<-- [start:put_batches]
 def put_batches(sim: Simulator, stream: str, messages: Iterable[Message], every_s: int = 10) -> None:
     """The messages straight into Firehose with PutRecordBatch, as an IoT rule's Firehose action
     with batchMode sends a gateway's batch (https://docs.aws.amazon.com/iot/latest/developerguide/kinesis-firehose-rule-action.html):
@@ -82,6 +85,7 @@ def put_batches(sim: Simulator, stream: str, messages: Iterable[Message], every_
     if due is not None:
         sim.run_until(max(due, sim.now))
         flush()
+# --8<-- [end:put_batches]
 
 
 def drain(sim: Simulator, until: datetime | None = None) -> None:
