@@ -6,7 +6,7 @@ AWSXrayWriteOnlyAccess...), so the role holds none of them, and it stores each i
 `PolicyDocument` as the template's dict, which GetRolePolicy then answers as Python's repr of
 it (and leaves a list item that `!If [..., !Ref AWS::NoValue]` removes as None). The
 replacement creates the role as moto does, stores inline documents as JSON, and attaches
-each managed policy: an AWS managed policy moto knows (moto's copy of AWS's documents, which it
+each managed policy (detached again when the stack deletes the role): an AWS managed policy moto knows (moto's copy of AWS's documents, which it
 loads only with MOTO_IAM_LOAD_MANAGED_POLICIES) is created on first use, a customer managed one
 must exist in the account. An ARN neither is left unattached, so the role is denied what it
 would grant (IAM enforcement then says so). Applied with moto's CloudFormation, like the
@@ -80,6 +80,23 @@ def _wrap_role_from_cloudformation(original: Callable[..., Any]) -> Callable[...
     return classmethod(create_from_cloudformation_json)
 
 
+def _wrap_role_delete_from_cloudformation(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> None:
+        """Role.delete_from_cloudformation_json, detaching the managed policies first, as
+        CloudFormation does (moto's DeleteRole refuses a role with policies attached)."""
+        from moto.iam.models import iam_backends
+
+        backend = iam_backends[account_id]["aws"]
+        for role in backend.roles.values():
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        original.__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    return classmethod(delete_from_cloudformation_json)
+
+
 class QueuePolicyResource(_shared.AddedResource):
     """AWS::SQS::QueuePolicy: one document set as the Policy of each of its queues (by URL)."""
 
@@ -125,4 +142,8 @@ def deferred_patches() -> list[Patch]:
               ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
               "AWS::IAM::Role ManagedPolicyArns and JSON inline policy documents",
               wrap=_wrap_role_from_cloudformation),
+        Patch(Role, "delete_from_cloudformation_json", None,
+              ("cls", "resource_name", "cloudformation_json", "account_id", "region_name"),
+              "AWS::IAM::Role deleted with its managed policies attached (they are detached first)",
+              wrap=_wrap_role_delete_from_cloudformation),
     ]
