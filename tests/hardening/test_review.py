@@ -16,13 +16,10 @@ pytestmark = pytest.mark.xdist_group("hardening-review")
 
 SRC = Path(review_module.__file__).resolve().parents[1]
 NAIVE = SRC / "hardening" / "naive" / "template.yaml"
-COURSE_TEMPLATES = [
-    SRC / "pipeline" / "template.yaml",
-    SRC / "failure_paths" / "template.yaml",
-    SRC / "solutions" / "lab04_alarms_that_page" / "alarms.yaml",
-    SRC / "observability" / "pitfall_alarms.yaml",
-    SRC.parents[1] / "examples" / "quickstart" / "template.yaml",
-]
+# Every template the course ships, found rather than listed, so a new module's stack cannot be
+# left out; the naive stack fails on purpose.
+COURSE_TEMPLATES = sorted(path for folder in (SRC, SRC.parents[1] / "examples")
+                          for path in folder.rglob("*.yaml") if path != NAIVE)
 RULE = {rule.id: rule for rule in RULES}
 
 
