@@ -7,7 +7,7 @@ Athena statement and answers its rows and DataScannedInBytes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,19 +58,22 @@ def publish(sim: Simulator, messages: Iterable[Message]) -> None:
 
 
 # --8<-- [start:put_batches]
-def put_batches(sim: Simulator, stream: str, messages: Iterable[Message], every_s: int = 10) -> None:
+def put_batches(sim: Simulator, stream: str | Sequence[str], messages: Iterable[Message], every_s: int = 10) -> None:
     """The messages straight into Firehose with PutRecordBatch, as an IoT rule's Firehose action
     with batchMode sends a gateway's batch (https://docs.aws.amazon.com/iot/latest/developerguide/kinesis-firehose-rule-action.html):
     what arrived in each `every_s` seconds, sent at the end of them, in batches of up to 500
     records (https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html).
-    Far fewer calls than a publish per reading, for runs of a million readings."""
+    Far fewer calls than a publish per reading, for runs of a million readings. Several streams
+    get each batch at the same moment, as one rule with a Firehose action per stream sends it."""
     firehose = sim.client("firehose")
+    streams = [stream] if isinstance(stream, str) else list(stream)
     pending: list[bytes] = []
 
     def flush() -> None:
         for i in range(0, len(pending), 500):
-            firehose.put_record_batch(DeliveryStreamName=stream,
-                                      Records=[{"Data": data} for data in pending[i:i + 500]])
+            for name in streams:
+                firehose.put_record_batch(DeliveryStreamName=name,
+                                          Records=[{"Data": data} for data in pending[i:i + 500]])
         pending.clear()
 
     step = timedelta(seconds=every_s)
