@@ -17,10 +17,10 @@ in which some files are replaced (lab 08 runs ``SummaryFunction`` with the learn
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from serverless_course.code_folders import copy_with
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "template.yaml"
@@ -42,9 +42,4 @@ def deploy(sim: Any, *, stack_name: str = "cdc", replace: dict[str, dict[str, Pa
 
 def code_folder(files: dict[str, Path]) -> Path:
     """A new copy of this code folder with ``files`` replaced."""
-    folder = Path(tempfile.mkdtemp(prefix="cdc-code-"))
-    shutil.copytree(HERE, folder, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.yaml", "wrong"))
-    for name, path in files.items():
-        shutil.copyfile(path, folder / name)
-    return folder
+    return copy_with(HERE, files, prefix="cdc-code-", leave_out=("wrong",))

@@ -24,8 +24,6 @@ import base64
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -34,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from serverless_course.code_folders import copy_with
 from serverless_course.location.fleet import Fleet
 from serverless_course.location.truth import Transition, Truth, ground_truth
 
@@ -98,12 +97,7 @@ class FleetReport:
 
 def code_folder(files: dict[str, Path]) -> Path:
     """A new copy of this code folder (``CodeUri: .``) with ``files`` replaced."""
-    folder = Path(tempfile.mkdtemp(prefix="fleet-code-"))
-    shutil.copytree(HERE, folder, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
-    for name, path in files.items():
-        shutil.copyfile(path, folder / name)
-    return folder
+    return copy_with(HERE, files, prefix="fleet-code-")
 
 
 def deploy(sim: Any, *, stack_name: str = "fleet", positions_app: str | Path | None = None,

@@ -11,10 +11,10 @@ whose files were replaced run their code in worker processes (``lambdasim.isolat
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from serverless_course.code_folders import copy_with
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "template.yaml"
@@ -41,9 +41,4 @@ def deploy(sim: Any, *, stack_name: str = "orders",
 
 def code_folder(files: dict[str, Path]) -> Path:
     """A new copy of this code folder (``CodeUri: .``) with ``files`` replaced."""
-    folder = Path(tempfile.mkdtemp(prefix="orders-code-"))
-    shutil.copytree(HERE, folder, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.yaml"))
-    for name, path in files.items():
-        shutil.copyfile(path, folder / name)
-    return folder
+    return copy_with(HERE, files, prefix="orders-code-")
