@@ -411,3 +411,18 @@ def test_report_billed_duration_matches_the_record(sim, lam):
     (record,) = sim.invocations
     assert record.billed_duration_ms == math.ceil(0.4 + 123.45)
     assert f"Billed Duration: {record.billed_duration_ms} ms" in _messages("quiet")[-1]
+
+
+def test_a_logger_built_outside_any_invocation_still_logs_into_the_stream(sim, lam, capsys):
+    """A new execution environment is a new process on AWS (lambda-runtime-environment.html), so a
+    Powertools Logger built by the host process before (here: by this test, on pytest's captured
+    stdout) must not take the function's lines away from its log stream: they stay in
+    CloudWatch Logs (python-logging.html), one JSON line per record."""
+    from aws_lambda_powertools import Logger
+
+    Logger(service="telemetry-app")  # the fixture app's service: Powertools reuses this logger
+    _app(sim, "structured", "structured")
+    lam.invoke(FunctionName="structured", Payload=b'{"order_id": "o-2"}')
+    lines = [json.loads(m) for m in _messages("structured") if m.startswith("{")]
+    assert [(line["message"], line["order_id"]) for line in lines] == [("order received", "o-2")]
+    assert "order received" not in capsys.readouterr().out

@@ -14,8 +14,12 @@ handler; lines are stamped with the virtual clock when they complete. The proxie
 singletons that outlive the invocation: a library that kept a reference to `sys.stdout` at
 INIT (Powertools Logger's StreamHandler does) keeps writing through them into whichever
 invocation runs later, and outside invocations they pass everything to the real stream.
-Output of code that kept a stream from before any capture (a Logger built at import time in a
-test process) is not captured. Nested synchronous invocations capture into their own lines.
+On AWS a new execution environment is a new process, so no logger exists before its INIT; here
+`logging`'s registry is the host process's, and Powertools reuses the handler of a logger of the
+same service built earlier (a test that built `Logger(service=...)` outside any invocation), whose
+stream is whatever `sys.stdout` was then. So each INIT first points every plain `StreamHandler`
+of a named logger at the proxies (`adopt_stream_handlers`), as the new process would have it.
+Nested synchronous invocations capture into their own lines.
 """
 
 from __future__ import annotations
@@ -137,6 +141,23 @@ STDOUT = _LambdaStream("stdout")
 STDERR = _LambdaStream("stderr")
 
 
+def adopt_stream_handlers() -> None:
+    """Point each plain `logging.StreamHandler` of a named logger that writes to another stream
+    at the proxies: `STDERR` for a handler on the process's stderr, `STDOUT` otherwise (the
+    default of Powertools Logger and of `StreamHandler(sys.stdout)`). Subclasses (file handlers,
+    pytest's capture) and the root logger's handlers are left alone; outside invocations the
+    proxies pass writes on to the current stream."""
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler and handler.stream not in (STDOUT, STDERR):
+                on_stderr = handler.stream is sys.__stderr__ or getattr(handler.stream, "name", None) == "<stderr>"
+                # Not setStream, which flushes the old stream: it may be closed by now (pytest's
+                # capture of an earlier test).
+                handler.stream = STDERR if on_stderr else STDOUT
+
+
 class _LambdaLogHandler(logging.Handler):
     """The Python runtime's root-logger handler (awslambdaric LambdaLoggerHandler): the text
     format, or with LogFormat JSON the runtime's own `JsonFormatter` (awslambdaric
@@ -220,6 +241,8 @@ class OutputCapture:
                 sys.stderr = STDERR
             if ROOT_HANDLER not in root.handlers:
                 root.addHandler(ROOT_HANDLER)
+        if phase == "init":
+            adopt_stream_handlers()
         _ACTIVE.append(frame)
         try:
             yield
