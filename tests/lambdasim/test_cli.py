@@ -216,9 +216,9 @@ def test_serve_answers_real_http_requests_runs_what_is_behind_the_api_and_stops_
         out, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     assert "POST /orders -> 202: ran ApiFunction (api, 1 ms)" in err
-    # The batch falls due at a real instant: between requests ("behind the API: ran ...") or
-    # within the virtual millisecond a GET is answered in (listed on that GET's line) on a
-    # loaded machine. Either way the queue's poller ran it; which line names it is timing.
+    # The batch falls due at a real instant: it runs between requests ("behind the API: ran
+    # ...") or, on a loaded machine, while a GET is being answered (listed on that GET's line).
+    # Either way the queue's poller ran it; which line names it is timing.
     assert "WorkerFunction (sqs, 1 ms)" in err
     assert "GET /no/such/path -> 403\n" in err
     assert out.rstrip().endswith("invocation(s)") and "Stopped: " in out
