@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from typing import Any
 
 import orders
@@ -53,7 +54,8 @@ def connect(path: str) -> sqlite3.Connection:
     return connection
 
 
-store = connect(os.environ["SEARCH_STORE"])
+# A bare name is a file in the temporary directory (/tmp on Lambda); a full path is kept as is.
+store = connect(os.path.join(tempfile.gettempdir(), os.environ["SEARCH_STORE"]))
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
