@@ -1,0 +1,111 @@
+"""What each module adds to `make test`, against its budget (BLUEPRINT "Speed": <= 30 s a module).
+
+    .venv/bin/python reference/benchmarks/module_shares.py [MODULE ...]   (default: every module)
+
+A module's share is everything `make test` runs because the module exists: its own tests, the
+simulator's conformance tests of what it added to the simulator, its labs' self-check (each lab
+graded as a class: reference, starter and every case) and nbval over its lesson and lab notebooks.
+Each part runs as `make test` runs it (pytest-xdist on 2 workers); the script reports its wall
+time and its CPU time (the pytest processes and everything they start). On a busy 2-core run of
+the whole suite, where both workers are always occupied, what a module adds is about its CPU
+time over 2: that is the column to hold against the budget. The wall column includes each
+pytest's own start (about 2-3 s a run), which the whole suite pays once.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+BUDGET_S = 30.0
+CORES = 2
+
+
+@dataclass(frozen=True)
+class Module:
+    tests: tuple[str, ...]  # test files and folders, relative to the repository
+    labs: tuple[str, ...]  # lab folder names under labs/
+    notebooks: str  # the lessons' folder under notebooks/
+
+
+SIM = "tests/lambdasim/"
+MODULES = {
+    "0": Module(("tests/realities", "tests/capacity/test_model.py", "tests/capacity/test_agreement.py",
+                 "tests/capacity/test_noisy_lab.py", SIM + "test_cold_start.py", SIM + "test_concurrency.py"),
+                ("00-partial-batch-responses", "00b-noisy-neighbour"), "00-lambda-realities"),
+    "1": Module(("tests/pipeline",), ("01-putevents-partial-failures",), "01-event-pipeline"),
+    "2": Module(("tests/scaling", "tests/capacity/test_pipeline_agreement.py",
+                 "tests/capacity/test_pipeline_model.py", "tests/capacity/test_slo_lab.py",
+                 SIM + "test_kinesis_limits.py", SIM + "test_dynamodb_limits.py",
+                 SIM + "test_sqs_fifo_limits.py", SIM + "test_throughput_limits.py"),
+                ("02-meet-the-slo",), "02-scaling"),
+    "3": Module(("tests/chaos", "tests/errors"), ("03-chaos-proof-processor",), "03-error-handling"),
+    "4": Module(("tests/observability", SIM + "test_alarms.py", SIM + "test_logs_insights.py",
+                 SIM + "test_service_metrics.py", SIM + "test_tracing.py", SIM + "test_json_logs.py"),
+                ("04-alarms-that-page",), "04-observability"),
+    "5": Module(("tests/hardening", SIM + "test_iam_enforcement.py", SIM + "test_deployments.py",
+                 SIM + "test_recursion.py"), ("05-harden-the-stack",), "05-hardening"),
+    "6": Module(("tests/location", SIM + "test_iot_rules.py", SIM + "test_location.py"),
+                ("06-position-consumer",), "06-location"),
+    "7": Module(("tests/analytics", SIM + "test_firehose.py", SIM + "test_athena.py"),
+                ("07-analytics-lake",), "07-iot-analytics"),
+    "8": Module(("tests/cdc", SIM + "test_pipes.py"), ("08-customer-projection",), "08-cdc"),
+}
+
+PYTEST = [PYTHON, "-m", "pytest", "-c", "tests/pytest.ini", "--rootdir=.", "-q", "-p", "no:cacheprovider"]
+
+
+def measure(command: list[str]) -> tuple[float, float, bool]:
+    """Wall and CPU seconds of `command` (its children included), and whether it passed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0", "AWS_DEFAULT_REGION": "us-east-1",
+                               "MPLBACKEND": "Agg"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
+    return wall, cpu, done.returncode == 0
+
+
+def parts(module: Module) -> dict[str, list[str]]:
+    selfcheck = " or ".join(module.labs)
+    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks" / module.notebooks).glob("*.ipynb"))
+    notebooks += [f"labs/{lab}/lab.ipynb" for lab in module.labs if (ROOT / "labs" / lab / "lab.ipynb").is_file()]
+    return {
+        "tests": PYTEST + ["-n", "2", "--dist", "loadgroup", *module.tests],
+        "self-check": PYTEST + ["-n", "2", "--dist", "loadgroup", "tests/test_labs_selfcheck.py", "-k", selfcheck],
+        "notebooks": PYTEST + ["--noconftest", "-n", "2", "--dist", "loadscope", "--nbval",
+                               "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", *notebooks],
+    }
+
+
+def main(names: list[str]) -> int:
+    failed = False
+    print(f"| Module | Tests wall / CPU | Self-check wall / CPU | Notebooks wall / CPU | "
+          f"CPU / {CORES} (budget {BUDGET_S:.0f} s) |")
+    print("|---|---|---|---|---|")
+    for name in names or list(MODULES):
+        cells, total_cpu = [], 0.0
+        for part, command in parts(MODULES[name]).items():
+            wall, cpu, passed = measure(command)
+            failed |= not passed
+            total_cpu += cpu
+            cells.append(f"{wall:.0f} / {cpu:.0f} s" + ("" if passed else f" ({part} FAILED)"))
+        share = total_cpu / CORES
+        mark = "" if share <= BUDGET_S else " **over**"
+        print(f"| {name} | {' | '.join(cells)} | {share:.0f} s{mark} |", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
