@@ -247,3 +247,21 @@ def test_new_partitions_are_read_only_once_added(lake):
     assert again["Status"]["State"] == "FAILED"
     partitions = lake.sim.client("glue").get_partitions(DatabaseName="iot", TableName="readings_parquet")
     assert sorted(p["Values"][2] for p in partitions["Partitions"]) == ["01", "02", "03", "04"]
+
+
+def test_an_object_rewritten_between_queries_is_read_as_it_now_is(lake):
+    """Athena reads the data stored in the table's S3 location
+    (https://docs.aws.amazon.com/athena/latest/ug/tables-location-format.html) as it is when the
+    query runs: an object overwritten after a first query is read again, rows and column chunks
+    (the simulator keeps copies of the objects between queries)."""
+    s3, glue = lake.sim.client("s3"), lake.sim.client("glue")
+    glue.create_table(DatabaseName="iot", TableInput=_table_input(
+        "rewritten", f"s3://{BUCKET}/rewritten/", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", partitions=False))
+    query = "SELECT count(*), max(temp) FROM rewritten"
+    for rows in (_readings("01")[:1], _readings("02")):
+        s3.put_object(Bucket=BUCKET, Key="rewritten/part-0.parquet", Body=_parquet_bytes(rows))
+        execution = lake.run(query)
+        assert lake.rows(execution)[1] == [str(len(rows)), str(max(r["temp"] for r in rows))]
+    first, second = [e for e in lake.sim.athena.executions.values() if e.query == query]
+    assert first.data_scanned_bytes < second.data_scanned_bytes

@@ -6,7 +6,8 @@ A query runs when it is started, at that virtual instant, and has ended (SUCCEED
 the first GetQueryExecution. The SQL is parsed with sqlglot (its Athena dialect), its tables are
 looked up in moto's Glue Data Catalog, and DuckDB runs it over the S3 objects of the partitions
 left after pruning: each table becomes a DuckDB view over copies of the objects (JSON lines,
-Parquet or CSV, by the table's SerDe and InputFormat) with the partition columns joined in.
+Parquet or CSV, by the table's SerDe and InputFormat) with the partition columns joined in; the
+copies are kept between queries and made again when an object's body changed.
 sqlglot translates Athena's functions to DuckDB's (from_iso8601_timestamp, date_trunc,
 date_add...). What the query read is priced by `rules.athena` (bytes scanned, cost); the result
 is written to the output location as Athena names it.
@@ -81,6 +82,16 @@ class AthenaExecution:
         return len(self.rows)
 
 
+@dataclass
+class _Copy:
+    """An S3 object as last copied to the scratch folder; for Parquet, once read, its column
+    chunks and its footer's size."""
+
+    body: bytes
+    path: str
+    parquet: tuple[tuple[rules.ParquetChunk, ...], int] | None = None
+
+
 @dataclass(frozen=True)
 class _Table:
     database: str
@@ -102,6 +113,9 @@ class Athena:
         self._ids = ids
         self.executions: dict[str, AthenaExecution] = {}
         self._scratch: Path | None = None
+        # The objects copied to the scratch folder, by (bucket, key): a later query of the
+        # same lake copies (and reads the Parquet layout of) only the objects that changed.
+        self._copies: dict[tuple[str, str], _Copy] = {}
 
     # -- the API ------------------------------------------------------------------------------
     def start(self, *, query: str, database: str | None, output_location: str | None,
@@ -171,6 +185,7 @@ class Athena:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        self._copies.clear()
 
     # -- the catalog --------------------------------------------------------------------------
     def _table(self, database: str, name: str, position: str) -> _Table:
@@ -257,17 +272,24 @@ class Athena:
                      for bucket, key, size in self._objects(location)]
         else:
             files = [(bucket, key, size, ()) for bucket, key, size in self._objects(table.location)]
-        scratch = self._scratch_dir()
-        scanned, paths = [], []
-        for bucket, key, size, values in files:
-            body = moto_state.s3_object_body(self.account_id, self.region, bucket, key)
-            path = scratch / bucket / key
+        copies = [self._copy(bucket, key) for bucket, key, _, _ in files]
+        parquet = table.data_format == "parquet"
+        if parquet:
+            _read_parquet_layouts(connection, list({c.path: c for c in copies if c.parquet is None}.values()))
+        _create_view(connection, table, view, [(c.path, values) for c, (*_, values) in zip(copies, files)])
+        return [rules.ScannedObject(f"s3://{bucket}/{key}", size, *(c.parquet if parquet else ()))
+                for c, (bucket, key, size, _) in zip(copies, files)]
+
+    def _copy(self, bucket: str, key: str) -> _Copy:
+        """The object's copy in the scratch folder, written again only if its body changed."""
+        body = moto_state.s3_object_body(self.account_id, self.region, bucket, key)
+        copy = self._copies.get((bucket, key))
+        if copy is None or copy.body != body:
+            path = self._scratch_dir() / bucket / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body)
-            paths.append((str(path), values))
-            scanned.append(_scanned(connection, f"s3://{bucket}/{key}", size, str(path), table.data_format, body))
-        _create_view(connection, table, view, paths)
-        return scanned
+            copy = self._copies[(bucket, key)] = _Copy(body, str(path))
+        return copy
 
     def _scratch_dir(self) -> Path:
         if self._scratch is None:
@@ -503,14 +525,17 @@ def _referenced_columns(tree: Any, table: _Table, alias: str) -> set[str] | None
     return {c.name.lower() for c in tree.find_all(exp.Column) if c.name.lower() in names and c.table in ("", alias)}
 
 
-def _scanned(connection: Any, key: str, size: int, path: str, data_format: str, body: bytes) -> rules.ScannedObject:
-    if data_format != "parquet":
-        return rules.ScannedObject(key, size)
-    chunks = tuple(rules.ParquetChunk(str(column).split(", ")[0], int(compressed)) for column, compressed in
-                   connection.execute("SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)",
-                                      [path]).fetchall())
-    footer = int.from_bytes(body[-8:-4], "little")
-    return rules.ScannedObject(key, size, chunks, footer)
+def _read_parquet_layouts(connection: Any, copies: list[_Copy]) -> None:
+    """Each copy's column chunks and footer size (one metadata query for them all)."""
+    if not copies:
+        return
+    chunks: dict[str, list[rules.ParquetChunk]] = {c.path: [] for c in copies}
+    for path, column, compressed in connection.execute(
+            "SELECT file_name, path_in_schema, total_compressed_size FROM parquet_metadata(?) "
+            "ORDER BY file_name, row_group_id, column_id", [[c.path for c in copies]]).fetchall():
+        chunks[path].append(rules.ParquetChunk(str(column).split(", ")[0], int(compressed)))
+    for c in copies:
+        c.parquet = (tuple(chunks[c.path]), int.from_bytes(c.body[-8:-4], "little"))
 
 
 def _create_view(connection: Any, table: _Table, view: str, paths: list[tuple[str, tuple[str, ...]]]) -> None:
