@@ -52,7 +52,7 @@ def _centre(geofence: str) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with Simulator(seed=4, logs=False, metrics=False) as sim:
+    with Simulator(seed=4, metrics=False) as sim:
         stack = run.deploy(sim, stack_name="fleet", validate=True)  # cfn-lint clean, or it raises
         out = stack.outputs
         sqs, events = sim.client("sqs"), sim.client("events")
@@ -114,7 +114,22 @@ def test_poison_goes_to_the_poison_queue_with_its_reason(world: World) -> None:
     mapping's retries run out and then give up its batch-mates too:
     https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html)."""
     world.publish("truck-4", lat="N/A", lon=-122.2, accuracy=5, ts=1_767_225_600_000)
+    world.sim.run_for(120)  # SQS's gauges are published once a minute; each alarm reads them
+    alarmed = {t.alarm.split("-")[1] for t in world.sim.alarms.transitions if t.new_state == "ALARM"}
+    assert alarmed == {"PoisonQueueNotEmpty"}  # the poison queue's alarm alone: no batch was given up on
     [entry] = run.drain(world.sim.client("sqs"), world.out["PoisonQueueUrl"])
     assert entry["MessageAttributes"]["ErrorType"]["StringValue"] == "ValidationError"
     assert json.loads(base64.b64decode(entry["Body"]))["lat"] == "N/A"
-    assert run.drain(world.sim.client("sqs"), world.out["StreamFailuresQueueUrl"]) == []
+    for failures in ("PositionsFailuresQueueUrl", "HistoryFailuresQueueUrl"):
+        assert run.drain(world.sim.client("sqs"), world.out[failures]) == []
+
+
+def test_each_consumer_logs_into_its_declared_group_kept_30_days(world: World) -> None:
+    """The template declares each function's log group with a retention
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html):
+    the function's log lines land in that group, not in one Lambda would make without it."""
+    logs = world.sim.client("logs")
+    for function in ("PositionsFunction", "HistoryFunction"):
+        [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/fleet-{function}-")["logGroups"]
+        assert group["retentionInDays"] == 30
+        assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START")["events"]
