@@ -133,3 +133,18 @@ def test_hot_thermometers_alert_once_per_reading_over_the_threshold(run):
             assert json.loads(message["Body"])["reading"] > 40
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     assert got == expected > 0
+
+
+def test_each_function_logs_into_its_declared_group_and_no_window_was_given_up(run):
+    """The template declares each function's log group with a retention
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html)
+    and alarms on the window function's on-failure queue at its first message."""
+    sim, deployed, _, _ = run
+    logs = sim.client("logs")
+    for function in ("TransformFunction", "WindowFunction"):
+        [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{deployed.stack_name}-{function}-")["logGroups"]
+        assert group["retentionInDays"] == 30
+        assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]
+    [alarm] = [a for a in sim.client("cloudwatch").describe_alarms()["MetricAlarms"]
+               if "WindowFailuresQueueNotEmpty" in a["AlarmName"]]
+    assert alarm["StateValue"] == "OK"  # every batch was written: nothing in the failures queue
