@@ -11,9 +11,26 @@ learner's file cannot be imported, and its message is the learner's feedback. A 
 checks an absence ("nothing lost") calls ``require_work`` first: doing nothing earns nothing.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from labgrader.guards import NothingDone, require_work
 from labgrader.lab import Lab, LabConfigError, find_lab
-from labgrader.submission import Submission, SubmissionError
+
+if TYPE_CHECKING:
+    from labgrader.submission import Submission, SubmissionError
 
 __all__ = ["Lab", "LabConfigError", "NothingDone", "Submission", "SubmissionError", "find_lab",
            "require_work"]
+
+
+def __getattr__(name: str) -> Any:
+    # `labgrader.submission` imports the simulator's package (boto3 and more: about half a second
+    # of CPU). Only the pytest process that grades needs it, not `python -m labgrader`'s own,
+    # which starts that process: it is imported when first asked for.
+    if name in ("Submission", "SubmissionError"):
+        from labgrader import submission
+
+        return getattr(submission, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -46,8 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from lambdasim.isolation import share_fork_server
-
 from labgrader.grading_server import Forked, GradingServer, serve_gradings
 from labgrader.lab import Lab, LabConfigError
 from labgrader.results import failure_results, fmt, write_json
@@ -334,6 +332,10 @@ def grade_class(
         (p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")),
         key=lambda p: p.name,
     )
+    # Imported here: it imports the simulator's package (boto3 and more, about half a second of
+    # CPU), which `grade` (one submission, whose pytest process starts its own server) never uses.
+    from lambdasim.isolation import share_fork_server
+
     global _grading_server
     out.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
