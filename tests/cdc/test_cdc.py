@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from lambdasim import Simulator
 from serverless_course import cdc
 from serverless_course.cdc import orders
 from serverless_course.cdc.harness import CdcReport, Faults, run_cdc
@@ -87,3 +89,26 @@ def test_chaos_proof_every_projection_equals_its_recomputation(chaos: CdcReport)
     assert len(chaos.expected) >= 8, chaos.ledger()  # most of the 12 customers still hold orders
     assert chaos.ok, chaos.ledger()
     assert chaos.events_expected > 60
+
+
+def test_an_unreadable_item_fires_each_projections_alarm_and_each_logs_into_its_declared_group(tmp_path: Path) -> None:
+    """Each projection gives the record up into its own on-failure queue, whose alarm fires at
+    the first visible message
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html);
+    the outbox's filter never passes it, so its dead-letter queue's alarm stays quiet. Each
+    function's log group is the one the template declares with a retention
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html)."""
+    with Simulator(seed=2, metrics=False) as sim:
+        out = cdc.deploy(sim, validate=False, parameters={"SearchStore": str(tmp_path / "search.sqlite3")}).outputs
+        sim.client("dynamodb").put_item(TableName=out["OrdersTableName"], Item={
+            "order_id": {"S": "o-1"}, "customer_id": {"S": "c-1"}, "status": {"S": "PLACED"},
+            "version": {"N": "1"}, "created_at": {"S": "2026-01-01T00:00:00+00:00"},
+            "total_cents": {"S": "12,50"}})  # a buggy writer's total: text
+        sim.run_for(240)
+        alarmed = {t.alarm.split("-")[1] for t in sim.alarms.transitions if t.new_state == "ALARM"}
+        assert alarmed == {"SummaryFailuresQueueNotEmpty", "SearchFailuresQueueNotEmpty"}
+        logs = sim.client("logs")
+        for function in ("SummaryFunction", "SearchFunction"):
+            [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/cdc-{function}-")["logGroups"]
+            assert group["retentionInDays"] == 30
+            assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]

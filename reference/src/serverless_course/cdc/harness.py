@@ -194,7 +194,7 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
         report.poison = [r["dynamodb"]["SequenceNumber"] for r in records if _unreadable(r)]
         report.expected = model.summarize(_table_orders(sim, out["OrdersTableName"]))
         report.projected = _projected(sim, summary_table)
-        report.dead_lettered = _dead_lettered(sim, out["ProjectionFailuresQueueUrl"], records, summary_fn)
+        report.dead_lettered = _dead_lettered(sim, out["SummaryFailuresQueueUrl"], records, summary_fn)
         report.bisections = poller.stats.bisections
         report.failed_invocations = poller.stats.failed_invocations
         report.deliveries = sum(len(batch.sequence_numbers) for batch in poller.batches)
