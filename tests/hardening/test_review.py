@@ -35,6 +35,29 @@ def test_every_course_template_passes_or_states_why(template: Path) -> None:
     assert all(f.accepted_because for f in result.findings if f.course_rule)
 
 
+# The stacks of modules 3 and 5 to 8 keep only decisions about a teaching stack: tables and
+# buckets without Retain (every lesson and test deletes them), and the failure-paths lesson's
+# DLQs without alarms (module 4's subject). Log retention, the stream consumers' roles and a
+# queue and an alarm per failure path are built, not accepted.
+DECISIONS_ONLY = {
+    "failure_paths/template.yaml": {"alarm-on-every-dlq", "stateful-resources-protected"},
+    "hardening/config_template.yaml": set(),
+    "location/template.yaml": {"stateful-resources-protected"},
+    "analytics/template.yaml": {"stateful-resources-protected"},
+    "cdc/template.yaml": {"stateful-resources-protected"},
+}
+
+
+@pytest.mark.parametrize("template, decisions", DECISIONS_ONLY.items())
+def test_a_hardened_stack_accepts_only_its_decisions(template: str, decisions: set[str]) -> None:
+    from cfnlint.decode import decode
+
+    written, _ = decode(str(SRC / template))
+    accepted = (written.get("Metadata") or {}).get("ReadinessReview", {}).get("Accepted") or []
+    assert {entry["Rule"] for entry in accepted} == decisions
+    assert not [entry for entry in accepted if "not yet" in entry["Reason"].lower()]
+
+
 def test_the_naive_stack_fails_every_course_rule(naive: Review) -> None:
     assert not naive.passed
     assert {f.rule for f in naive.failing()} == set(RULE)
