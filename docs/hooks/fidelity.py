@@ -53,6 +53,7 @@ _AREAS = {
     "test_stream_pollers.py": "Kinesis / DynamoDB Streams event source mappings",
     "test_pipes.py": "EventBridge Pipes, DynamoDB Streams retention, Time to Live",
     "test_kinesis_limits.py": "Kinesis throughput ceilings",
+    "test_stream_reads.py": "Kinesis / DynamoDB Streams event source mappings",
     "test_dynamodb_limits.py": "DynamoDB throughput ceilings",
     "test_sqs_fifo_limits.py": "SQS FIFO throughput quotas",
     "test_throughput_limits.py": "API Gateway and EventBridge throughput ceilings",

@@ -13,6 +13,14 @@ replacements ask the simulator's `kinesis_throughput.KinesisThroughput` first (s
   (API_PutRecords.html); the others are written as moto writes them.
 - `get_records`: the shard named by the iterator is asked before moto reads; refused, the call
   raises ProvisionedThroughputExceededException; admitted, the bytes it returned are counted.
+
+Speed, with the same answers: moto's `Shard.get_records` walks the shard from its first record
+on every read, and `Shard.get_max_sequence_number` (each put asks it) copies every sequence
+number into a list, so a stream's reads and writes got slower as it filled (a stream pollers'
+read of one new record after 2,000 cost 1.4x the read after 10). Every key moto gives a shard's
+record is the last one plus 1, from 1 (`Shard.put_record` is the only writer), so the records
+after a sequence number are found by key (`_records_after`), and the last key is the dict's
+last.
 """
 
 from __future__ import annotations
@@ -108,7 +116,7 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
         from moto.kinesis.utils import decompose_shard_iterator
 
         try:
-            stream_name, shard_id, _ = decompose_shard_iterator(shard_iterator)
+            stream_name, shard_id, after = decompose_shard_iterator(shard_iterator)
             stream = self.describe_stream(stream_arn=stream_arn, stream_name=stream_name)
         except Exception:  # a malformed iterator or a missing stream: moto's own call answers it
             return original(self, stream_arn, shard_iterator, limit)
@@ -116,7 +124,8 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
                                    account_id=self.account_id, shard_id=shard_id)
         if refusal is not None:
             raise _throughput_exceeded(refusal)
-        answer = original(self, stream_arn, shard_iterator, limit)
+        answer = _read(stream_name, stream.get_shard(shard_id), after, limit) \
+            or original(self, stream_arn, shard_iterator, limit)
         _throughput.returned(stream_arn=stream.arn, shard_id=shard_id,
                              size=sum(_size(record.data, record.partition_key) for record in answer[1]))
         return answer
@@ -125,9 +134,32 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_records
 
 
+def _read(stream_name: str, shard: Any, after: str, limit: int | None) -> tuple[str, list[Any], int] | None:
+    """What moto's `KinesisBackend.get_records` answers for a read after sequence number
+    `after` (next iterator, records, MillisBehindLatest), found by key; None where the shard's
+    keys are not 1 to its record count, or for a limit below 1 (moto's own walk answers)."""
+    from moto.kinesis.utils import compose_shard_iterator
+
+    records = shard.records
+    count = len(records)
+    if (limit is not None and limit < 1) or (count and (next(iter(records)) != 1 or next(reversed(records)) != count)):
+        return None
+    first = max(int(after), 0) + 1
+    last = count if limit is None else min(count, first + limit - 1)
+    found = [records[key] for key in range(first, last + 1)]
+    # moto: the newest record's arrival minus the last returned record's, in whole milliseconds.
+    behind = int((records[count].created_at - found[-1].created_at) * 1000) if found else 0
+    return compose_shard_iterator(stream_name, shard, last if found else int(after)), found, behind
+
+
+def _last_key(self: Any) -> int:
+    """Shard.get_max_sequence_number: its newest record's key (0 for none), without listing them all."""
+    return next(reversed(self.records)) if self.records else 0
+
+
 def patches() -> list[Patch]:
     """The patches of this module, applied on start and removed on stop."""
-    from moto.kinesis.models import KinesisBackend
+    from moto.kinesis.models import KinesisBackend, Shard
 
     return [
         Patch(KinesisBackend, "put_record", None,
@@ -137,4 +169,6 @@ def patches() -> list[Patch]:
               "Kinesis per-record write ceilings (FailedRecordCount)", wrap=_wrap_put_records),
         Patch(KinesisBackend, "get_records", None, ("self", "stream_arn", "shard_iterator", "limit"),
               "Kinesis per-shard read ceilings (5 calls, 2 MiB per second)", wrap=_wrap_get_records),
+        Patch(Shard, "get_max_sequence_number", _last_key, ("self",),
+              "speed: a shard's last key without listing its records"),
     ]
