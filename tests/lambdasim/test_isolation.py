@@ -149,25 +149,3 @@ def test_writes_outside_the_scratch_folder_are_refused(tmp_path):
     assert not target.exists()
     worker.close()
 
-
-def test_a_fork_server_started_without_waiting_serves_the_first_worker(tmp_path, monkeypatch):
-    """start_fork_server(wait=False) returns before the server is ready (its imports run beside
-    the host's work); the first worker waits for it and runs."""
-    import lambdasim.isolation as isolation_module
-
-    server = isolation_module._ForkServer()
-    monkeypatch.setattr(isolation_module, "_FORK_SERVER", server)
-    monkeypatch.delenv(isolation_module.SHARED_SERVER_VARIABLE, raising=False)
-    (tmp_path / "m.py").write_text("import os\ndef pid():\n    return os.getpid()\n")
-    isolation_module.start_fork_server(wait=False)
-    try:
-        assert server.starting and server.process is not None
-        worker = Isolation().start(code_dir=tmp_path, environ={},
-                                   services=Services(now_us=lambda: 0, sleep=lambda s: None))
-        worker.load("m")
-        assert worker.call("pid") not in (os.getpid(), server.process.pid) and not server.starting
-        worker.close()
-    finally:
-        assert server.control is not None
-        server.control.close()  # the server's lifeline: it ends
-        server.process.wait(timeout=10)
