@@ -1,0 +1,105 @@
+"""Where the CPU of grading one lab 04 submission goes: its six incident replays, taken apart.
+
+    .venv/bin/python reference/benchmarks/lab04_replays.py [submission folder]
+        (default: the reference solution, reference/src/serverless_course/solutions/lab04_alarms_that_page)
+
+Runs `serverless_course.observability.incidents.run_scenario` as the lab's tests do (the graded
+seed, the learner's processor in worker processes, `lambdasim.isolation`), once for the cold
+start of the process (imports, moto's CloudFormation, the first SAM transform), then the six
+scenarios again, warm. For the warm runs it prints each scenario's CPU (this process's: the
+workers' own CPU, which runs the handler, is not in it), the AWS calls the process made by
+service and operation with the CPU spent in each, its nested calls left out (a call a
+handler makes from a worker is made here, by the host), and the CPU of the simulation's
+scheduled calls by kind (pollers, alarm ticks, service metrics...). CPU is `time.process_time`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+
+from lambdasim import clock
+from lambdasim.isolation import Isolation, start_fork_server
+from serverless_course.observability import incidents
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = ["downstream outage", "poison flood", "throttle storm", "rule typo", "duration leak", "normal day"]
+SEED = 211  # labs/04-alarms-that-page/tests/test_alarms.py's graded seed
+
+
+class Ledger:
+    """CPU by key, time spent in nested entries left out of the outer one."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = defaultdict(int)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self._inner: list[float] = []
+
+    def timed(self, key: str, fn: Callable[..., Any], *args: Any) -> Any:
+        start = time.process_time()
+        self._inner.append(0.0)
+        try:
+            return fn(*args)
+        finally:
+            spent, inner = time.process_time() - start, self._inner.pop()
+            self.calls[key] += 1
+            self.cpu[key] += spent - inner
+            if self._inner:
+                self._inner[-1] += spent
+
+    def table(self, title: str, rows: int) -> str:
+        lines = [f"{title:58s} {'calls':>6s} {'CPU s':>7s} {'ms each':>8s}"]
+        for key in sorted(self.cpu, key=self.cpu.__getitem__, reverse=True)[:rows]:
+            lines.append(f"{key:58s} {self.calls[key]:6d} {self.cpu[key]:7.3f} "
+                         f"{1000 * self.cpu[key] / self.calls[key]:8.2f}")
+        lines.append(f"{'total':58s} {sum(self.calls.values()):6d} {sum(self.cpu.values()):7.3f}")
+        return "\n".join(lines)
+
+
+def main(submission: Path) -> None:
+    api, scheduled = Ledger(), Ledger()
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def counted_call(client: Any, operation: str, params: Any) -> Any:
+        key = f"{client.meta.service_model.service_name} {operation}"
+        return api.timed(key, make_api_call, client, operation, params)
+
+    call_at = clock.Scheduler.call_at
+
+    def counted_call_at(scheduler: Any, at_us: int, callback: Callable[..., Any], *args: Any,
+                        daemon: bool = False) -> Any:
+        name = getattr(callback, "__qualname__", type(callback).__name__)
+        return call_at(scheduler, at_us, lambda *a: scheduled.timed(name, callback, *a), *args, daemon=daemon)
+
+    start_fork_server()
+    isolation = Isolation()
+
+    def replay(name: str) -> float:
+        start = time.process_time()
+        incidents.run_scenario(name, SEED, alarms=submission / "alarms.yaml", processor=submission / "app.py",
+                               isolation=isolation)
+        return time.process_time() - start
+
+    print(f"first replay in this process ({SCENARIOS[0]}, cold): {replay(SCENARIOS[0]):.2f} s CPU")
+    botocore.client.BaseClient._make_api_call = counted_call  # type: ignore[method-assign]
+    clock.Scheduler.call_at = counted_call_at  # type: ignore[method-assign]
+    try:
+        spent = {name: replay(name) for name in SCENARIOS}
+    finally:
+        botocore.client.BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+        clock.Scheduler.call_at = call_at  # type: ignore[method-assign]
+    print("warm replays: " + ", ".join(f"{name} {cpu:.2f} s" for name, cpu in spent.items())
+          + f"; total {sum(spent.values()):.2f} s CPU\n")
+    print(api.table("AWS calls made in this process (service, operation)", 15) + "\n")
+    print(scheduled.table("scheduled calls (outermost; AWS calls inside them included)", 12))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else
+         REPO / "reference" / "src" / "serverless_course" / "solutions" / "lab04_alarms_that_page")
