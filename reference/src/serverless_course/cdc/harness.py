@@ -194,7 +194,7 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
         report.poison = [r["dynamodb"]["SequenceNumber"] for r in records if _unreadable(r)]
         report.expected = model.summarize(_table_orders(sim, out["OrdersTableName"]))
         report.projected = _projected(sim, summary_table)
-        report.dead_lettered = _dead_lettered(sim, out["SummaryFailuresQueueUrl"], records, summary_fn)
+        report.dead_lettered = _dead_lettered(sim, out["SummaryFailuresQueueUrl"], records)
         report.bisections = poller.stats.bisections
         report.failed_invocations = poller.stats.failed_invocations
         report.deliveries = sum(len(batch.sequence_numbers) for batch in poller.batches)
@@ -306,13 +306,12 @@ def _projected(sim: Any, table: str) -> dict[str, model.CustomerSummary]:
     return found
 
 
-def _dead_lettered(sim: Any, url: str, records: list[dict[str, Any]], function: str) -> list[str]:
-    """Sequence numbers of the records the summary projection's mapping gave up on."""
+def _dead_lettered(sim: Any, url: str, records: list[dict[str, Any]]) -> list[str]:
+    """Sequence numbers of the records the summary projection's mapping gave up on (its own
+    failures queue: every message in it is one of its batches)."""
     sequences = sorted(int(r["dynamodb"]["SequenceNumber"]) for r in records)
     found = []
     for message in _drain(sim, url):
-        if not message["requestContext"]["functionArn"].endswith(f":function:{function}"):
-            continue
         info = message["DDBStreamBatchInfo"]
         low, high = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
         found += [str(s) for s in sequences if low <= s <= high]
