@@ -25,7 +25,8 @@ DAYS = ("2026-03-09", "2026-03-10")
 @pytest.fixture(scope="module")
 def run():
     telemetry = fleet.generate(SPEC, seed=5)
-    with Simulator(seed=5, start=SPEC.start - timedelta(minutes=1)) as sim:
+    # IAM enforced: each function's calls are checked against its role.
+    with Simulator(seed=5, start=SPEC.start - timedelta(minutes=1), iam=True) as sim:
         deployed = lake.deploy(sim, buffer_interval_s=120, buffer_size_mib=64)
         sqs = sim.client("sqs")
         queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
@@ -137,14 +138,18 @@ def test_hot_thermometers_alert_once_per_reading_over_the_threshold(run):
 
 def test_each_function_logs_into_its_declared_group_and_no_window_was_given_up(run):
     """The template declares each function's log group with a retention
-    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html)
-    and alarms on the window function's on-failure queue at its first message."""
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html),
+    alarms on the window function's on-failure queue at its first message, and writes the window
+    function's role out: with IAM enforced it refused none of the function's calls."""
     sim, deployed, _, _ = run
     logs = sim.client("logs")
     for function in ("TransformFunction", "WindowFunction"):
         [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{deployed.stack_name}-{function}-")["logGroups"]
         assert group["retentionInDays"] == 30
         assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]
+    window = next(f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]
+                  if f["FunctionName"].startswith(f"{deployed.stack_name}-WindowFunction-"))
+    assert [c for c in sim.iam.calls if c.function == window] and sim.iam.denied(window) == []
     [alarm] = [a for a in sim.client("cloudwatch").describe_alarms()["MetricAlarms"]
                if "WindowFailuresQueueNotEmpty" in a["AlarmName"]]
     assert alarm["StateValue"] == "OK"  # every batch was written: nothing in the failures queue

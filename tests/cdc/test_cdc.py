@@ -97,8 +97,9 @@ def test_an_unreadable_item_fires_each_projections_alarm_and_each_logs_into_its_
     (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html);
     the outbox's filter never passes it, so its dead-letter queue's alarm stays quiet. Each
     function's log group is the one the template declares with a retention
-    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html)."""
-    with Simulator(seed=2, metrics=False) as sim:
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html),
+    and its written-out role refuses none of its calls (IAM enforced)."""
+    with Simulator(seed=2, metrics=False, iam=True) as sim:  # each role checked on every call
         out = cdc.deploy(sim, validate=False, parameters={"SearchStore": str(tmp_path / "search.sqlite3")}).outputs
         sim.client("dynamodb").put_item(TableName=out["OrdersTableName"], Item={
             "order_id": {"S": "o-1"}, "customer_id": {"S": "c-1"}, "status": {"S": "PLACED"},
@@ -112,3 +113,6 @@ def test_an_unreadable_item_fires_each_projections_alarm_and_each_logs_into_its_
             [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/cdc-{function}-")["logGroups"]
             assert group["retentionInDays"] == 30
             assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]
+        summary = next(f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]
+                       if f["FunctionName"].startswith("cdc-SummaryFunction-"))
+        assert sim.iam.denied(summary) == []  # the written-out role allowed every call it made

@@ -52,13 +52,18 @@ def _centre(geofence: str) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with Simulator(seed=4, metrics=False) as sim:
+    with Simulator(seed=4, metrics=False, iam=True) as sim:  # each role checked on every call
         stack = run.deploy(sim, stack_name="fleet", validate=True)  # cfn-lint clean, or it raises
         out = stack.outputs
         sqs, events = sim.client("sqs"), sim.client("events")
         audit = sqs.create_queue(QueueName="audit")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=audit, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="all", EventBusName=out["EventBusName"], EventPattern=json.dumps({"source": ["fleet.tracking"]}))
+        rule = events.put_rule(Name="all", EventBusName=out["EventBusName"],
+                               EventPattern=json.dumps({"source": ["fleet.tracking"]}))["RuleArn"]
+        # EventBridge delivers to a queue only where the queue's policy allows it (eb-use-resource-based.html).
+        sqs.set_queue_attributes(QueueUrl=audit, Attributes={"Policy": json.dumps({"Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule}}}]})})
         events.put_targets(Rule="all", EventBusName=out["EventBusName"], Targets=[{"Id": "audit", "Arn": arn}])
         kinesis = sim.client("kinesis")
         shard = kinesis.list_shards(StreamName=out["StreamName"])["Shards"][0]["ShardId"]
@@ -133,3 +138,14 @@ def test_each_consumer_logs_into_its_declared_group_kept_30_days(world: World) -
         [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/fleet-{function}-")["logGroups"]
         assert group["retentionInDays"] == 30
         assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START")["events"]
+
+
+def test_each_consumers_written_out_role_allows_every_call_it_made(world: World) -> None:
+    """With IAM enforced, each call a function's code makes is checked against its role
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html): the roles
+    the template writes out, scoped to the stream, tables, bus and queues, refused none."""
+    for function in ("PositionsFunction", "HistoryFunction"):
+        name = next(f["FunctionName"] for f in world.sim.client("lambda").list_functions()["Functions"]
+                    if f["FunctionName"].startswith(f"fleet-{function}-"))
+        assert [c for c in world.sim.iam.calls if c.function == name], function
+        assert world.sim.iam.denied(name) == [], function
