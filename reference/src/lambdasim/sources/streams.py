@@ -72,7 +72,9 @@ RETRY_DELAY_MAX_S: Final = 60.0
 def retry_delay_s(consecutive_failures: int) -> float:
     """Seconds to wait before invoking again records whose last `consecutive_failures` (1 or more)
     invocations failed: 1, 2, 4 ... capped at 60 (a modelling choice; AWS documents no interval)."""
-    return min(RETRY_DELAY_MAX_S, RETRY_DELAY_FIRST_S * 2 ** (consecutive_failures - 1))
+    # The doubling stops past the cap: a consumer failing for a day counts thousands of failures,
+    # and 2.0 ** 1100 overflows a float.
+    return min(RETRY_DELAY_MAX_S, RETRY_DELAY_FIRST_S * 2 ** min(consecutive_failures - 1, 16))
 
 
 class StreamRule(Enum):
