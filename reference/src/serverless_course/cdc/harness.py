@@ -192,8 +192,8 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
         report.removal_customers = {model.read_order(_image(r)).customer_id for r in records
                                     if r["eventName"] == "REMOVE" and not _unreadable(r)}
         report.poison = [r["dynamodb"]["SequenceNumber"] for r in records if _unreadable(r)]
-        report.expected = model.summarize(_table_orders(sim, out["OrdersTableName"]))
-        report.projected = _projected(sim, summary_table)
+        report.expected = model.summarize(table_orders(sim, out["OrdersTableName"]))
+        report.projected = projected_summaries(sim, summary_table)
         report.dead_lettered = _dead_lettered(sim, out["SummaryFailuresQueueUrl"], records)
         report.bisections = poller.stats.bisections
         report.failed_invocations = poller.stats.failed_invocations
@@ -278,7 +278,8 @@ def _unreadable(record: dict[str, Any]) -> bool:
     return False
 
 
-def _table_orders(sim: Any, table: str) -> list[model.Order]:
+def table_orders(sim: Any, table: str) -> list[model.Order]:
+    """The readable orders the table holds (a consistent Scan)."""
     readable = []
     for page in sim.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
@@ -289,7 +290,8 @@ def _table_orders(sim: Any, table: str) -> list[model.Order]:
     return readable
 
 
-def _projected(sim: Any, table: str) -> dict[str, model.CustomerSummary]:
+def projected_summaries(sim: Any, table: str) -> dict[str, model.CustomerSummary]:
+    """The customer summaries the read-model table holds (empty ones left out)."""
     found = {}
     for page in sim.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
@@ -321,7 +323,7 @@ def _dead_lettered(sim: Any, url: str, records: list[dict[str, Any]]) -> list[st
 def _search_mismatched(store: Path, sim: Any, table: str, records: list[dict[str, Any]]) -> list[str]:
     """Orders whose search document is missing, extra or wrong: every readable order the table
     holds, and every one TTL purged (history kept), as it last was."""
-    expected = {o.order_id: (o.status, o.total_cents) for o in _table_orders(sim, table)}
+    expected = {o.order_id: (o.status, o.total_cents) for o in table_orders(sim, table)}
     for record in records:
         if "userIdentity" in record and not _unreadable(record):
             order = model.read_order(_image(record))

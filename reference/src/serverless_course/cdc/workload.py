@@ -12,6 +12,7 @@ version it read (optimistic locking), as a real writer's would be.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -102,11 +103,13 @@ def item(write: Write, created_at: datetime, now: datetime, ttl_after_s: float) 
 class Writer:
     """Makes workload writes to the orders table through boto3, conditioned on the version."""
 
-    def __init__(self, dynamodb: Any, table: str, ttl_after_s: float = 600.0):
+    def __init__(self, dynamodb: Any, table: str, ttl_after_s: float = 600.0,
+                 created_at: Mapping[str, datetime] | None = None):
+        """``created_at``: when orders already in the table were placed (their changes keep it)."""
         self._ddb = dynamodb
         self._table = table
         self.ttl_after_s = ttl_after_s
-        self._created_at: dict[str, datetime] = {}
+        self._created_at: dict[str, datetime] = dict(created_at or {})
 
     def write(self, write: Write, now: datetime) -> None:
         key = {"order_id": {"S": write.order_id}}
