@@ -287,8 +287,7 @@ class Projection:
                          AttributeDefinitions=source["AttributeDefinitions"])
         function = stack.function_name("SummaryFunction")
         config = lam.get_function_configuration(FunctionName=function)
-        # A folder of its own: functions that share a code folder share its imported modules here.
-        code = cdc.code_folder({"summary/app.py": NAIVE} if design == "no-idempotency" else {})
+        code = cdc.code_folder({"summary/app.py": NAIVE}) if design == "no-idempotency" else cdc.HERE
         sim.create_function(FunctionName=name, Handler=config["Handler"], Runtime=config["Runtime"],
                             Timeout=config["Timeout"], MemorySize=config["MemorySize"], code_dir=code,
                             Environment={"Variables": {**config["Environment"]["Variables"], "SUMMARY_TABLE": name}})
