@@ -86,7 +86,7 @@ def put_iterator_age_alarm(cloudwatch: Any, function: str, *, threshold_h: float
 
 
 def run_stall(*, seed: int = 0, hours: float = 28.0, broken_at_h: float = 1.0, fixed_at_h: float = 27.0,
-              write_gap_s: float = 600.0, threshold_h: float = 1.0, customers: int = 12,
+              write_gap_s: float = 900.0, threshold_h: float = 1.0, customers: int = 12,
               retries: int = -1, retry_every_s: float = 600.0) -> StallRun:
     """Play ``hours`` of orders (one every ``write_gap_s`` on average) with the summary projection
     broken from ``broken_at_h`` to ``fixed_at_h``; audit, rebuild, audit again. ``retries`` is the
