@@ -12,12 +12,13 @@ never deletes an expired item.
   AWS::DynamoDB::Table's TimeToLiveSpecification; here it is applied as UpdateTimeToLive.
 
 Speed, with the same answers: the trim point is found from where the last call found it
-(`_trim_point`), not from the shard's first record on every read; and GetRecords serialises a
-stream record once (`_serialized_once`): every reader of the stream (each mapping and pipe on it) reads the
-same records, and moto's serialiser asked each AttributeValue for all ten of its members through
-every alias (about 1 ms of CPU for an order's record with both images), where only the tags it
-holds can answer (`_serialize_attribute_value`). A record does not change
+(`_trim_point`), not from the shard's first record on every read; GetRecords serialises a
+stream record once (`_serialized_once`), since every reader of the stream (each mapping and
+pipe on it) reads the same records; and an AttributeValue is asked only for the tags it holds
+(`_serialize_attribute_value`), where moto's serialiser asked for all ten members through every
+alias (about 1 ms of CPU for an order's record with both images). A record does not change
 once written (`moto_state.delete_by_ttl` adds the TTL's userIdentity before anything reads it).
+The CDC harness at 1,000 writes (three readers of one stream): 36.3 -> 27.7 s of CPU.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ replacements ask the simulator's `kinesis_throughput.KinesisThroughput` first (s
 
 Speed, with the same answers: moto's `Shard.get_records` walks the shard from its first record
 on every read, and `Shard.get_max_sequence_number` (each put asks it) copies every sequence
-number into a list, so a stream's reads and writes got slower as it filled (a stream pollers'
-read of one new record after 2,000 cost 1.4x the read after 10). Every key moto gives a shard's
-record is the last one plus 1, from 1 (`Shard.put_record` is the only writer), so the records
-after a sequence number are found by key (`_records_after`), and the last key is the dict's
-last.
+number into a list, so a stream's reads and writes got slower as it filled (through boto3, with
+20,000 records in the shard, reading the newest one cost 1.79 ms of CPU and a put 1.19 ms; with
+1,000, 0.90 and 0.80 ms; now 0.7-0.8 ms either way). Every key moto gives a shard's record is
+the last one plus 1, from 1 (`Shard.put_record` is the only writer), so the records after a
+sequence number are found by key (`_read`), and the last key is the dict's last.
 """
 
 from __future__ import annotations
