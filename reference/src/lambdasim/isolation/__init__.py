@@ -410,7 +410,6 @@ class _ForkServer:
         self.lock = threading.Lock()
         self.control: socket.socket | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self.starting = False  # launched without waiting: its "ready" not read yet
 
     def fork(self, spec: dict[str, Any], fd: int) -> int:
         data = json.dumps(spec).encode()
@@ -420,7 +419,6 @@ class _ForkServer:
                     self._start()
                 assert self.control is not None
                 try:
-                    self._wait_ready()
                     socket.send_fds(self.control, [data], [fd])
                     answer = self.control.recv(4)
                     if len(answer) == 4:
@@ -430,43 +428,32 @@ class _ForkServer:
                 self.control = None
             raise WorkerCrashed("the fork server is not answering")
 
-    def start(self, wait: bool = True) -> None:
-        """Connect to (or start) the server now; with `wait`, until it is ready (else the
-        first fork waits, and the server's imports meanwhile run beside the host's work)."""
+    def start(self) -> None:
+        """Connect to (or start) the server now, and wait until it is ready."""
         with self.lock:
             if not self._running():
-                self._start(wait)
-            if wait:
-                self._wait_ready()
+                self._start()
 
     def _running(self) -> bool:
         if self.control is None:
             return False
         return self.process is None or self.process.poll() is None
 
-    def _start(self, wait: bool = True) -> None:
+    def _start(self) -> None:
         shared = os.environ.get(SHARED_SERVER_VARIABLE)
         if shared:
             try:
                 control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 control.connect(shared)
-                self.control, self.process, self.starting = control, None, False
+                self.control, self.process = control, None
                 return
             except OSError:
                 pass  # gone: start one of our own
-        self.control, self.process = _launch(None, wait)
-        self.starting = not wait
-
-    def _wait_ready(self) -> None:
-        if self.starting:
-            assert self.control is not None
-            self.starting = False
-            _ready(self.control)
+        self.control, self.process = _launch(None)
 
 
-def _launch(path: str | None, wait: bool = True) -> tuple[socket.socket, subprocess.Popen[bytes]]:
-    """Start a fork server (listening on ``path`` too, if given); our connection and process.
-    With `wait`, once the server is ready."""
+def _launch(path: str | None) -> tuple[socket.socket, subprocess.Popen[bytes]]:
+    """Start a fork server (listening on ``path`` too, if given); our connection and process."""
     here, there = socket.socketpair()
     process = subprocess.Popen(
         [sys.executable, "-m", "lambdasim.isolation.server", str(there.fileno()),
@@ -474,14 +461,9 @@ def _launch(path: str | None, wait: bool = True) -> tuple[socket.socket, subproc
         pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
     there.close()
-    if wait:
-        _ready(here)
-    return here, process
-
-
-def _ready(control: socket.socket) -> None:
-    if control.recv(1) != b"R":
+    if here.recv(1) != b"R":
         raise WorkerCrashed("the fork server did not start")
+    return here, process
 
 
 _FORK_SERVER = _ForkServer()
@@ -512,9 +494,7 @@ def share_fork_server() -> Iterator[subprocess.Popen[bytes]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_fork_server(wait: bool = True) -> None:
+def start_fork_server() -> None:
     """Start the server that forks workers now, rather than at the first worker (it takes a
-    second or two to import what workers need): graders call it before their timed tests.
-    ``wait=False`` returns at once: the server's imports run beside the caller's work (a
-    deploy) and the first worker waits for what is left of them."""
-    _FORK_SERVER.start(wait)
+    second or two to import what workers need): graders call it before their timed tests."""
+    _FORK_SERVER.start()

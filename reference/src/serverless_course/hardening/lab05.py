@@ -25,7 +25,7 @@ from typing import Any
 
 from lambdasim import Simulator
 from lambdasim.deployments import Deployment
-from lambdasim.isolation import Isolation, start_fork_server
+from lambdasim.isolation import Isolation
 from lambdasim.sam import SamDeployError
 
 from .readiness_rules import scopable
@@ -143,7 +143,6 @@ def run_orders(stack_dir: Path, *, seed: int, orders: int, every_s: float,
         # CloudFormation would run their code while it deploys, before any isolation applies.
         run.problem = f"the template declares custom resources ({', '.join(custom)}), which the lab does not run"
         return run
-    start_fork_server(wait=False)  # its imports run while the stack deploys
     with Simulator(seed=seed, iam=iam) as sim:
         sim.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=run.key)
         try:
