@@ -455,11 +455,14 @@ class _ForkServer:
 def _launch(path: str | None) -> tuple[socket.socket, subprocess.Popen[bytes]]:
     """Start a fork server (listening on ``path`` too, if given); our connection and process."""
     here, there = socket.socketpair()
+    # A session of its own: the lifeline ends it with its host, and a host that signals its
+    # process group at exit (a Jupyter kernel terminates its group's children, then waits
+    # seconds for them to be reaped) neither signals nor waits for it.
     process = subprocess.Popen(
         [sys.executable, "-m", "lambdasim.isolation.server", str(there.fileno()),
          *([path] if path else [])],
         pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+        start_new_session=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
     there.close()
     if here.recv(1) != b"R":
         raise WorkerCrashed("the fork server did not start")
