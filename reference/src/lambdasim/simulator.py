@@ -15,6 +15,9 @@ the global `random` module, and `uuid.uuid4()` called from handler code.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import os
 import random
 import sys
@@ -88,6 +91,15 @@ _REAL_SLEEP_PACKAGES = frozenset({
 })
 
 active_simulator = running.active_simulator
+
+
+@functools.cache
+def _leave_the_heap_to_the_os_at_exit() -> None:
+    """At interpreter exit, freeze the garbage collector's objects instead of collecting them:
+    the hundreds of thousands a simulation leaves (moto's state, the SDK's models, code) took
+    a second or two to collect as the process ended, longer than a Jupyter kernel's shutdown is
+    given before it is terminated. Registered once, by the first simulator a process starts."""
+    atexit.register(gc.freeze)
 
 
 class Simulator:
@@ -294,6 +306,7 @@ class Simulator:
             raise SimulatorError("this simulator is already running")
         if running.current is not None:
             raise SimulatorAlreadyRunning("another Simulator is running in this process; stop it first")
+        _leave_the_heap_to_the_os_at_exit()
         try:
             self._seed_randomness()
             self._start_moto()
