@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from typing import Any
 from serverless_course import cdc
 from serverless_course.cdc import orders as model
 from serverless_course.cdc.workload import Mix, Writer, make_workload
+from serverless_course.code_folders import scratch_folder
 
 TTL_AFTER_S = 600.0  #: a cancelled order's expires_at: this long after the cancel
 TTL_DELAY_S = (0.0, 1800.0)  #: the simulated TTL process deletes an expired item this long after
@@ -144,7 +144,7 @@ def run_cdc(seed: int = 0, writes: int = 1000, *, summary_app: str | Path | None
 
     wall, cpu = time.perf_counter(), time.process_time()
     report = CdcReport(seed=seed, writes=writes)
-    store = Path(tempfile.mkdtemp(prefix="cdc-search-")) / "search.sqlite3"
+    store = scratch_folder("cdc-search-") / "search.sqlite3"
     with Simulator(seed=seed, logs=False, metrics=False) as sim:
         sim.dynamodb_ttl.model = TtlModel(delay_s=TTL_DELAY_S)
         replace = {"SummaryFunction": {"summary/app.py": Path(summary_app)}} if summary_app else None

@@ -13,7 +13,6 @@ that an error is one order's). Version 2 fails about 30 % of orders (`bad_proces
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from samtranslator.yaml_helper import yaml_parse
 
 from serverless_course import pipeline
+from serverless_course.code_folders import scratch_folder
 from serverless_course.observability.orders_run import send_orders
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def canary_template(deployment_type: str, alarm_threshold: int) -> Path:
         "EvaluationPeriods": 1, "Threshold": alarm_threshold,
         "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
         "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": PROCESSOR}}]}}
-    folder = Path(tempfile.mkdtemp(prefix="orders-canary-"))
+    folder = scratch_folder("orders-canary-")
     (folder / "template.json").write_text(json.dumps(template, indent=1))
     return folder / "template.json"
 # --8<-- [end:template]

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -27,6 +26,8 @@ from lambdasim import Simulator
 from lambdasim.deployments import Deployment
 from lambdasim.isolation import Isolation
 from lambdasim.sam import SamDeployError
+
+from serverless_course.code_folders import scratch_folder
 
 from .readiness_rules import scopable
 
@@ -215,7 +216,7 @@ def _deploy_bad_version(sim: Simulator, stack: Any, stack_dir: Path, isolation: 
     template's deployment configuration says."""
     handler = stack.functions[PROCESSOR].handler or ""
     module, _, function = handler.rpartition(".")
-    bad_dir = Path(tempfile.mkdtemp(prefix="lab05-bad-"))
+    bad_dir = scratch_folder("lab05-bad-")
     shutil.copytree(stack_dir, bad_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     module_file = bad_dir / (module.replace(".", "/") + ".py")
     with module_file.open("a") as out:
