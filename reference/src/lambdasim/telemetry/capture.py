@@ -19,6 +19,12 @@ On AWS a new execution environment is a new process, so no logger exists before 
 same service built earlier (a test that built `Logger(service=...)` outside any invocation), whose
 stream is whatever `sys.stdout` was then. So each INIT first points every plain `StreamHandler`
 of a named logger at the proxies (`adopt_stream_handlers`), as the new process would have it.
+For the same reason the runtime's root handler gets the filter Powertools puts on the root's
+handlers when it first configures a logger (`SuppressFilter`: the logger's records are not
+written a second time by the root's handler, in the runtime's format): a logger configured
+earlier, while that handler was not on the root (outside any invocation), is skipped by
+Powertools' "preconfigured" check and its records reached the root's handler too, each line
+written twice (`suppress_powertools_loggers_at_root`).
 Nested synchronous invocations capture into their own lines.
 """
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,6 +165,24 @@ def adopt_stream_handlers() -> None:
                 handler.stream = STDERR if on_stderr else STDOUT
 
 
+def suppress_powertools_loggers_at_root() -> None:
+    """Give `ROOT_HANDLER` Powertools' `SuppressFilter` for every logger Powertools has
+    configured (its `init` mark), as Powertools does for the root's handlers when it configures
+    one in a new process (unless POWERTOOLS_LOG_DEDUPLICATION_DISABLED is set)."""
+    if os.environ.get("POWERTOOLS_LOG_DEDUPLICATION_DISABLED", "").lower() in ("1", "true", "yes", "on"):
+        return
+    configured = [name for name, logger in list(logging.Logger.manager.loggerDict.items())
+                  if isinstance(logger, logging.Logger) and getattr(logger, "init", False) is True]
+    if not configured:
+        return
+    from aws_lambda_powertools.logging.filters import SuppressFilter
+
+    suppressed = {f.logger for f in ROOT_HANDLER.filters if isinstance(f, SuppressFilter)}
+    for name in configured:
+        if name not in suppressed:
+            ROOT_HANDLER.addFilter(SuppressFilter(name))
+
+
 class _LambdaLogHandler(logging.Handler):
     """The Python runtime's root-logger handler (awslambdaric LambdaLoggerHandler): the text
     format, or with LogFormat JSON the runtime's own `JsonFormatter` (awslambdaric
@@ -243,6 +268,7 @@ class OutputCapture:
                 root.addHandler(ROOT_HANDLER)
         if phase == "init":
             adopt_stream_handlers()
+            suppress_powertools_loggers_at_root()
         _ACTIVE.append(frame)
         try:
             yield
