@@ -14,6 +14,7 @@ import pytest
 
 from lambdasim import Simulator
 from serverless_course.analytics import fleet, lake, queries
+from stack_checks import assert_logs_into_declared_groups, function_name
 
 pytestmark = pytest.mark.xdist_group("analytics-pipeline")
 
@@ -142,13 +143,8 @@ def test_each_function_logs_into_its_declared_group_and_no_window_was_given_up(r
     alarms on the window function's on-failure queue at its first message, and writes the window
     function's role out: with IAM enforced it refused none of the function's calls."""
     sim, deployed, _, _ = run
-    logs = sim.client("logs")
-    for function in ("TransformFunction", "WindowFunction"):
-        [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{deployed.stack_name}-{function}-")["logGroups"]
-        assert group["retentionInDays"] == 30
-        assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]
-    window = next(f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]
-                  if f["FunctionName"].startswith(f"{deployed.stack_name}-WindowFunction-"))
+    assert_logs_into_declared_groups(sim, deployed.stack_name, ("TransformFunction", "WindowFunction"))
+    window = function_name(sim, deployed.stack_name, "WindowFunction")
     assert [c for c in sim.iam.calls if c.function == window] and sim.iam.denied(window) == []
     [alarm] = [a for a in sim.client("cloudwatch").describe_alarms()["MetricAlarms"]
                if "WindowFailuresQueueNotEmpty" in a["AlarmName"]]

@@ -19,6 +19,7 @@ from serverless_course import cdc
 from serverless_course.cdc import orders
 from serverless_course.cdc.harness import CdcReport, Faults, run_cdc
 from serverless_course.cdc.workload import Mix, make_workload
+from stack_checks import assert_logs_into_declared_groups, function_name
 
 pytestmark = pytest.mark.xdist_group("cdc")
 
@@ -108,11 +109,6 @@ def test_an_unreadable_item_fires_each_projections_alarm_and_each_logs_into_its_
         sim.run_for(240)
         alarmed = {t.alarm.split("-")[1] for t in sim.alarms.transitions if t.new_state == "ALARM"}
         assert alarmed == {"SummaryFailuresQueueNotEmpty", "SearchFailuresQueueNotEmpty"}
-        logs = sim.client("logs")
-        for function in ("SummaryFunction", "SearchFunction"):
-            [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/cdc-{function}-")["logGroups"]
-            assert group["retentionInDays"] == 30
-            assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START", limit=1)["events"]
-        summary = next(f["FunctionName"] for f in sim.client("lambda").list_functions()["Functions"]
-                       if f["FunctionName"].startswith("cdc-SummaryFunction-"))
+        assert_logs_into_declared_groups(sim, "cdc", ("SummaryFunction", "SearchFunction"))
+        summary = function_name(sim, "cdc", "SummaryFunction")
         assert sim.iam.denied(summary) == []  # the written-out role allowed every call it made

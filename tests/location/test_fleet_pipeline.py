@@ -16,6 +16,7 @@ import pytest
 
 from lambdasim import Simulator
 from serverless_course.location import fleet, run
+from stack_checks import assert_logs_into_declared_groups
 
 pytestmark = pytest.mark.xdist_group("location-pipeline")
 
@@ -133,11 +134,7 @@ def test_each_consumer_logs_into_its_declared_group_kept_30_days(world: World) -
     """The template declares each function's log group with a retention
     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/Working-with-log-groups-and-streams.html):
     the function's log lines land in that group, not in one Lambda would make without it."""
-    logs = world.sim.client("logs")
-    for function in ("PositionsFunction", "HistoryFunction"):
-        [group] = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/fleet-{function}-")["logGroups"]
-        assert group["retentionInDays"] == 30
-        assert logs.filter_log_events(logGroupName=group["logGroupName"], filterPattern="START")["events"]
+    assert_logs_into_declared_groups(world.sim, "fleet", ("PositionsFunction", "HistoryFunction"))
 
 
 def test_each_consumers_written_out_role_allows_every_call_it_made(world: World) -> None:
