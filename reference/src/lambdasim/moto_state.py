@@ -718,10 +718,77 @@ def delete_by_ttl(account_id: str, region: str, table_name: str, key: dict[str, 
         return False
     shard = table.stream_shard
     before = len(shard.items) if shard is not None else 0
-    table.delete_item(hash_value, range_value)
+    global _deleting_by_ttl
+    _deleting_by_ttl = True
+    try:
+        table.delete_item(hash_value, range_value)
+    finally:
+        _deleting_by_ttl = False
     if shard is not None and len(shard.items) > before:
         shard.items[-1].record["userIdentity"] = dict(TTL_IDENTITY)
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinesis Data Streams for DynamoDB: the item changes of watched tables, the streams they go to
+# ---------------------------------------------------------------------------------------------
+
+_deleting_by_ttl = False
+# (account, Region, table name) -> listener(key, old item, new item, by Time to Live), in
+# DynamoDB JSON; a table nobody watches costs its writes one set lookup.
+_item_listeners: dict[tuple[str, str, str], Callable[[dict[str, Any], dict[str, Any] | None,
+                                                      dict[str, Any] | None, bool], None]] = {}
+
+
+def watch_items(account_id: str, region: str, table_name: str,
+                listener: Callable[[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None, bool], None] | None
+                ) -> None:
+    """`listener(key, old, new, by_ttl)` runs after every change to an item of the table (None:
+    stop watching)."""
+    if listener is None:
+        _item_listeners.pop((account_id, region, table_name), None)
+    else:
+        _item_listeners[(account_id, region, table_name)] = listener
+
+
+def watched(account_id: str, region: str, table_name: str) -> bool:
+    return (account_id, region, table_name) in _item_listeners
+
+
+def item_changed(account_id: str, region: str, table_name: str, key: dict[str, Any],
+                 old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    listener = _item_listeners.get((account_id, region, table_name))
+    if listener is not None:
+        listener(key, old, new, _deleting_by_ttl)
+
+
+def table_hash_key(account_id: str, region: str, table_name_or_arn: str) -> tuple[str, str] | None:
+    """(table name, partition key attribute) of a table named by name or ARN, or None."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    name = table_name_or_arn.split(":table/", 1)[-1].split("/")[0]
+    table = dynamodb_backends[account_id][region].tables.get(name)
+    return None if table is None else (name, table.hash_key_attr)
+
+
+def kinesis_stream_exists(account_id: str, region: str, stream_arn: str) -> bool:
+    from moto.kinesis.models import kinesis_backends
+
+    return any(stream.arn == stream_arn for stream in kinesis_backends[account_id][region].streams.values())
+
+
+def put_kinesis_record(account_id: str, region: str, stream_arn: str, partition_key: str, data: bytes) -> bool:
+    """Write one record to a Kinesis stream as a producer's PutRecord would (the stream's
+    pollers are woken); False if the stream is gone."""
+    import base64
+
+    from moto.kinesis.models import kinesis_backends
+
+    for stream in kinesis_backends[account_id][region].streams.values():
+        if stream.arn == stream_arn:
+            stream.put_record(partition_key, None, base64.b64encode(data).decode())
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .iot import IotRulesEngine
 from .location import LocationService
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
+from .dynamodb_kinesis import KinesisStreamingDestinations
 from .dynamodb_ttl import TtlSweeper
 from .firehose import FirehoseDelivery
 from .iam import IamEnforcement
@@ -250,6 +251,10 @@ class Simulator:
         # DynamoDB Time to Live deletions, seeded (dynamodb_ttl.py); off: nothing expires.
         self.dynamodb_ttl = TtlSweeper(self._scheduler, lambda: self._clock.micros, Random(f"{seed}/dynamodb-ttl"))
         self._dynamodb_ttl_enabled = dynamodb_ttl
+        # Kinesis Data Streams for DynamoDB, which moto lacks (dynamodb_kinesis.py): idle until a
+        # table's streaming destination is enabled.
+        self.dynamodb_kinesis = KinesisStreamingDestinations(self._scheduler, lambda: self._clock.micros,
+                                                             Random(f"{seed}/dynamodb-kinesis"))
         # EventBridge Lambda targets: retry policy, target DLQ, seeded duplicates (eventbridge.py).
         self.eventbridge = EventBridgeTargets(self, Random(f"{seed}/eventbridge"))
         # API Gateway's front door: REST and HTTP APIs, Lambda authorizers' cache (apigateway.py).
@@ -329,6 +334,9 @@ class Simulator:
             if self._dynamodb_ttl_enabled:
                 self.dynamodb_ttl.start()
                 self._undo.append(self.dynamodb_ttl.stop)
+            _moto_patches.set_dynamodb_kinesis(self.dynamodb_kinesis)
+            self._undo.append(lambda: _moto_patches.set_dynamodb_kinesis(None))
+            self._undo.append(self.dynamodb_kinesis.stop)
             _moto_patches.set_eventbridge_targets(self.eventbridge)
             self._undo.append(lambda: _moto_patches.set_eventbridge_targets(None))
             _moto_patches.set_message_moves(self.message_moves)

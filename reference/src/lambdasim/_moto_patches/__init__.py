@@ -91,6 +91,7 @@ from . import (
     deployments,
     dispatch,
     dynamodb,
+    dynamodb_kinesis,
     dynamodb_streams,
     event_source_mappings,
     eventbridge,
@@ -114,6 +115,7 @@ from .custom_resources import set_custom_resources
 from .deployments import set_deployments
 from .dispatch import _route
 from .dynamodb import set_dynamodb_capacity
+from .dynamodb_kinesis import set_dynamodb_kinesis
 from .eventbridge import set_eventbridge_targets
 from .iot import set_iot_rules_engine
 from .firehose import set_firehose_delivery
@@ -127,7 +129,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "set_athena",
            "set_eventbridge_targets", "set_firehose_delivery",
-           "set_custom_resources", "set_deployments", "set_dynamodb_capacity", "set_iot_rules_engine",
+           "set_custom_resources", "set_deployments", "set_dynamodb_capacity", "set_dynamodb_kinesis",
+           "set_iot_rules_engine",
            "set_kinesis_throughput",
            "set_location", "set_logs_insights",
            "set_message_moves", "set_sqs_fifo_throughput", "verify"]
@@ -135,7 +138,8 @@ __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "se
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, logs, athena, pipes, firehose, iot,
+            custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, dynamodb_kinesis, logs, athena, pipes,
+            firehose, iot,
             location, dispatch)
 
 _applied: list[Patch] = []
