@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lambdasim import Simulator
+from lambdasim.rules import iam as iam_rules
 from serverless_course.analytics import fleet, lake, queries
 from stack_checks import assert_logs_into_declared_groups, function_name
 
@@ -149,3 +150,29 @@ def test_each_function_logs_into_its_declared_group_and_no_window_was_given_up(r
     [alarm] = [a for a in sim.client("cloudwatch").describe_alarms()["MetricAlarms"]
                if "WindowFailuresQueueNotEmpty" in a["AlarmName"]]
     assert alarm["StateValue"] == "OK"  # every batch was written: nothing in the failures queue
+
+
+def test_the_delivery_role_reads_the_schema_table_and_no_other(run):
+    """Parquet conversion reads the Glue table named in the stream's SchemaConfiguration with
+    its RoleARN: the role allows the table reads on that table, its database and the catalog,
+    and on no other table or database
+    (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html,
+    https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html)."""
+    sim, deployed, _, _ = run
+    description = sim.client("firehose").describe_delivery_stream(DeliveryStreamName=deployed.stream)[
+        "DeliveryStreamDescription"]
+    schema = description["Destinations"][0]["ExtendedS3DestinationDescription"][
+        "DataFormatConversionConfiguration"]["SchemaConfiguration"]
+    iam = sim.client("iam")
+    role = schema["RoleARN"].rsplit("/", 1)[1]
+    granted = [statement for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+               for statement in iam_rules.statements(
+                   name, iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])]
+    partition, _, region, account = description["DeliveryStreamARN"].split(":")[1:5]
+    glue = f"arn:{partition}:glue:{region}:{account}"
+    database, table = schema["DatabaseName"], schema["TableName"]
+    read = (f"{glue}:catalog", f"{glue}:database/{database}", f"{glue}:table/{database}/{table}")
+    others = (f"{glue}:database/another", f"{glue}:table/{database}/another", f"{glue}:table/another/{table}")
+    for action in ("glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"):
+        assert [iam_rules.evaluate(granted, action, arn) for arn in read] == [iam_rules.Decision.ALLOWED] * 3
+        assert [iam_rules.evaluate(granted, action, arn) for arn in others] == [iam_rules.Decision.IMPLICIT_DENY] * 3
