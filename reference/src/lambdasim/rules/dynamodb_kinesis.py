@@ -85,8 +85,9 @@ def event_name(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> 
 
 
 def creation_time(at_us: int, precision: Precision) -> int:
-    """ApproximateCreationDateTime: epoch milliseconds (kds.html), or microseconds when the
-    destination's precision is MICROSECOND (API_KinesisDataStreamDestination.html)."""
+    """ApproximateCreationDateTime: epoch milliseconds (kds.html), or, when the destination's
+    precision is MICROSECOND (API_KinesisDataStreamDestination.html), epoch microseconds (modelled:
+    the pages do not show that value's format)."""
     return at_us if precision == "MICROSECOND" else at_us // 1000
 
 

@@ -17,7 +17,8 @@ no table, so every record fails) and repaired at ``fixed_at_h``. Meanwhile:
   pointer (shard and sequence numbers, not the records) to the on-failure queue
   (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html), a pointer to
   records already trimmed;
-* an alarm on IteratorAge (Maximum) pages when the consumer is ``threshold_h`` behind.
+* the template's alarm on IteratorAge (Maximum) pages when the consumer is ``threshold_h``
+  behind (its IteratorAgeAlarmMs parameter).
 
 After the repair the projection is audited against the table (``orders.summarize``), then
 rebuilt as lesson 04 builds one (``backfill.ScanJob``) and audited again.
@@ -67,24 +68,6 @@ class StallRun:
         return next((h for h, state in self.alarm_states.get(alarm, []) if state == "ALARM"), None)
 
 
-
-# --8<-- [start:alarm]
-def put_iterator_age_alarm(cloudwatch: Any, function: str, *, threshold_h: float, period_s: int = 900,
-                           periods: int = 2) -> str:
-    """Page when the consumer's oldest unprocessed record has been waiting ``threshold_h`` hours,
-    for ``periods`` periods in a row. IteratorAge is in milliseconds; Maximum, because the oldest
-    record is the one about to be trimmed."""
-    name = f"{function}-iterator-age"
-    cloudwatch.put_metric_alarm(
-        AlarmName=name, Namespace="AWS/Lambda", MetricName="IteratorAge",
-        Dimensions=[{"Name": "FunctionName", "Value": function}], Statistic="Maximum",
-        Period=period_s, EvaluationPeriods=periods, DatapointsToAlarm=periods,
-        Threshold=threshold_h * 3_600_000, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching")
-    return name
-# --8<-- [end:alarm]
-
-
 def run_stall(*, seed: int = 0, hours: float = 28.0, broken_at_h: float = 1.0, fixed_at_h: float = 27.0,
               write_gap_s: float = 900.0, threshold_h: float = 1.0, customers: int = 12,
               retries: int = -1, retry_every_s: float = 600.0) -> StallRun:
@@ -103,12 +86,13 @@ def run_stall(*, seed: int = 0, hours: float = 28.0, broken_at_h: float = 1.0, f
     # Time to Live off: its deletions are REMOVE records like erasures, nothing new here.
     with Simulator(seed=seed, logs=False, metrics=True, alarms=True, dynamodb_ttl=False) as sim:
         stack = cdc.deploy(sim, stack_name=f"stall{seed}", validate=False,
-                           parameters={"ProjectionRetries": str(retries)})
+                           parameters={"ProjectionRetries": str(retries),
+                                       "IteratorAgeAlarmMs": str(round(threshold_h * 3_600_000))})
         out, lam = stack.outputs, sim.client("lambda")
         lam.update_event_source_mapping(UUID=stack.event_source_mappings["SearchFunctionOrderChanges"], Enabled=False)
         sim.client("pipes").stop_pipe(Name=out["OutboxPipeName"])
         function, table = stack.function_name("SummaryFunction"), out["OrdersTableName"]
-        run.iterator_age_alarm = put_iterator_age_alarm(sim.client("cloudwatch"), function, threshold_h=threshold_h)
+        run.iterator_age_alarm = out["SummaryIteratorAgeAlarmName"]  # the template's (IteratorAgeAlarmMs)
         poller = sim.poller(stack.event_source_mappings["SummaryFunctionOrderChanges"])
         poller.retry_delay_s = lambda failures: min(retry_every_s, 2.0 ** min(failures - 1, 16))
         variables = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
