@@ -172,3 +172,13 @@ def test_a_function_told_where_the_dlq_is_is_one_more_path_into_it() -> None:
         "F": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {"DLQ": {"Ref": "D"}}}}}}})
     assert [(p.what, p.sink) for p in paths] == [("messages received too often from Q (redrive)", "D"),
                                                  ("records F dead-letters itself", "D")]
+
+
+def test_a_queue_a_variable_names_a_dead_letter_queue_is_a_path_of_its_own() -> None:
+    """The function's own rejects are a failure path even when nothing else ends in that queue;
+    a variable named otherwise (a queue it works on) is not one."""
+    queue = {"Type": "AWS::SQS::Queue"}
+    function = {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {
+        "DEAD_LETTER_QUEUE_URL": {"Ref": "Poison"}, "WORK_QUEUE_URL": {"Ref": "Work"}}}}}
+    paths = failure_paths({"Resources": {"Poison": queue, "Work": queue, "F": function}})
+    assert [(p.what, p.sink) for p in paths] == [("records F dead-letters itself", "Poison")]

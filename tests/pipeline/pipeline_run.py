@@ -63,7 +63,8 @@ def run_pipeline(count: int, seed: int, telemetry: bool = False, **kw: Any) -> R
         items = ddb.scan()["Items"]
         table = {i["order_id"]: i for i in items}
         assert len(table) == len(items)
-        dlq = take_all(sqs, stack.outputs["DeadLetterQueueUrl"])
+        dlq = [m for name in ("DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")
+               for m in take_all(sqs, stack.outputs[name])]
         accepted = [json.loads(m["Body"]) for m in take_all(sqs, consumer)]
         extra = {"invocations": Counter(i.function_name for i in sim.invocations),
                  "elapsed_s": sim.elapsed, "queue_left": take_all(sqs, stack.outputs["QueueUrl"])}

@@ -48,7 +48,7 @@ def test_accepted_event_survives_a_failed_put_events() -> None:
         items = ddb.scan(TableName=out["OrdersTableName"])["Items"]
         accepted = Counter(json.loads(m["Body"])["detail"]["data"]["order_id"]
                            for m in take_all(sqs, consumer))
-        dlq = take_all(sqs, out["DeadLetterQueueUrl"])
+        dlq = [m for name in ("DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl") for m in take_all(sqs, out[name])]
         processor = stack.function_name("ProcessorFunction")
         invocations = [r for r in sim.invocations if r.function_name == processor]
     order_ids = {m.order_id for m in messages}

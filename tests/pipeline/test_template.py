@@ -61,8 +61,26 @@ def test_queue_follows_aws_rules(template: dict) -> None:
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= MIN_MAX_RECEIVE_COUNT
     assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert deployed(template, sqs_event["BatchSize"]) <= 10
-    dlq = resources["OrdersDeadLetterQueue"]["Properties"]
+    dlq = resources[queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
     assert dlq["MessageRetentionPeriod"] > 4 * 24 * 3600  # longer than the source's default
+
+
+def test_each_failure_path_has_its_own_dead_letter_queue(template: dict) -> None:
+    """The rule's undeliverable events, the queue's redrive and the processor's poison messages
+    end in three queues; the processor may send only to its own, EventBridge only to the orders
+    queue and the rule's (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    resources = template["Resources"]
+    (target,) = resources["OrderPlacedRule"]["Properties"]["Targets"]
+    processor = resources["ProcessorFunction"]["Properties"]
+    sinks = {"rule": target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0],
+             "redrive": resources["OrdersQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0],
+             "poison": processor["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]["Ref"]}
+    assert len(set(sinks.values())) == 3
+    statements = resources["ProcessorFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    sends = [s["Resource"] for s in statements if isinstance(s, dict) and "sqs:SendMessage" in s.get("Action", [])]
+    assert sends == [{"Fn::GetAtt": [sinks["poison"], "Arn"]}]
+    (allowed,) = resources["OrdersQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allowed["Resource"] == [{"Fn::GetAtt": ["OrdersQueue", "Arn"]}, {"Fn::GetAtt": [sinks["rule"], "Arn"]}]
 
 
 def test_rule_routes_only_order_placed(template: dict) -> None:

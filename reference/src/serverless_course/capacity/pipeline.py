@@ -204,7 +204,7 @@ class PipelineResult:
     processor_batches: int
     dynamodb_throttles: dict[str, int]  # table -> refused writes (every try)
     processed: int  # orders stored and their events sent
-    dead_lettered: int  # in the orders DLQ: by SQS's redrive, or by the rule's target after 24 h
+    dead_lettered: int  # in the redrive DLQ (SQS's redrive) or the rule's DLQ (its target after 24 h)
     latencies_s: np.ndarray  # per order accepted (202) and processed: its request -> processed
     cost_usd: dict[str, float]
     end_s: float

@@ -281,8 +281,12 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
                         ended = (batch.ended - started).total_seconds()
                         processed_at[order] = min(processed_at.get(order, ended), ended)
         latencies = np.array(sorted(processed_at[o] - accepted_at[o] for o in processed_at if o in accepted_at))
-        dlq = sim.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["DeadLetterQueueUrl"],
-                                                     AttributeNames=["ApproximateNumberOfMessages"])
+        sqs = sim.client("sqs")
+        # The orders the stack gave up on: the queue's redrive and the rule's undeliverable events
+        # (the model's dead-lettered count); no poison is sent, which has a DLQ of its own.
+        dead_lettered = sum(int(sqs.get_queue_attributes(QueueUrl=stack.outputs[output], AttributeNames=[
+            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+            for output in ("RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl"))
         orders_table = stack.outputs["OrdersTableName"]
         runs = sim.invocations
         counts = {
@@ -300,6 +304,6 @@ def simulate_pipeline(settings: PipelineSettings, ceilings: Ceilings, arrivals: 
             "processor_throttles": sum(1 for t in sim.throttles if t.function_name == processor),
             "orders_table_throttles": sum(1 for r in sim.dynamodb.refusals if r.table == orders_table),
             "processed": len(processed_at),
-            "dead_lettered": int(dlq["Attributes"]["ApproximateNumberOfMessages"]),
+            "dead_lettered": dead_lettered,
         }
         return counts, latencies

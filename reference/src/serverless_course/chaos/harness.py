@@ -3,14 +3,14 @@
 What runs: the module 1 pipeline stack (``serverless_course.pipeline.deploy``, the SAM
 template), with the messages sent straight to its orders queue in the shape EventBridge delivers
 them (an ``OrderPlaced`` event per message), so the path under test is SQS -> event source
-mapping (batches of 10, ``ReportBatchItemFailures``, ``maxReceiveCount`` 5 to the DLQ) ->
+mapping (batches of 10, ``ReportBatchItemFailures``, ``maxReceiveCount`` 5 to the redrive DLQ) ->
 processor -> DynamoDB. ``processor=`` replaces the processor's ``processor/app.py`` with another
 file (a learner's, or a deliberately wrong one), through ``pipeline.deploy(replace=...)``.
 
 What is injected (all from the seed, on the virtual clock, nothing sleeps for real):
 
 * **poison** messages: bodies that can never succeed (not JSON, an order the contract
-  rejects, an event without ``metadata.event_id``); they must end in the DLQ.
+  rejects, an event without ``metadata.event_id``); they must end in the poison DLQ.
 * **duplicates**: a message sent a second time (at-least-once delivery).
 * **throttles**: DynamoDB ``ProvisionedThroughputExceededException`` on the first HTTP attempt
   of a share of the processor's calls (botocore's retries absorb them).
@@ -28,8 +28,10 @@ What is injected (all from the seed, on the virtual clock, nothing sleeps for re
 
 The audit: the orders table's stream (enabled by the harness) counts how many times each order
 was written (an effect applied twice is two stream records, even when the item is the same); the
-DLQ is drained and each entry matched with the message it came from. Every valid message must be
-written exactly once and not be in the DLQ; every poison message must be in the DLQ with its
+two dead-letter queues the processor's failures reach (the poison messages it dead-letters
+itself, ``DeadLetterQueueUrl``, and the queue's redrive, ``RedriveDeadLetterQueueUrl``) are
+drained and each entry matched with the message it came from. Every valid message must be
+written exactly once and not be in a DLQ; every poison message must be in a DLQ with its
 reason attached (the ``ErrorType`` and ``ErrorMessage`` message attributes, set by the processor
 that dead-letters it) and never written. An entry without a reason (moved by the queue's redrive
 policy after ``maxReceiveCount`` receives) or of a valid message is unexplained. ``OrderAccepted`` events seen by a downstream
@@ -283,7 +285,7 @@ def _run(processor: str | Path | None, seed: int, messages: int,
 
         injected = Counter(i.label or i.code for i in f.injected if i.kind in ("error", "no answer"))
         writes = _stream_writes(sim, orders_table)
-        dlq = take_all(sqs, out["DeadLetterQueueUrl"])
+        dlq = take_all(sqs, out["DeadLetterQueueUrl"]) + take_all(sqs, out["RedriveDeadLetterQueueUrl"])
         left = len(take_all(sqs, url))
         accepted = Counter(json.loads(m["Body"])["detail"]["data"]["order_id"]
                            for m in take_all(sqs, consumer))

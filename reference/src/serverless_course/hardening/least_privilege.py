@@ -42,7 +42,7 @@ class Phase:
     orders: int
     poison: int  # messages on the queue that are not events (the processor dead-letters them)
     stored: int  # orders the phase stored
-    dead_lettered: int  # messages the phase left in the DLQ
+    dead_lettered: int  # messages the phase left in the processor's DLQs (poison and redrive)
     processor_errors: int  # failed processor invocations
     denied: list[tuple[str, str]]  # (action, resource) IAM refused, each once
     unused: list[PermissionUse]  # what the role granted that the phase never used
@@ -73,8 +73,9 @@ class Trial:
                                   PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
         self.sim.iam.refresh()
         self.sim.iam.calls.clear()
-        dlq = self.stack.outputs["DeadLetterQueueUrl"]
-        self._sqs.purge_queue(QueueUrl=dlq)
+        dead_letter_queues = [self.stack.outputs[o] for o in ("DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl")]
+        for url in dead_letter_queues:
+            self._sqs.purge_queue(QueueUrl=url)
         errors_before, stored_before = self._processor_errors(), self._stored()
         for _ in range(orders):
             self._sent += 1
@@ -87,8 +88,9 @@ class Trial:
         return Phase(
             name=name, statements=statements, orders=orders, poison=poison,
             stored=self._stored() - stored_before,
-            dead_lettered=int(self._sqs.get_queue_attributes(
-                QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]),
+            dead_lettered=sum(int(self._sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+                for url in dead_letter_queues),
             processor_errors=self._processor_errors() - errors_before,
             denied=list(dict.fromkeys((c.action, c.resource) for c in self.sim.iam.denied(self.processor))),
             unused=[p for p in permissions if not p.used],

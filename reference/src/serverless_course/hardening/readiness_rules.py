@@ -33,6 +33,8 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # CreateLogStream, PutLogEvents on "*"): scoping it means writing the role by hand, which the
 # review does not ask of every function.
 TOLERATED_MANAGED_POLICIES = frozenset({"AWSLambdaBasicExecutionRole"})
+# An environment variable whose name holds one of these names a queue its function dead-letters to.
+DEAD_LETTER_VARIABLE_WORDS = ("DEAD_LETTER", "DLQ")
 
 
 def _resolve(template: dict[str, Any], value: Any) -> Any:
@@ -143,10 +145,16 @@ def failure_paths(template: dict[str, Any]) -> list[FailurePath]:
         if sink := logical_id(redrive.get("deadLetterTargetArn")):
             paths.append(FailurePath(f"SNS deliveries that fail ({name})", sink))
     sinks = {path.sink for path in paths}
-    # A function told where a DLQ is (an environment variable) sends its own rejects there.
+    queues = set(_of_type(template, "AWS::SQS::Queue"))
+    # A function told where a DLQ is (an environment variable) sends its own rejects there: a
+    # queue another path ends in, or one the variable's name calls a dead-letter queue.
     for name, function in functions.items():
         variables = (_props(function).get("Environment") or {}).get("Variables") or {}
-        for sink in sorted(_referenced(variables) & sinks):
+        told = _referenced(variables) & sinks
+        for variable, value in variables.items():
+            if any(word in variable.upper() for word in DEAD_LETTER_VARIABLE_WORDS):
+                told |= _referenced(value) & queues
+        for sink in sorted(told):
             paths.append(FailurePath(f"records {name} dead-letters itself", sink))
     return paths
 

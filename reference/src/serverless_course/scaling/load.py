@@ -299,8 +299,11 @@ def run_load(arrivals_us: np.ndarray, *, settings: PipelineSettings = PipelineSe
 
         in_table = {item["order_id"]["S"] for page in sim.client("dynamodb").get_paginator("scan").paginate(
             TableName=stack.outputs["OrdersTableName"], ProjectionExpression="order_id") for item in page["Items"]}
+        # Valid orders end in two of the stack's DLQs: the queue's redrive and the rule's
+        # undeliverable events; a load test sends no poison, which has a DLQ of its own.
         dead = {json.loads(m["Body"])["detail"]["data"]["order_id"]
-                for m in take_all(sqs, stack.outputs["DeadLetterQueueUrl"])}
+                for output in ("RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")
+                for m in take_all(sqs, stack.outputs[output])}
         still_queued = len(left) + sum(int(n) for n in hidden.values()) + sum(
             d.state == "pending" for d in sim.eventbridge.deliveries)
         refused_at = {
