@@ -1,5 +1,6 @@
 """Conformance: Lambda's recursive loop detection (`lambdasim.rules.recursion`, the service's
-chain tracking through the trace header's Lineage, the SQS poller, the async queue).
+chain tracking through the trace header's Lineage, the SQS poller, the async queue, SNS's and
+S3's deliveries).
 
 The page (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html): a function
 invoked approximately 16 times in the same chain of requests has the next invocation stopped
@@ -116,3 +117,87 @@ def test_a_synchronous_self_invoking_chain_gets_recursive_invocation_exception_a
     sim.create_function(FunctionName="recurser", Handler="loop.recurse", code_dir=FIXTURE, Timeout=60)
     answer = sim.client("lambda").invoke(FunctionName="recurser", Payload=json.dumps({"depth": 1}))
     assert json.loads(answer["Payload"].read()) == {"depth": 16, "stopped_by": "RecursiveInvocationException"}
+
+
+def _dropped(sim, name: str) -> list[int]:
+    return [s.place_in_chain for s in sim.recursion_stops if s.function_name == name]
+
+
+# --8<-- [start:sns]
+def test_a_lambda_sns_lambda_loop_is_stopped_and_its_event_goes_to_the_on_failure_destination(sim) -> None:
+    """SNS is one of loop detection's services: SNS passes the publisher's trace header to its
+    subscribers (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sns.html), so a
+    function that publishes to the topic it is subscribed to is stopped after about 16
+    invocations (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html). SNS
+    invokes asynchronously: the stopped event goes to the on-failure destination, which the page
+    advises for an SNS source."""
+    failures, failures_arn = _queue(sim, "sns-looper-failures")
+    topic = sim.client("sns").create_topic(Name="sns-loop")["TopicArn"]
+    function_arn = sim.create_function(FunctionName="sns-looper", Handler="loop.republish", code_dir=FIXTURE,
+                                       Environment={"Variables": {"TOPIC_ARN": topic}})["FunctionArn"]
+    sim.client("lambda").put_function_event_invoke_config(
+        FunctionName="sns-looper", DestinationConfig={"OnFailure": {"Destination": failures_arn}})
+    sim.client("sns").subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    sim.client("sns").publish(TopicArn=topic, Message=json.dumps({"hops": 0}))
+    sim.run_for(120)
+    assert _runs(sim, "sns-looper") == 16 and _dropped(sim, "sns-looper") == [17]
+    record = json.loads(sim.client("sqs").receive_message(QueueUrl=failures)["Messages"][0]["Body"])
+    assert json.loads(record["requestPayload"]["Records"][0]["Sns"]["Message"]) == {"hops": 16}
+    assert record["responsePayload"]["errorType"] == "RecursiveInvocationException"
+# --8<-- [end:sns]
+
+
+def test_a_lambda_s3_lambda_loop_is_stopped_and_its_event_goes_to_the_dead_letter_queue(sim) -> None:
+    """S3 is one of loop detection's services
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html): a PutObject made
+    from a function carries its trace header into the bucket's event notification
+    (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-s3.html), so a function that
+    writes into the bucket that notifies it is stopped after about 16 invocations; the stopped
+    event goes to the function's dead-letter queue (the page again)."""
+    dlq, dlq_arn = _queue(sim, "s3-looper-dlq")
+    function_arn = sim.create_function(FunctionName="s3-looper", Handler="loop.rewrite", code_dir=FIXTURE,
+                                       DeadLetterConfig={"TargetArn": dlq_arn})["FunctionArn"]
+    s3 = sim.client("s3")
+    s3.create_bucket(Bucket="s3-loop")
+    s3.put_bucket_notification_configuration(Bucket="s3-loop", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket="s3-loop", Key="hops/0", Body=b"x")
+    sim.run_for(120)
+    assert _runs(sim, "s3-looper") == 16 and _dropped(sim, "s3-looper") == [17]
+    message = sim.client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"][0]
+    assert json.loads(message["Body"])["Records"][0]["s3"]["object"]["key"] == "hops/16"
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "400"
+
+
+@pytest.mark.parametrize("through", ["sns", "s3"])
+def test_a_loop_through_sns_or_s3_into_the_functions_queue_is_stopped_and_redriven(sim, through: str) -> None:
+    """SNS delivers to an SQS subscriber, and S3 notifies a queue, with the caller's trace header
+    (https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sns.html,
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-services-s3.html), which SQS keeps as
+    AWSTraceHeader: a function reading the queue that publishes to the topic, or writes to the
+    bucket, is stopped after about 16 invocations and the message goes to the queue's DLQ by its
+    redrive policy (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html)."""
+    name = f"{through}-queue-looper"
+    dlq, dlq_arn = _queue(sim, f"{name}-dlq")
+    url, arn = _queue(sim, name, VisibilityTimeout=30,
+                      RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+    if through == "sns":
+        topic = sim.client("sns").create_topic(Name=name)["TopicArn"]
+        sim.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        sim.create_function(FunctionName=name, Handler="loop.republish", code_dir=FIXTURE,
+                            Environment={"Variables": {"TOPIC_ARN": topic}})
+    else:
+        sim.client("s3").create_bucket(Bucket=name)
+        sim.client("s3").put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        sim.create_function(FunctionName=name, Handler="loop.rewrite", code_dir=FIXTURE)
+    sim.client("lambda").create_event_source_mapping(FunctionName=name, EventSourceArn=arn, BatchSize=1)
+    if through == "sns":
+        sim.client("sns").publish(TopicArn=topic, Message=json.dumps({"hops": 0}))
+    else:
+        sim.client("s3").put_object(Bucket=name, Key="hops/0", Body=b"x")
+    sim.run_for(300)
+    assert _runs(sim, name) - (through == "s3") == 16  # S3's s3:TestEvent message starts its own chain
+    assert _dropped(sim, name) == [17, 17]
+    assert sim.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "1"

@@ -284,11 +284,12 @@ class LambdaService:
         request = self.new_request(config, invoked_arn, body, "Event", source=source, trace_header=trace_header)
         return self.async_queue.enqueue(request)
 
-    def enqueue_by_arn(self, account_id: str, function_arn: str, body: bytes, *, source: str) -> AsyncEvent:
+    def enqueue_by_arn(self, account_id: str, function_arn: str, body: bytes, *, source: str,
+                       trace_header: str | None = None) -> AsyncEvent:
         """`enqueue_async` for a function named by its ARN (a destination, an SNS subscription,
         an EventBridge target). Raises moto's ResourceNotFoundException for an unknown one."""
         config, arn = moto_state.resolve_function(account_id, function_arn.split(":")[3], function_arn, None)
-        return self.enqueue_async(config, arn, body, source=source)
+        return self.enqueue_async(config, arn, body, source=source, trace_header=trace_header)
 
 
 def _decode_client_context(value: str | None) -> dict[str, Any] | None:

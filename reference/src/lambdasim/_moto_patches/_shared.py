@@ -25,8 +25,9 @@ def require_service() -> LambdaService:
     return service
 
 
-def deliver_to_lambda(account_id: str, function_arn: str, payload: bytes, source: str) -> None:
-    require_service().enqueue_by_arn(account_id, function_arn, payload, source=source)
+def deliver_to_lambda(account_id: str, function_arn: str, payload: bytes, source: str,
+                      trace_header: str | None = None) -> None:
+    require_service().enqueue_by_arn(account_id, function_arn, payload, source=source, trace_header=trace_header)
 
 
 def api_error(rejected: RequestRejected) -> Exception:

@@ -107,14 +107,17 @@ def _function_invoke(self: Any, body: str, request_headers: Any, response_header
     service = _shared.require_service()
     config = moto_state.function_config(self)
     payload = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-    source = "moto"
+    source, trace_header = "moto", None
     try:
         event = json.loads(payload)
     except ValueError:
         event = None
     if isinstance(event, dict) and event.get("Records") and event["Records"][0].get("eventSource") == "aws:s3":
         payload, source = json.dumps(_aws_s3_event(event, config.account_id)).encode("utf-8"), "s3"
-    service.enqueue_async(config, config.arn, payload, source=source)
+        # xray-services-s3.html: S3 sends the writer's trace header to a Lambda subscriber
+        # (loop detection's chain with it: rules/recursion.py).
+        trace_header = _shared.trace_header
+    service.enqueue_async(config, config.arn, payload, source=source, trace_header=trace_header)
     return b""
 
 

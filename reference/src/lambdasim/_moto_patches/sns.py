@@ -61,7 +61,10 @@ def _wrap_sns_publish(original: Callable[..., None]) -> Callable[..., None]:
                 "MessageAttributes": attributes,
             },
         }]}
-        _shared.deliver_to_lambda(self.account_id, self.endpoint, json.dumps(event).encode("utf-8"), "sns")
+        # xray-services-sns.html: SNS passes the publisher's trace context to its subscribers
+        # (loop detection's chain with it: rules/recursion.py).
+        _shared.deliver_to_lambda(self.account_id, self.endpoint, json.dumps(event).encode("utf-8"), "sns",
+                                  trace_header=_shared.trace_header)
         return None
 
     publish.__wrapped__ = original  # type: ignore[attr-defined]

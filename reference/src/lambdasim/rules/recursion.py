@@ -23,8 +23,12 @@ function set to Allow (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-m
 Modelled where AWS is silent: the encoding of `Lineage` (AWS does not document it; here one
 `<8 hex digits of the function's ARN>:<invocations so far>` entry per function, joined by `|`);
 "approximately 16" read as exactly 16; the asynchronous invocation record's condition for a stopped event
-(`RecursiveInvocationException`). Chains pass through SQS messages and Invoke calls here; the
-simulator's SNS and S3 deliveries do not carry the header yet, so their loops are not counted.
+(`RecursiveInvocationException`). The chain travels in the trace header as AWS passes it on:
+Invoke's X-Amzn-Trace-Id, SQS's AWSTraceHeader, SNS's deliveries to Lambda and SQS subscribers
+(https://docs.aws.amazon.com/xray/latest/devguide/xray-services-sns.html) and S3's event
+notifications to Lambda, SQS and SNS
+(https://docs.aws.amazon.com/xray/latest/devguide/xray-services-s3.html), so Lambda/SNS,
+Lambda/S3 and loops through a queue they feed are stopped alike.
 """
 
 from __future__ import annotations
