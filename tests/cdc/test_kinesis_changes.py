@@ -31,7 +31,7 @@ def test_read_order_is_wrong_and_creation_time_rebuilds_the_table() -> None:
 
 
 def test_millisecond_precision_cannot_order_changes_within_one_millisecond() -> None:
-    coarse = run_changes(seed=0, orders=2, gap_s=0.0002, precision="MILLISECOND")
-    fine = run_changes(seed=0, orders=2, gap_s=0.0002, precision="MICROSECOND")
+    coarse = run_changes(seed=0, orders=2, writes=40, gap_s=0.0002, precision="MILLISECOND")
+    fine = run_changes(seed=0, orders=2, writes=40, gap_s=0.0002, precision="MICROSECOND")
     assert coarse.wrong_rebuilt > 0
     assert fine.wrong_rebuilt == 0
