@@ -265,6 +265,38 @@ def test_eventbridge_delivers_only_where_the_targets_resource_policy_allows_it(s
     assert "Messages" not in closed and "Messages" in sqs.receive_message(QueueUrl=queues["open-queue"][0])
 
 
+def test_sns_and_s3_invoke_a_function_only_where_its_resource_policy_allows_them(sim):
+    """SNS and S3 invoke a function only with a permission for their service principal and the
+    topic or bucket as aws:SourceArn (https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html,
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html);
+    a permission for another topic or bucket is no permission. SNS does not retry a delivery the
+    endpoint's policy refuses (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html)."""
+    sns, s3, lam = sim.client("sns"), sim.client("s3"), sim.client("lambda")
+    topic = sns.create_topic(Name="pushes")["TopicArn"]
+    s3.create_bucket(Bucket="pushes-bucket")
+    sources = {"sns": (topic, "sns.amazonaws.com"), "s3": ("arn:aws:s3:::pushes-bucket", "s3.amazonaws.com")}
+    arns = {}
+    for service, (source_arn, principal) in sources.items():
+        for name, allowed_source in ((f"{service}-permitted", source_arn), (f"{service}-elsewhere", source_arn + "-other")):
+            _function(sim, name, [])
+            arns[name] = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+            lam.add_permission(FunctionName=name, StatementId=service, Action="lambda:InvokeFunction",
+                               Principal=principal, SourceArn=allowed_source)
+    for name in ("sns-permitted", "sns-elsewhere"):
+        sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arns[name])
+    s3.put_bucket_notification_configuration(Bucket="pushes-bucket", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arns[name], "Events": ["s3:ObjectCreated:*"]}
+                                         for name in ("s3-permitted", "s3-elsewhere")]})
+    sns.publish(TopicArn=topic, Message="{}")
+    s3.put_object(Bucket="pushes-bucket", Key="a", Body=b"x")
+    sim.run_for(5)
+    assert {r.function_name for r in sim.invocations} & set(arns) == {"sns-permitted", "s3-permitted"}
+    checks = {(c.resource.rsplit(":", 1)[-1], c.principal, c.allowed) for c in sim.iam.resource_checks
+              if c.resource in arns.values()}
+    assert checks == {("sns-permitted", "sns.amazonaws.com", True), ("sns-elsewhere", "sns.amazonaws.com", False),
+                      ("s3-permitted", "s3.amazonaws.com", True), ("s3-elsewhere", "s3.amazonaws.com", False)}
+
+
 def test_an_isolated_functions_calls_are_checked_as_an_in_process_ones(sim):
     """Isolation changes where the code runs, not whose role its calls use
     (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html): the worker's

@@ -101,8 +101,8 @@ class IamEnforcement:
                  assume_role: Callable[[str, str], str]):
         self.enforce = True  # False: every call is recorded and allowed (a dry run of the policies)
         self.calls: list[IamCall] = []
-        # EventBridge's deliveries checked against their targets' resource policies (`function`
-        # is the rule's ARN, `principal` the service).
+        # EventBridge's, SNS's and S3's deliveries checked against their targets' resource
+        # policies (`function` is the rule's, topic's or bucket's ARN, `principal` the service).
         self.resource_checks: list[IamCall] = []
         self._runtime = runtime
         self._account = account_id
@@ -181,7 +181,7 @@ class IamEnforcement:
         parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
         return http, parsed
 
-    # -- resource policies: EventBridge delivering to a function or a queue ------------------
+    # -- resource policies: EventBridge, SNS and S3 delivering to a function or a queue -------
     def target_refusal(self, kind: str, target_arn: str, rule_arn: str) -> tuple[int, str, str] | None:
         """Whether the resource policy of a rule's Lambda or SQS target lets EventBridge deliver
         (`EventBridgeTargets.authorize`): None when it does, else the refusal's (status, code,
@@ -192,23 +192,35 @@ class IamEnforcement:
         (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions);
         the request's aws:SourceArn is the rule's ARN, aws:SourceAccount the account. The
         message is the simulator's: AWS documents none for this failure."""
-        if kind == "lambda":
-            statements, action = moto_state.function_resource_policy(self._account, self._region, target_arn), \
-                "lambda:InvokeFunction"
-        elif kind == "sqs":
-            statements, action = (moto_state.queue_policy(target_arn) or {}).get("Statement") or [], "sqs:SendMessage"
-        else:
+        if kind not in ("lambda", "sqs"):
             return None
-        decision = rules.evaluate(rules.statements(f"{kind} resource policy", {"Statement": statements}), action,
-                                  target_arn, {"aws:SourceArn": rule_arn, "aws:SourceAccount": self._account},
-                                  principal=EVENTBRIDGE_PRINCIPAL)
-        self.resource_checks.append(IamCall(self._clock_us(), rule_arn, EVENTBRIDGE_PRINCIPAL, kind, "deliver",
-                                            action, target_arn, decision))
+        decision, action = self._resource_decision(kind, target_arn, EVENTBRIDGE_PRINCIPAL, rule_arn)
         if decision is Decision.ALLOWED:
             return None
         code = "AccessDenied" if kind == "sqs" else "AccessDeniedException"
         return 403, code, (f"{EVENTBRIDGE_PRINCIPAL} is not authorized to perform: {action} on resource: "
                            f"{target_arn}: its resource-based policy does not allow the rule {rule_arn}")
+
+    def push_allowed(self, principal: str, function_arn: str, source_arn: str) -> bool:
+        """Whether a function's resource policy lets SNS (`sns.amazonaws.com`, the topic's ARN as
+        aws:SourceArn) or S3 (`s3.amazonaws.com`, the bucket's) invoke it: a permission allowing
+        lambda:InvokeFunction (https://docs.aws.amazon.com/lambda/latest/dg/permissions-function-services.html,
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html).
+        Kept in `resource_checks` like EventBridge's."""
+        return self._resource_decision("lambda", function_arn, principal, source_arn)[0] is Decision.ALLOWED
+
+    def _resource_decision(self, kind: str, target_arn: str, principal: str, source_arn: str) -> tuple[Decision, str]:
+        if kind == "lambda":
+            statements, action = moto_state.function_resource_policy(self._account, self._region, target_arn), \
+                "lambda:InvokeFunction"
+        else:
+            statements, action = (moto_state.queue_policy(target_arn) or {}).get("Statement") or [], "sqs:SendMessage"
+        decision = rules.evaluate(rules.statements(f"{kind} resource policy", {"Statement": statements}), action,
+                                  target_arn, {"aws:SourceArn": source_arn, "aws:SourceAccount": self._account},
+                                  principal=principal)
+        self.resource_checks.append(IamCall(self._clock_us(), source_arn, principal, kind, "deliver",
+                                            action, target_arn, decision))
+        return decision, action
 
     # -- what was used ------------------------------------------------------------------------
     def platform_requests(self, function: str) -> list[tuple[str, str]]:

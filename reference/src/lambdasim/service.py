@@ -125,6 +125,9 @@ class LambdaService:
         self.listeners: list[Callable[[InvocationRequest, InvocationRecord], None]] = []
         # Lambda's tracing decisions (telemetry.tracing.Tracing), when the simulator wires it.
         self.tracing: Any = None
+        # With IAM enforced (`lambdasim.iam`): whether a function's resource policy lets a
+        # service principal invoke it for a source ARN (SNS's and S3's deliveries).
+        self.push_allowed: Callable[[str, str, str], bool] | None = None
         self.log_tail: Callable[[str, Any], str | None] | None = None
 
     # -- the API ----------------------------------------------------------------------------

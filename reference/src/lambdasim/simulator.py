@@ -383,6 +383,8 @@ class Simulator:
                 self._undo.append(self.iam.stop)
                 self.eventbridge.authorize = self.iam.target_refusal
                 self._undo.append(lambda: setattr(self.eventbridge, "authorize", None))
+                self._service.push_allowed = self.iam.push_allowed
+                self._undo.append(lambda: setattr(self._service, "push_allowed", None))
             self.faults.start()
             self._undo.append(self.faults.stop)
             self._undo.append(self._runtime.pool.release_code)

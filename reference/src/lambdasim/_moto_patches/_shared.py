@@ -30,6 +30,12 @@ def deliver_to_lambda(account_id: str, function_arn: str, payload: bytes, source
     require_service().enqueue_by_arn(account_id, function_arn, payload, source=source, trace_header=trace_header)
 
 
+def push_refused(principal: str, function_arn: str, source_arn: str) -> bool:
+    """Whether, with IAM enforced, the function's resource policy refuses the service's delivery."""
+    allowed = require_service().push_allowed
+    return allowed is not None and not allowed(principal, function_arn, source_arn)
+
+
 def api_error(rejected: RequestRejected) -> Exception:
     from moto.core.exceptions import JsonRESTError
 

@@ -113,6 +113,9 @@ def _function_invoke(self: Any, body: str, request_headers: Any, response_header
     except ValueError:
         event = None
     if isinstance(event, dict) and event.get("Records") and event["Records"][0].get("eventSource") == "aws:s3":
+        bucket_arn = f"arn:aws:s3:::{event['Records'][0]['s3']['bucket']['name']}"
+        if _shared.push_refused("s3.amazonaws.com", config.arn, bucket_arn):
+            return b""  # AWS refuses such a configuration (API_PutBucketNotificationConfiguration.html)
         payload, source = json.dumps(_aws_s3_event(event, config.account_id)).encode("utf-8"), "s3"
         # xray-services-s3.html: S3 sends the writer's trace header to a Lambda subscriber
         # (loop detection's chain with it: rules/recursion.py).

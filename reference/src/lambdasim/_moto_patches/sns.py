@@ -33,6 +33,9 @@ def _wrap_sns_publish(original: Callable[..., None]) -> Callable[..., None]:
         matcher = self._filter_policy_matcher
         if matcher is not None and not matcher.matches(message_attributes, message):
             return None
+        if _shared.push_refused("sns.amazonaws.com", self.endpoint, self.topic.arn):
+            # sns-dead-letter-queues.html: a client-side error, which SNS does not retry.
+            return None
         if message_structure == "json":
             message = self._parse_message_structure(message, self.protocol)
         region = self.topic.arn.split(":")[3]
