@@ -19,7 +19,13 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
         dashboards = sim.client("cloudwatch").list_dashboards()["DashboardEntries"]
         assert [d["DashboardName"] for d in dashboards] == [alarms.physical_id("OrdersDashboard")]
         described = sim.client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-        assert len(described["MetricAlarms"]) == 12 and len(described["CompositeAlarms"]) == 3
+        assert len(described["MetricAlarms"]) == 14 and len(described["CompositeAlarms"]) == 3
+        # One alarm on each of the pipeline's dead-letter queues (its template accepts
+        # alarm-on-every-dlq because this stack covers them).
+        depth_alarmed = {d["Value"] for a in described["MetricAlarms"]
+                         if a.get("MetricName") == "ApproximateNumberOfMessagesVisible" for d in a["Dimensions"]}
+        assert depth_alarmed == {stack.outputs[name].rsplit("/", 1)[-1] for name in (
+            "DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")}
 
 
 def test_a_silent_rule_typo_pages_within_its_budget_naming_the_rule() -> None:

@@ -7,7 +7,7 @@ Logs Insights query, and drawn as a grid with matplotlib.
 |---|---|---|
 | Orders | Orders/OrdersStored and EventsSent (Powertools Metrics, EMF, dimension `service`) | Sum |
 | Errors | AWS/Lambda Errors of each function; Orders/RecordsDeadLettered | Sum |
-| Messages waiting | AWS/SQS ApproximateNumberOfMessagesVisible and ...NotVisible (in flight) of the orders queue; ...Visible of its DLQ | Maximum |
+| Messages waiting | AWS/SQS ApproximateNumberOfMessagesVisible and ...NotVisible (in flight) of the orders queue; ...Visible of each DLQ (poison, redrive, rule) | Maximum |
 | Age of oldest message | AWS/SQS ApproximateAgeOfOldestMessage of the orders queue | Maximum |
 | p99 duration | the functions' REPORT records (Logs Insights `pct`) | p99 |
 
@@ -55,7 +55,8 @@ class Line:
 def panels(stack: Any) -> dict[str, list[Line]]:
     """The dashboard's metric panels for a deployed pipeline `stack`: title -> lines."""
     ingest, processor = stack.function_name("IngestFunction"), stack.function_name("ProcessorFunction")
-    queue, dlq = (stack.outputs[name].rsplit("/", 1)[-1] for name in ("QueueUrl", "DeadLetterQueueUrl"))
+    queue, poison, redrive, rule = (stack.outputs[name].rsplit("/", 1)[-1] for name in (
+        "QueueUrl", "DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl"))
     service = {"service": "orders"}
     return {
         "Orders a minute": [Line("accepted (EventsSent)", "Orders", "EventsSent", service, "Sum"),
@@ -67,8 +68,9 @@ def panels(stack: Any) -> dict[str, list[Line]]:
                                   {"QueueName": queue}, "Maximum"),
                              Line("orders queue, in flight", "AWS/SQS", "ApproximateNumberOfMessagesNotVisible",
                                   {"QueueName": queue}, "Maximum"),
-                             Line("dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                                  {"QueueName": dlq}, "Maximum")],
+                             *(Line(f"{path} DLQ", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                                    {"QueueName": name}, "Maximum")
+                               for path, name in (("poison", poison), ("redrive", redrive), ("rule", rule)))],
         "Age of oldest message (s)": [Line("orders queue", "AWS/SQS", "ApproximateAgeOfOldestMessage",
                                            {"QueueName": queue}, "Maximum")],
     }

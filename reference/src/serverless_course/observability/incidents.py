@@ -50,6 +50,7 @@ REFERENCE_PROCESSOR = REFERENCE_SOLUTION / "app.py"
 PITFALL_ALARMS = Path(__file__).resolve().parent / "pitfall_alarms.yaml"
 #: The parameters an alarm template may declare; it is given those it declares.
 ALARM_PARAMETERS = ("ProcessorFunctionName", "OrdersQueueName", "DeadLetterQueueName",
+                    "RedriveDeadLetterQueueName", "RuleDeadLetterQueueName",
                     "OrdersTableName", "EventBusName", "OrderPlacedRuleName")
 
 SPAN_S = 30 * 60
@@ -290,6 +291,8 @@ def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
         "ProcessorFunctionName": stack.function_name("ProcessorFunction"),
         "OrdersQueueName": out["QueueUrl"].rsplit("/", 1)[-1],
         "DeadLetterQueueName": out["DeadLetterQueueUrl"].rsplit("/", 1)[-1],
+        "RedriveDeadLetterQueueName": out["RedriveDeadLetterQueueUrl"].rsplit("/", 1)[-1],
+        "RuleDeadLetterQueueName": out["RuleDeadLetterQueueUrl"].rsplit("/", 1)[-1],
         "OrdersTableName": out["OrdersTableName"],
         "EventBusName": out["EventBusName"],
         "OrderPlacedRuleName": stack.physical_id("OrderPlacedRule").split("|")[-1],
