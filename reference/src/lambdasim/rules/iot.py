@@ -282,6 +282,7 @@ def parse(sql: str, version: str | None = None) -> Statement:
     return Statement(columns, value, topic_filter, where, version)
 
 
+@lru_cache(maxsize=256)  # a rule's few templates, parsed once instead of at every message
 def parse_expression(text: str) -> Expr:
     """One expression (a substitution template's), as `parse` reads expressions."""
     from lark.exceptions import LarkError
