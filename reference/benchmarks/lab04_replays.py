@@ -1,7 +1,9 @@
 """Where the CPU of grading one lab 04 submission goes: its six incident replays, taken apart.
 
-    .venv/bin/python reference/benchmarks/lab04_replays.py [submission folder]
-        (default: the reference solution, reference/src/serverless_course/solutions/lab04_alarms_that_page)
+    .venv/bin/python reference/benchmarks/lab04_replays.py [--full-span] [submission folder]
+        (default: the reference solution, reference/src/serverless_course/solutions/lab04_alarms_that_page;
+        --full-span: each incident's run plays all 30 virtual minutes, not only until its
+        detection budget ends as grading does)
 
 Runs `serverless_course.observability.incidents.run_scenario` as the lab's tests do (the graded
 seed, the learner's processor in worker processes, `lambdasim.isolation`), once for the cold
@@ -62,7 +64,7 @@ class Ledger:
         return "\n".join(lines)
 
 
-def main(submission: Path) -> None:
+def main(submission: Path, until_budget_ends: bool) -> None:
     api, scheduled = Ledger(), Ledger()
     make_api_call = botocore.client.BaseClient._make_api_call
 
@@ -83,7 +85,7 @@ def main(submission: Path) -> None:
     def replay(name: str) -> float:
         start = time.process_time()
         incidents.run_scenario(name, SEED, alarms=submission / "alarms.yaml", processor=submission / "app.py",
-                               isolation=isolation)
+                               isolation=isolation, until_budget_ends=until_budget_ends)
         return time.process_time() - start
 
     print(f"first replay in this process ({SCENARIOS[0]}, cold): {replay(SCENARIOS[0]):.2f} s CPU")
@@ -101,5 +103,7 @@ def main(submission: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else
-         REPO / "reference" / "src" / "serverless_course" / "solutions" / "lab04_alarms_that_page")
+    arguments = [a for a in sys.argv[1:] if a != "--full-span"]
+    main(Path(arguments[0]) if arguments else
+         REPO / "reference" / "src" / "serverless_course" / "solutions" / "lab04_alarms_that_page",
+         until_budget_ends="--full-span" not in sys.argv[1:])

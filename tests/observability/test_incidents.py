@@ -1,8 +1,13 @@
 """The reference alarm set deploys beside the pipeline (cfn-lint, its dashboard created by
-CloudFormation), and the cheapest incident replay pages in time, naming the stage. The other
+CloudFormation), and the cheapest incident replay pages in time, naming the stage; cut where
+its detection budget ends, as graders run it, it is the full run up to then. The other
 scenarios are graded against it in lab 04's selfcheck (tests/test_labs_selfcheck.py)."""
 
 from __future__ import annotations
+
+import math
+
+import pytest
 
 from lambdasim import Simulator
 from serverless_course import pipeline
@@ -28,14 +33,33 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
             "DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")}
 
 
-def test_a_silent_rule_typo_pages_within_its_budget_naming_the_rule() -> None:
-    run = incidents.run_scenario("rule typo", seed=5)
+@pytest.fixture(scope="module")
+def typo_run() -> incidents.ScenarioRun:
+    return incidents.run_scenario("rule typo", seed=5)
+
+
+@pytest.mark.xdist_group("rule-typo-run")  # one full run for both
+def test_a_silent_rule_typo_pages_within_its_budget_naming_the_rule(typo_run: incidents.ScenarioRun) -> None:
+    run = typo_run
     assert run.detected and run.named, run.pages
     first = run.first_page_in_budget()
     assert first is not None and "eventbridge-rule" in first.alarm
     # Nothing errors before the page: the only alarms in ALARM say that orders stopped arriving.
     assert {t.alarm for t in run.transitions if t.new_state == "ALARM"} <= {
         first.alarm, *[a for a in run.alarm_names if a.endswith("orders-not-flowing")]}
+
+
+@pytest.mark.xdist_group("rule-typo-run")  # one full run for both
+def test_a_graded_run_is_the_full_run_cut_where_the_detection_budget_ends(typo_run: incidents.ScenarioRun) -> None:
+    """Graders stop an incident's run when its budget ends (no later page counts): what
+    happened until then is what the full run did, transition for transition."""
+    full = typo_run
+    graded = incidents.run_scenario("rule typo", seed=5, until_budget_ends=True)
+    inc = graded.incident
+    assert inc is not None and graded.span_s == math.ceil(inc.start_s + inc.budget_s) < full.span_s
+    assert graded.transitions == [t for t in full.transitions if t.at_s <= graded.span_s]
+    assert graded.pages == [p for p in full.pages if p.at_s <= graded.span_s] != []
+    assert graded.orders_sent < full.orders_sent
 
 
 def _burn_rate(history: list[tuple[float, float]], end: int, minutes: int) -> float | None:

@@ -2,10 +2,11 @@
 
 Each test replays incident scenarios (`serverless_course.observability.incidents`): the orders
 pipeline deployed into the course's simulator with your `app.py` as its processor and your
-`alarms.yaml` deployed beside it as a second stack, one order a minute for 30 virtual minutes,
-and one incident injected at a seeded minute: a downstream outage, a poison flood, a throttle
-storm, a silent rule typo, a slow duration leak; or a normal day with no incident. A page is an
-SNS notification of one of your alarms entering ALARM. Nothing reads your source.
+`alarms.yaml` deployed beside it as a second stack, one order a minute, and one incident
+injected at a seeded minute: a downstream outage, a poison flood, a throttle storm, a silent rule
+typo, a slow duration leak; or a normal day with no incident (30 virtual minutes). A page is an
+SNS notification of one of your alarms entering ALARM. An incident's replay stops when its
+detection budget ends: no later page counts. Nothing reads your source.
 
 The graded seeds are not the ones the notebook uses; instructors may add seeds with the
 environment variable LAB04_SEEDS (comma-separated): each scenario then runs on each of them too.
@@ -45,7 +46,7 @@ class Submission:
         key = (self._key, scenario, seed)
         if key not in _runs:
             _runs[key] = run_scenario(scenario, seed, alarms=self.alarms, processor=self.app,
-                                      isolation=self.isolation)
+                                      isolation=self.isolation, until_budget_ends=True)
         return _runs[key]
 
     def detected(self) -> list[str]:

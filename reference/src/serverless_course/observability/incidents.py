@@ -331,11 +331,14 @@ def _log_lines(sim: Any, function: str) -> list[str]:
 
 def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
                  processor: Path | None = REFERENCE_PROCESSOR,
-                 isolation: Any = None, span_s: int = SPAN_S) -> ScenarioRun:
+                 isolation: Any = None, span_s: int = SPAN_S, until_budget_ends: bool = False) -> ScenarioRun:
     """Run scenario `name` (a key of `SCENARIOS`) on `seed` with the alarm template `alarms` and
     the processor `processor` (a file replacing `processor/app.py`; None: the pipeline's own).
     ``isolation`` (graders) runs a replaced processor in worker processes; ``span_s`` is the
-    virtual time run (a lesson runs longer, to see the recovery)."""
+    virtual time run (a lesson runs longer, to see the recovery). ``until_budget_ends``
+    (graders, who count only the pages within the budget) stops an incident's run when its
+    detection budget ends: everything is scheduled as for ``span_s``, so the run up to then is
+    the full run's, and the incident's recovery, most of a run's work, is not played."""
     from lambdasim import Simulator
 
     spec = SCENARIOS[name]
@@ -367,7 +370,10 @@ def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
         for n, at in enumerate(arrivals):
             sim.schedule(at, lambda n=n: events.put_events(Entries=[_bus_entry(bus, _order_detail(sim, rng, n))]))
 
-        sim.run_for(span_s)
+        run_s = span_s
+        if until_budget_ends and incident is not None:
+            run_s = min(span_s, math.ceil(incident.start_s + incident.budget_s))
+        sim.run_for(run_s)
 
         described = sim.client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         descriptions = {a["AlarmName"]: a.get("AlarmDescription", "")
@@ -377,5 +383,5 @@ def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
                  for n in sim.alarms.notifications if n.message.get("NewStateValue") == "ALARM"]
         transitions = [Transition(tr.at.timestamp() - t0, tr.alarm, tr.old_state, tr.new_state)
                        for tr in sim.alarms.transitions]
-        return ScenarioRun(name, seed, incident, span_s, len(arrivals), transitions, pages,
+        return ScenarioRun(name, seed, incident, run_s, sum(at <= run_s for at in arrivals), transitions, pages,
                            _log_lines(sim, function), sorted(descriptions))
