@@ -81,11 +81,11 @@ def test_recursive_loop_allow_lets_the_loop_run_past_16(sim) -> None:
     default (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionRecursionConfig.html,
     https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionRecursionConfig.html)."""
     lam = sim.client("lambda")
-    _looping_consumer(sim, "allowed", MAX_HOPS="40")
+    _looping_consumer(sim, "allowed", MAX_HOPS="20")
     assert lam.get_function_recursion_config(FunctionName="allowed")["RecursiveLoop"] == "Terminate"
     assert lam.put_function_recursion_config(FunctionName="allowed", RecursiveLoop="Allow")["RecursiveLoop"] == "Allow"
     sim.run_for(300)
-    assert _runs(sim, "allowed") == 40 and not [s for s in sim.recursion_stops if s.function_name == "allowed"]
+    assert _runs(sim, "allowed") == 20 and not [s for s in sim.recursion_stops if s.function_name == "allowed"]
     with pytest.raises(ClientError, match="ValidationException"):
         lam.put_function_recursion_config(FunctionName="allowed", RecursiveLoop="Sometimes")
 
@@ -139,7 +139,7 @@ def test_a_lambda_sns_lambda_loop_is_stopped_and_its_event_goes_to_the_on_failur
         FunctionName="sns-looper", DestinationConfig={"OnFailure": {"Destination": failures_arn}})
     sim.client("sns").subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
     sim.client("sns").publish(TopicArn=topic, Message=json.dumps({"hops": 0}))
-    sim.run_for(120)
+    sim.run_for(10)
     assert _runs(sim, "sns-looper") == 16 and _dropped(sim, "sns-looper") == [17]
     record = json.loads(sim.client("sqs").receive_message(QueueUrl=failures)["Messages"][0]["Body"])
     assert json.loads(record["requestPayload"]["Records"][0]["Sns"]["Message"]) == {"hops": 16}
@@ -162,7 +162,7 @@ def test_a_lambda_s3_lambda_loop_is_stopped_and_its_event_goes_to_the_dead_lette
     s3.put_bucket_notification_configuration(Bucket="s3-loop", NotificationConfiguration={
         "LambdaFunctionConfigurations": [{"LambdaFunctionArn": function_arn, "Events": ["s3:ObjectCreated:*"]}]})
     s3.put_object(Bucket="s3-loop", Key="hops/0", Body=b"x")
-    sim.run_for(120)
+    sim.run_for(10)
     assert _runs(sim, "s3-looper") == 16 and _dropped(sim, "s3-looper") == [17]
     message = sim.client("sqs").receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"][0]
     assert json.loads(message["Body"])["Records"][0]["s3"]["object"]["key"] == "hops/16"
@@ -179,7 +179,7 @@ def test_a_loop_through_sns_or_s3_into_the_functions_queue_is_stopped_and_redriv
     redrive policy (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html)."""
     name = f"{through}-queue-looper"
     dlq, dlq_arn = _queue(sim, f"{name}-dlq")
-    url, arn = _queue(sim, name, VisibilityTimeout=30,
+    url, arn = _queue(sim, name, VisibilityTimeout=5,
                       RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
     if through == "sns":
         topic = sim.client("sns").create_topic(Name=name)["TopicArn"]
@@ -196,7 +196,7 @@ def test_a_loop_through_sns_or_s3_into_the_functions_queue_is_stopped_and_redriv
         sim.client("sns").publish(TopicArn=topic, Message=json.dumps({"hops": 0}))
     else:
         sim.client("s3").put_object(Bucket=name, Key="hops/0", Body=b"x")
-    sim.run_for(300)
+    sim.run_for(30)
     assert _runs(sim, name) - (through == "s3") == 16  # S3's s3:TestEvent message starts its own chain
     assert _dropped(sim, name) == [17, 17]
     assert sim.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
