@@ -19,7 +19,7 @@ from stack_checks import assert_logs_into_declared_groups, function_name
 
 pytestmark = pytest.mark.xdist_group("analytics-pipeline")
 
-SPEC = fleet.FleetSpec(sensors=8, duration_s=80 * 60, start=datetime(2026, 3, 9, 23, 20, tzinfo=timezone.utc),
+SPEC = fleet.FleetSpec(sensors=4, duration_s=80 * 60, start=datetime(2026, 3, 9, 23, 20, tzinfo=timezone.utc),
                        late_rate=0.03, late_delay_s=(600.0, 1800.0), malformed_rate=0.015, anomaly_rate=0.03)
 DAYS = ("2026-03-09", "2026-03-10")
 
