@@ -14,6 +14,7 @@ from serverless_course.chaos.harness import make_messages
 
 DELIVERY_KEY = WRONG_PROCESSORS / "delivery_key.py"
 NO_FAULTS = dict(poison=0.0, duplicates=0.0, throttle_rate=0.0, transient_rate=0.0, timeouts=0.0)
+MESSAGES = 40  # seed 2: 2 orders of those sent twice are written twice, one batch times out
 
 
 def test_an_order_sent_twice_is_written_twice() -> None:
@@ -25,8 +26,8 @@ def test_an_order_sent_twice_is_written_twice() -> None:
     (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html). The written-twice orders are
     exactly some of the orders the harness sent twice."""
     mix = ChaosMix(**{**NO_FAULTS, "duplicates": 0.1})
-    report = run_chaos(DELIVERY_KEY, seed=2, messages=120, faults=mix)
-    sent_twice = {m.order_id for m in make_messages(120, 2, mix, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    report = run_chaos(DELIVERY_KEY, seed=2, messages=MESSAGES, faults=mix)
+    sent_twice = {m.order_id for m in make_messages(MESSAGES, 2, mix, datetime(2026, 1, 1, tzinfo=timezone.utc))
                   if m.copies == 2}
     assert not report.ok
     assert report.duplicated, report.ledger()
@@ -43,9 +44,9 @@ def test_sqs_redeliveries_keep_their_message_id() -> None:
     https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/), so the retry
     runs and nothing is lost."""
     mix = ChaosMix(**{**NO_FAULTS, "timeouts": 0.05})
-    keyed = run_chaos(DELIVERY_KEY, seed=2, messages=120, faults=mix)
+    keyed = run_chaos(DELIVERY_KEY, seed=2, messages=MESSAGES, faults=mix)
     assert keyed.timeouts > 0
     assert keyed.ok, keyed.ledger()
-    unguarded = run_chaos(WRONG_PROCESSORS / "no_idempotency.py", seed=2, messages=120, faults=mix)
+    unguarded = run_chaos(WRONG_PROCESSORS / "no_idempotency.py", seed=2, messages=MESSAGES, faults=mix)
     assert unguarded.timeouts > 0
     assert unguarded.duplicated

@@ -18,6 +18,9 @@ from lambdasim.rules import eventbridge as eb_rules
 from serverless_course import failure_paths
 from serverless_course.failure_paths import trace
 
+# One worker lints the template once for all the scenarios.
+pytestmark = pytest.mark.xdist_group("failure-paths")
+
 POISON = {"order_id": "o-poison", "quantity": "many"}
 GOOD = {"order_id": "o-1", "quantity": 2}
 
