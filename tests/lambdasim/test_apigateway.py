@@ -124,3 +124,27 @@ def test_the_api_is_named_by_its_definition(sim, api) -> None:
     SAM titles the definitions of a stack's APIs with the stack's name."""
     names = [a["name"] for a in sim.client("apigateway").get_rest_apis()["items"]]
     assert names == ["api", "api"]
+
+
+def test_a_method_with_a_request_validator_refuses_a_bad_request_with_400_before_the_function_runs(sim) -> None:
+    """A method's request validator checks its required request parameters (present, not blank)
+    and its body against the model of its content type (JSON Schema draft 4); a request that fails
+    gets a 400 and never reaches the integration
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html).
+    SAM writes RequestModel and RequestParameters as the OpenAPI body's validator, model and
+    parameters
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-requestmodel.html)."""
+    url = deploy(sim, API.parent / "validated_api", stack_name="validated", validate=False).outputs["ApiUrl"]
+    good = '{"orderId": "o-1", "quantity": 2}'
+    cases = [("orders?channel=web", good, 200, None),
+             ("orders", good, 400, "Missing required request parameters: [channel]"),
+             ("orders?channel=", good, 400, "Missing required request parameters: [channel]"),
+             ("orders?channel=web", '{"orderId": "o-1", "quantity": 0}', 400, "Invalid request body"),
+             ("orders?channel=web", '{"orderId": "o-1"}', 400, "Invalid request body"),
+             ("orders?channel=web", "not json", 400, "Invalid request body")]
+    for path, body, status, message in cases:
+        before = len(sim.invocations)
+        response = sim.http("POST", url + path, headers={"Content-Type": "application/json"}, body=body)
+        assert (response.status, len(sim.invocations) - before) == (status, 1 if status == 200 else 0), path + body
+        if message is not None:
+            assert response.json() == {"message": message}

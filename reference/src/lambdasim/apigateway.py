@@ -270,6 +270,15 @@ class FrontDoor:
                 return verdict
             authorizer_context = verdict
             authorizer_context["integrationLatency"] = int((self._now() - started).total_seconds() * 1000)
+        # The method's request validator, after authorization (modelled: the order is not stated
+        # on api-gateway-method-request-validation.html) and before the integration.
+        invalid = rules.request_problem(
+            validate_parameters=target.validate_parameters, validate_body=target.validate_body,
+            required_parameters=target.required_parameters, models=target.models,
+            content_type=_header(http.headers, "content-type"), body=http.body, path=parameters, query=http.query,
+            headers=http.headers)
+        if invalid is not None:
+            return error_response(400, invalid)
         if target.integration_type in ("AWS", "MOCK"):
             context = {"requestId": request_id, "stage": stage, "httpMethod": http.method, "resourcePath": resource,
                        "apiId": api_id, "accountId": self._account_id, "authorizer": authorizer_context or {}}

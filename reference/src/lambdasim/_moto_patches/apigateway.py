@@ -21,6 +21,7 @@ API Gateway's models), like the `cloudformation` module's parser patch.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import moto_state
@@ -63,6 +64,13 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any], res
     authorizers = {name: _rest_authorizer(backend, api_id, name, scheme, resource_name)
                    for name, scheme in schemes.items() if isinstance(scheme, dict)
                    and isinstance(scheme.get("x-amazon-apigateway-authorizer"), dict)}
+    validators = {name: backend.create_request_validator(api_id, name, bool(spec.get("validateRequestBody")),
+                                                         bool(spec.get("validateRequestParameters"))).id
+                  for name, spec in (definition.get("x-amazon-apigateway-request-validators") or {}).items()
+                  if isinstance(spec, dict)}
+    schemas = definition.get("definitions") or (definition.get("components") or {}).get("schemas") or {}
+    for name, schema in schemas.items():
+        backend.create_model(api_id, name, "application/json", "", json.dumps(schema))
     paths = definition.get("paths") or {}
     for path in sorted(paths):
         resource = _resource_for(backend, api_id, path)
@@ -73,8 +81,16 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any], res
             authorizer = _authorizer_of(operation, definition, authorizers)
             authorization = "CUSTOM" if authorizer else "AWS_IAM" if _signed_with_iam(operation, definition, schemes) \
                 else "NONE"
+            validator = operation.get("x-amazon-apigateway-request-validator",
+                                      definition.get("x-amazon-apigateway-request-validator"))
+            parameters = [p for p in ((paths[path] or {}).get("parameters") or []) + (operation.get("parameters") or [])
+                          if isinstance(p, dict)]
             backend.put_method(api_id, resource.id, method, authorization_type=authorization,
-                               authorizer_id=authorizer.id if authorizer else None)
+                               authorizer_id=authorizer.id if authorizer else None,
+                               request_parameters={f"method.request.{_LOCATIONS[p['in']]}.{p['name']}": bool(
+                                   p.get("required")) for p in parameters if p.get("in") in _LOCATIONS},
+                               request_models=_request_models(backend, api_id, f"{method}{path}", operation, parameters),
+                               request_validator_id=validators.get(validator))
             integration = operation.get("x-amazon-apigateway-integration")
             if isinstance(integration, dict):
                 backend.put_integration(
@@ -92,6 +108,35 @@ def import_definition(backend: Any, api_id: str, definition: dict[str, Any], res
                         api_id, resource.id, method, str(response.get("statusCode", "200")),
                         None if pattern == "default" else pattern, response.get("responseTemplates") or {},
                         response.get("responseParameters") or {})
+
+
+# An OpenAPI parameter's `in` as a method request parameter's location.
+_LOCATIONS = {"path": "path", "query": "querystring", "header": "header"}
+
+
+def _request_models(backend: Any, api_id: str, operation_name: str, operation: dict[str, Any],
+                    parameters: list[dict[str, Any]]) -> dict[str, str]:
+    """The method's request models by content type: Swagger 2.0's `in: body` parameter, OpenAPI
+    3's `requestBody` (a `$ref` names a model of the definition; an inline schema becomes a model
+    of its own)
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-validation-set-up.html)."""
+    def model_of(schema: Any) -> str | None:
+        if not isinstance(schema, dict):
+            return None
+        if "$ref" in schema:
+            return str(schema["$ref"]).rsplit("/", 1)[-1]
+        name = "".join(ch for ch in operation_name.title() if ch.isalnum()) + "Body"
+        backend.create_model(api_id, name, "application/json", "", json.dumps(schema))
+        return name
+
+    found = {}
+    for parameter in parameters:
+        if parameter.get("in") == "body" and (model := model_of(parameter.get("schema"))):
+            found["application/json"] = model
+    for content_type, media in ((operation.get("requestBody") or {}).get("content") or {}).items():
+        if isinstance(media, dict) and (model := model_of(media.get("schema"))):
+            found[content_type] = model
+    return found
 
 
 def _rest_authorizer(backend: Any, api_id: str, name: str, scheme: dict[str, Any], resource_name: str) -> Any:

@@ -35,6 +35,7 @@ and the backend's own CORS headers ignored).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -309,3 +310,50 @@ def sigv4_problem(method: str, url: str, headers: dict[str, str], body: bytes, *
 
 def _first(headers: dict[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+# -- request validation (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html)
+# A method's validator checks that its required request parameters are present and not blank
+# (their existence only), and that the body matches the method's model for the request's content
+# type (or `$default`) as JSON Schema draft 4; no model for the content type: no body check. A
+# failed check is a 400 before the integration runs. The messages are what API Gateway answers
+# (BAD_REQUEST_PARAMETERS, BAD_REQUEST_BODY gateway responses); they are not quoted on an AWS page
+# read here.
+INVALID_BODY_MESSAGE: Final = "Invalid request body"
+_PARAMETER_LOCATIONS: Final = ("path", "querystring", "header")
+
+
+def request_problem(*, validate_parameters: bool, validate_body: bool, required_parameters: Iterable[str],
+                    models: dict[str, dict[str, Any]], content_type: str | None, body: bytes | None,
+                    path: dict[str, str], query: dict[str, list[str]], headers: dict[str, list[str]]) -> str | None:
+    """Why a request fails its method's validator (the 400's message), or None when it passes.
+    `required_parameters` are `method.request.<path|querystring|header>.<name>` keys."""
+    if validate_parameters:
+        found = {"path": {k: [v] for k, v in path.items()}, "querystring": query,
+                 "header": {k.lower(): v for k, v in headers.items()}}
+        missing = []
+        for key in required_parameters:
+            _, _, location, name = key.split(".", 3)
+            if location not in _PARAMETER_LOCATIONS:
+                continue
+            values = found[location].get(name.lower() if location == "header" else name) or []
+            if not any(value.strip() for value in values):
+                missing.append(name)
+        if missing:
+            return f"Missing required request parameters: [{', '.join(missing)}]"
+    if validate_body:
+        media = (content_type or "application/json").split(";")[0].strip().lower()
+        schema = models.get(media, models.get("$default"))
+        if schema is not None and not _matches(schema, body):
+            return INVALID_BODY_MESSAGE
+    return None
+
+
+def _matches(schema: dict[str, Any], body: bytes | None) -> bool:
+    import jsonschema
+
+    try:
+        document = json.loads(body or b"")
+    except ValueError:
+        return False
+    return jsonschema.Draft4Validator(schema).is_valid(document)
