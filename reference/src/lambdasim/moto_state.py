@@ -415,15 +415,15 @@ class ApiTarget:
     request_templates: dict[str, str] = field(default_factory=dict)  # by content type
     passthrough: str = "WHEN_NO_MATCH"  # passthroughBehavior
     responses: tuple[ApiIntegrationResponse, ...] = ()
-
-
-@dataclass(frozen=True)
-class HttpApi:
     # REST: the method's request validator and what it checks (rules.apigateway.request_problem)
     validate_body: bool = False
     validate_parameters: bool = False
     required_parameters: tuple[str, ...] = ()  # "method.request.querystring.name" ...
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON schema by content type
+
+
+@dataclass(frozen=True)
+class HttpApi:
     """An HTTP API: its routes by route key and its stages' variables."""
 
     routes: dict[str, ApiTarget] = field(default_factory=dict)
@@ -449,20 +449,20 @@ def rest_api_routes(account_id: str, region: str, api_id: str) -> dict[str, dict
                                        {k: v for k, v in (response.response_templates or {}).items() if v},
                                        dict(response.response_parameters or {}))
                 for response in ((integration.integration_responses or {}).values() if integration else ()))
-            methods[name] = ApiTarget(
-                integration.integration_type if integration else "", integration.uri if integration else "",
-                timeout_ms=int(timeout) if timeout else None,
-                request_templates=dict(integration.request_templates or {}) if integration else {},
             validator = api.request_validators.get(method.request_validator_id or "")
             schemas = {model.name: json.loads(model.schema) if isinstance(model.schema, str) else model.schema
                        for model in api.models.values() if model.schema}
-                passthrough=str((integration.passthrough_behaviour if integration else None)
-                                or "WHEN_NO_MATCH").upper(),
+            methods[name] = ApiTarget(
+                integration.integration_type if integration else "", integration.uri if integration else "",
                 validate_body=bool(validator and validator.validate_request_body),
                 validate_parameters=bool(validator and validator.validate_request_parameters),
                 required_parameters=tuple(k for k, required in (method.request_parameters or {}).items() if required),
                 models={content_type: schemas[model] for content_type, model in
                         (method.request_models or {}).items() if model in schemas},
+                timeout_ms=int(timeout) if timeout else None,
+                request_templates=dict(integration.request_templates or {}) if integration else {},
+                passthrough=str((integration.passthrough_behaviour if integration else None)
+                                or "WHEN_NO_MATCH").upper(),
                 responses=responses,
                 iam_auth=method.authorization_type == "AWS_IAM",
                 authorizer=None if authorizer is None else ApiAuthorizer(
