@@ -55,6 +55,7 @@ _AREAS = {
     "test_kinesis_limits.py": "Kinesis throughput ceilings",
     "test_stream_reads.py": "Kinesis / DynamoDB Streams event source mappings",
     "test_dynamodb_kinesis.py": "Kinesis Data Streams for DynamoDB",
+    "test_stream_lineage.py": "DynamoDB Streams shard lineage",
     "test_dynamodb_limits.py": "DynamoDB throughput ceilings",
     "test_sqs_fifo_limits.py": "SQS FIFO throughput quotas",
     "test_throughput_limits.py": "API Gateway and EventBridge throughput ceilings",

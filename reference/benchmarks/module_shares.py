@@ -57,8 +57,8 @@ MODULES = {
                 ("06-position-consumer",), "06-location"),
     "7": Module(("tests/analytics", SIM + "test_firehose.py", SIM + "test_athena.py"),
                 ("07-analytics-lake",), "07-iot-analytics"),
-    "8": Module(("tests/cdc", SIM + "test_pipes.py", SIM + "test_dynamodb_kinesis.py"), ("08-customer-projection",),
-                "08-cdc"),
+    "8": Module(("tests/cdc", SIM + "test_pipes.py", SIM + "test_dynamodb_kinesis.py",
+                 SIM + "test_stream_lineage.py"), ("08-customer-projection",), "08-cdc"),
 }
 
 PYTEST = [PYTHON, "-m", "pytest", "-c", "tests/pytest.ini", "--rootdir=.", "-q", "-p", "no:cacheprovider"]

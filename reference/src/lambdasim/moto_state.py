@@ -38,6 +38,10 @@ STREAM_START_ATTR = "_lambdasim_stream_start"  # on a stream EventSourceMapping
 SQS_ACTIVITY_ATTR = "_lambdasim_sqs_activity"
 # On a queue: {message id: (ms it was dead-lettered into the queue, its receive count then)}.
 DLQ_MOVED_ATTR = "_lambdasim_dlq_moved"
+# On a DynamoDB table: its stream's closed shards, oldest first (a shard rollover closes one).
+CLOSED_SHARDS_ATTR = "_lambdasim_closed_shards"
+SHARD_PARENT_ATTR = "_lambdasim_parent_shard"  # on a StreamShard: its parent's id, if it has one
+SHARD_ENDING_ATTR = "_lambdasim_ending_sequence"  # on a closed StreamShard: its last sequence number
 
 
 # ---------------------------------------------------------------------------------------------
@@ -741,6 +745,28 @@ def delete_by_ttl(account_id: str, region: str, table_name: str, key: dict[str, 
     if shard is not None and len(shard.items) > before:
         shard.items[-1].record["userIdentity"] = dict(TTL_IDENTITY)
     return True
+
+
+def roll_stream_shard(account_id: str, region: str, table_name: str) -> str:
+    """Close the table's open DynamoDB stream shard and open its child, as DynamoDB does when it
+    sees fit (Streams.html: shards "are created and deleted automatically"): later records go to
+    the child, whose sequence numbers follow the parent's. Returns the child's id."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.table import StreamShard
+
+    table = dynamodb_backends[account_id][region].get_table(table_name)
+    parent = table.stream_shard
+    if parent is None:
+        raise ValueError(f"table {table_name} has no stream")
+    next_sequence = parent.starting_sequence_number + len(parent.items)
+    setattr(parent, SHARD_ENDING_ATTR, next_sequence - 1)
+    table.__dict__.setdefault(CLOSED_SHARDS_ATTR, []).append(parent)
+    child = StreamShard(account_id, table)
+    child.id = f"shardId-{next_sequence:020d}-{len(table.__dict__[CLOSED_SHARDS_ATTR]):08x}"
+    child.starting_sequence_number = next_sequence
+    setattr(child, SHARD_PARENT_ATTR, parent.id)
+    table.stream_shard = child
+    return child.id
 
 
 # ---------------------------------------------------------------------------------------------

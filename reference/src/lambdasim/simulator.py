@@ -669,6 +669,13 @@ class Simulator:
                 raise FileNotFoundError(f"code_dir {folder} is not a folder")
         self._runtime.mappings[name] = HandlerMapping(handler=handler, code_dir=folder, isolation=isolation)
 
+    def roll_stream_shard(self, table_name: str) -> str:
+        """Close the table's open DynamoDB stream shard and open its child, which takes the
+        records from now on; returns the child's id. DynamoDB does this on its own, as needed,
+        with no documented period (Streams.html), so the simulator does it only when asked:
+        readers then finish the parent before the child."""
+        return moto_state.roll_stream_shard(self.account_id, self.region, table_name)
+
     def set_duration(self, function_name: str, duration: DurationSpec) -> None:
         """Set the base duration of a function's invocations, in milliseconds.
 

@@ -92,6 +92,7 @@ from . import (
     dispatch,
     dynamodb,
     dynamodb_kinesis,
+    dynamodb_stream_shards,
     dynamodb_streams,
     event_source_mappings,
     eventbridge,
@@ -138,8 +139,8 @@ __all__ = ["EXPECTED_MOTO_VERSION", "apply", "patched_attributes", "remove", "se
 # The service modules, in the order their patches are installed.
 _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_config, schedules, cloudwatch,
             cloudformation,
-            custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, dynamodb_kinesis, logs, athena, pipes,
-            firehose, iot,
+            custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, dynamodb_stream_shards, dynamodb_kinesis,
+            logs, athena, pipes, firehose, iot,
             location, dispatch)
 
 _applied: list[Patch] = []

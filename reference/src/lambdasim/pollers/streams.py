@@ -181,6 +181,8 @@ class _Shard:
     iterator: str | None = None
     after: str | None = None  # last sequence number read
     lanes: list[_Lane] = field(default_factory=list)
+    closed: bool = False  # a closed DynamoDB stream shard read to its end (no next iterator)
+    finished: bool = False  # ... and every record of it processed: its children may start
 
 
 class StreamPoller:
@@ -282,6 +284,12 @@ class StreamPoller:
             shards = self._client.list_shards(StreamName=self.stream_arn.split("/", 1)[1])["Shards"]
         else:
             shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+            described = {description["ShardId"] for description in shards}
+            # Streams.html: "process a parent shard before it processes a child shard"; LATEST
+            # starts at the end of the open shards.
+            shards = [d for d in shards if "EndingSequenceNumber" not in d["SequenceNumberRange"]] \
+                if self.starting_position == "LATEST" else \
+                [d for d in shards if d.get("ParentShardId") not in described]
         for description in shards:
             shard_id = description["ShardId"]
             shard = _Shard(shard_id, lanes=[_Lane(shard_id, i) for i in range(self.parallelization)])
@@ -304,6 +312,30 @@ class StreamPoller:
             else:
                 shard.iterator = self._client.get_shard_iterator(StreamArn=self.stream_arn, **kwargs)["ShardIterator"]
             self._shards[shard_id] = shard
+
+    def _drained(self, shard: _Shard) -> bool:
+        return all(not lane.busy and not lane.todo and (lane.call is None or lane.call.cancelled)
+                   for lane in shard.lanes)
+
+    def _open_children(self) -> None:
+        """Mark the closed shards whose records are all processed finished, and start reading
+        the shards whose parent is finished (or gone), from their first record."""
+        for shard in self._shards.values():
+            if shard.closed and self._drained(shard):
+                shard.finished = True
+        shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        described = {description["ShardId"] for description in shards}
+        for description in shards:
+            shard_id, parent = description["ShardId"], description.get("ParentShardId")
+            if shard_id in self._shards:
+                continue
+            if parent in described and not (parent in self._shards and self._shards[parent].finished):
+                continue
+            shard = _Shard(shard_id, lanes=[_Lane(shard_id, i) for i in range(self.parallelization)])
+            shard.iterator = self._client.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            self._shards[shard_id] = shard
+            self._read_shard(shard)
 
     # -- reading ----------------------------------------------------------------------------------
     def records_added(self) -> None:
@@ -342,6 +374,8 @@ class StreamPoller:
         except ClientError as error:
             self.problem = f"PROBLEM: {error}"
             return
+        if any(shard.closed and not shard.finished and self._drained(shard) for shard in self._shards.values()):
+            self._open_children()
         if throttled:  # with-kinesis.html: Lambda polls each shard at a base rate of once per second
             self._read_call = self._scheduler.call_at(
                 self._scheduler.now_us + seconds_to_micros(kinesis_rules.LAMBDA_POLL_INTERVAL_S), self._read)
@@ -358,7 +392,10 @@ class StreamPoller:
             else:
                 answer = self._client.get_records(ShardIterator=shard.iterator, Limit=limit)
             self.stats.reads += 1
-            shard.iterator = answer.get("NextShardIterator") or shard.iterator
+            if self.kind == "dynamodb" and not answer.get("NextShardIterator"):
+                shard.iterator, shard.closed = None, True  # API_streams_GetRecords.html: closed
+            else:
+                shard.iterator = answer.get("NextShardIterator") or shard.iterator
             records = answer.get("Records", [])
             for raw in records:
                 self._route(shard, raw, now)
@@ -416,6 +453,9 @@ class StreamPoller:
                 return
         if not lane.todo:
             lane.pieces.clear()
+            shard = self._shards[lane.shard_id]
+            if shard.closed and not shard.finished and self._drained(shard):
+                self._request_read()  # the shard is done: open its children
             return
         wanted = lane.pieces[0] if lane.pieces else self.batch_size
         if self.tumbling_us:  # a batch never spans two windows
