@@ -80,7 +80,8 @@ def random_scenario(seed: int) -> Scenario:
     """A small scenario mixing everything, drawn from a seed: async or EventBridge -> Lambda with
     reserved concurrency, errors, retries and event age; SQS or EventBridge -> SQS -> Lambda with
     MaximumConcurrency, redrive and partial batch responses; synchronous calls; sometimes a small
-    account pool or a slow scaling rate. (60 seeds were checked when this test was written.)"""
+    account pool or a slow scaling rate. (60 seeds were checked when this test was written; the
+    suite plays three, beside the four named scenarios.)"""
     rng = random.Random(seed)
     functions = [
         FunctionSetup("a", duration_ms=rng.choice([120, 300, 700]), reserved=rng.choice([None, 3, 6]),
@@ -104,7 +105,7 @@ def random_scenario(seed: int) -> Scenario:
                     scaling_rate=rng.choice([(1000, 10.0), (5, 1.0)]))
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_model_agrees_with_simulator_on_random_scenarios(seed):
     scenario = random_scenario(seed)
     assert run_model(scenario).counts() == run_simulator(scenario)
