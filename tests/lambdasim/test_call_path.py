@@ -4,11 +4,13 @@ same."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import boto3
 import botocore.session
 import pytest
+from moto import settings as moto_settings
 from moto.core import utils as moto_utils
 from moto.core.responses import BaseResponse
 
@@ -92,10 +94,46 @@ class _Request:
         self.url = url
 
 
-@pytest.mark.parametrize("operation", ["send_message", "get_queue_attributes"])
-def test_answers_through_the_patched_dispatch_equal_moto_s_own(operation):
+_EVERY_TYPE = {"s": {"S": "é x"}, "n": {"N": "-1.50"}, "b": {"B": b"\x00\xff"}, "ss": {"SS": ["a", "b"]},
+               "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"\x01", b"\x02"]}, "null": {"NULL": True},
+               "no": {"BOOL": False}, "l": {"L": [{"S": "x"}, {"M": {"y": {"N": "0"}}}]},
+               "m": {"M": {"deep": {"L": [{"BOOL": True}]}}}}
+
+
+def _dynamodb_answers(sim: Simulator) -> list[bytes]:
+    """The bodies moto answers for an item holding every AttributeValue type, nested."""
+    ddb = sim.client("dynamodb")
+    bodies: list[bytes] = []
+    ddb.meta.events.register("before-parse.dynamodb.*", lambda response_dict, **_: bodies.append(response_dict["body"]))
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, **_EVERY_TYPE})
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "2"}}, ReturnValues="ALL_OLD")
+    ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, **_EVERY_TYPE})
+    ddb.get_item(TableName="t", Key={"pk": {"S": "b"}})
+    ddb.query(TableName="t", KeyConditionExpression="pk = :b", ExpressionAttributeValues={":b": {"S": "b"}})
+    ddb.update_item(TableName="t", Key={"pk": {"S": "b"}}, UpdateExpression="SET n = :n",
+                    ExpressionAttributeValues={":n": {"N": "7"}}, ReturnValues="ALL_NEW")
+    for n in ("8", "3"):  # the same condition twice (lexed once), met then not
+        with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):
+            ddb.put_item(TableName="t", Item={"pk": {"S": "b"}, "n": {"N": n}}, ReturnValues="ALL_OLD",
+                         ConditionExpression="attribute_not_exists(pk) OR (#n < :n AND NOT begins_with(s, :x))",
+                         ExpressionAttributeNames={"#n": "n"}, ExpressionAttributeValues={":n": {"N": n}, ":x": {"S": "z"}},
+                         ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    ddb.scan(TableName="t", FilterExpression="begins_with(s, :e) OR n IN (:n, :m)",
+             ExpressionAttributeValues={":e": {"S": "é"}, ":n": {"N": "8"}, ":m": {"N": "2"}})
+    return bodies[1:]  # CreateTable's answer holds the table's creation time, which differs
+
+
+@pytest.mark.parametrize("operation", ["send_message", "get_queue_attributes", "dynamodb_every_type",
+                                       "get_caller_identity"])
+def test_answers_through_the_patched_call_path_equal_moto_s_own(operation):
     def answers():
         with Simulator(seed=3) as sim:
+            if operation == "dynamodb_every_type":
+                return _dynamodb_answers(sim)
+            if operation == "get_caller_identity":  # moto names the account after the access key
+                return sim.client("sts").get_caller_identity()
             sqs = sim.client("sqs")
             url = sqs.create_queue(QueueName="same")["QueueUrl"]
             if operation == "send_message":
@@ -110,3 +148,25 @@ def test_answers_through_the_patched_dispatch_equal_moto_s_own(operation):
     finally:
         patches._patch_table = table
     assert patched == unpatched
+    if operation == "dynamodb_every_type":
+        old_item, got_item = patched[1], patched[3]  # PutItem's ALL_OLD, GetItem
+        assert all(b'"BS": ["AQ==", "Ag=="]' in body and b'"NULL": true' in body for body in (old_item, got_item))
+
+
+def _authorization(sim: Simulator) -> str:
+    sqs = sim.client("sqs")
+    sent: list[str] = []
+    sqs.meta.events.register("before-send.sqs.*", lambda request, **_: sent.append(request.headers["Authorization"]))
+    sqs.list_queues()
+    return sent[-1].decode() if isinstance(sent[-1], bytes) else sent[-1]
+
+
+def test_a_client_s_request_names_its_key_unsigned_unless_moto_checks_signatures(monkeypatch):
+    with Simulator() as sim:
+        key = sim.client("sqs")._request_signer._credentials.access_key
+        unsigned = _authorization(sim)
+        assert unsigned.startswith(f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/sqs/aws4_request, ")
+        assert unsigned.endswith("Signature=" + "0" * 64)
+        monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 1000)  # moto's own enforcement
+        signed = _authorization(sim)
+        assert signed.startswith(f"AWS4-HMAC-SHA256 Credential={key}/") and not signed.endswith("0" * 64)

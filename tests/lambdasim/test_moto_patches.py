@@ -36,7 +36,7 @@ def test_moto_is_the_pinned_version_and_every_patch_target_matches():
     attribute exists with the parameters the patch expects."""
     assert moto.__version__ == "5.2.5" == patches.EXPECTED_MOTO_VERSION
     assert patches.verify() == []
-    assert len(patches.patched_attributes()) == 138
+    assert len(patches.patched_attributes()) == 141
 
 
 def test_verify_reports_a_changed_signature_and_apply_refuses(monkeypatch):

@@ -25,8 +25,11 @@ routes it adds, and lists its patches in `patches()`, with what moto's originals
 - `cloudformation`: every AWS::Lambda::Function property, AWS::Lambda::EventInvokeConfig; its
   parser's patch waits for moto's CloudFormation to be imported (1-3 s, templates only).
 - `dynamodb`: DynamoDB's throughput ceilings (provisioned and on-demand tables, partitions,
-  burst capacity) enforced through `dynamodb_capacity`, and ConsumedCapacity as AWS computes it.
-- `dispatch`: moto finds a request's route once per URL and the response method by name.
+  burst capacity) enforced through `dynamodb_capacity`, and ConsumedCapacity as AWS computes it;
+  a condition expression's text lexed once.
+- `dispatch`: moto finds a request's route once per URL and the response method by name, and
+  serialises a DynamoDB AttributeValue by its type tags; a client's SigV4 request goes unsigned
+  (its key and scope only) while moto's own IAM enforcement is off.
 - `apigateway`: `AWS::ApiGateway::RestApi` and `AWS::ApiGatewayV2::Api` (with its stage) from an
   OpenAPI `Body` (SAM's REST and HTTP APIs, their Lambda authorizers), applied with moto's
   CloudFormation.

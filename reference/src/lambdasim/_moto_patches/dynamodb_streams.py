@@ -15,9 +15,9 @@ Speed, with the same answers: the trim point is found from where the last call f
 (`_trim_point`), not from the shard's first record on every read; GetRecords serialises a
 stream record once (`_serialized_once`), since every reader of the stream (each mapping and
 pipe on it) reads the same records; and an AttributeValue is asked only for the tags it holds
-(`_serialize_attribute_value`), where moto's serialiser asked for all ten members through every
-alias (about 1 ms of CPU for an order's record with both images). A record does not change
-once written (`moto_state.delete_by_ttl` adds the TTL's userIdentity before anything reads it).
+(`dispatch`'s serialisation patch, for every DynamoDB answer), where moto's serialiser asked for
+all ten members through every alias (about 1 ms of CPU for an order's record with both images).
+A record does not change once written (`moto_state.delete_by_ttl` adds the TTL's userIdentity before anything reads it).
 The CDC harness at 1,000 writes (three readers of one stream): 36.3 -> 27.7 s of CPU.
 """
 
@@ -119,27 +119,6 @@ def _serialized_once(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_records
 
 
-def _tags_only(serializer: Any, value: Any, shape: Any, key: str) -> bool:
-    """True for an AttributeValue moto keeps as AWS writes it, a dict of type tags (S, N, M...),
-    and no response transformer: then moto's attribute picker, which tries each member's
-    aliases (ListAttributeValue for L) and snake_case names before the member's own name, can
-    only find the tags themselves."""
-    return bool(key) and isinstance(value, dict) and value.keys() <= shape.members.keys() \
-        and not getattr(serializer._value_picker, "response_transformers", None)
-
-
-def _serialize_attribute_value(serializer: Any, serialized: Any, value: dict[str, Any], shape: Any, key: str) -> None:
-    """moto's structure serialisation of an AttributeValue, asking for the tags it holds, not
-    for all ten members in turn (each ask goes through every alias: most of a record's cost)."""
-    wrapper: dict[str, Any] = {}
-    for member_key, member_shape in shape.members.items():
-        member_shape.parent = shape
-        member_value = value.get(member_key)
-        if member_value is not None:
-            serializer._serialize(wrapper, member_value, member_shape, member_key)
-    serializer._default_serialize(serialized, wrapper, shape, key)
-
-
 @functools.cache
 def _records_result_class() -> type:
     from moto.core.responses import ActionResult
@@ -157,9 +136,6 @@ def _records_result_class() -> type:
 
             class Serializer(context.serializer_class):  # type: ignore[name-defined,misc]
                 def _serialize_type_structure(self, serialized: Any, value: Any, shape: Any, key: str) -> None:
-                    if shape.name == "AttributeValue" and _tags_only(self, value, shape, key):
-                        _serialize_attribute_value(self, serialized, value, shape, key)
-                        return
                     if shape.name != "Record" or not key or not isinstance(value, dict):
                         super()._serialize_type_structure(serialized, value, shape, key)
                         return
