@@ -59,3 +59,30 @@ def test_a_parent_shards_records_are_processed_before_its_childs():
             assert values == list(range(6))
             last_parent_end = runs[2].start_us + runs[2].duration_ms * 1000
             assert runs[3].start_us >= last_parent_end  # the child waits for the parent's last batch
+
+
+def test_a_closed_shard_past_the_retention_reads_as_empty_and_ended():
+    """https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html:
+    records are trimmed after 24 hours, and a null NextShardIterator means the shard is closed
+    and will return no more data; TRIM_HORIZON starts at the oldest record left."""
+    with Simulator(seed=2, logs=False, metrics=False, alarms=False, service_metrics=False) as sim:
+        ddb, streams = sim.client("dynamodb"), sim.client("dynamodbstreams")
+        ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+        arn = ddb.describe_table(TableName="orders")["Table"]["LatestStreamArn"]
+        ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}})
+        parent = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        sim.roll_stream_shard("orders")
+
+        def read(shard_id: str) -> dict:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            return streams.get_records(ShardIterator=iterator)
+
+        answer = read(parent)
+        assert len(answer["Records"]) == 1 and "NextShardIterator" not in answer
+        sim.run_for(25 * 3600)
+        answer = read(parent)
+        assert answer["Records"] == [] and "NextShardIterator" not in answer

@@ -9,7 +9,8 @@ been closed and the requested iterator will not return any more data"):
 
 - DescribeStream lists the closed shards, oldest first, then the open one, each with its
   ParentShardId;
-- GetShardIterator on a closed shard gives an iterator into it (moto only knew the open shard);
+- GetShardIterator on a closed shard gives an iterator into it (moto only knew the open shard),
+  TRIM_HORIZON after its records past the 24-hour retention (`dynamodb_streams`);
 - GetRecords at the end of a closed shard answers no NextShardIterator.
 
 A stream that never rolled over is answered exactly as moto answers it.
@@ -22,6 +23,7 @@ from typing import Any
 
 from .. import moto_state
 from ._patching import Patch
+from .dynamodb_streams import _trim_point
 
 
 def _closed(table: Any) -> list[Any]:
@@ -64,8 +66,11 @@ def _wrap_get_shard_iterator(original: Callable[..., Any]) -> Callable[..., Any]
         if shard is None:
             return original(self)
         sequence_number = self._get_param("SequenceNumber")
-        iterator = ShardIterator(self.backend, shard, self._get_param("ShardIteratorType"),
+        iterator_type = self._get_param("ShardIteratorType")
+        iterator = ShardIterator(self.backend, shard, iterator_type,
                                  int(sequence_number) if isinstance(sequence_number, str) else sequence_number)
+        if iterator_type == "TRIM_HORIZON":
+            iterator.sequence_number = max(iterator.sequence_number, _trim_point(shard))
         self.backend.shard_iterators[iterator.arn] = iterator
         return ActionResult({"ShardIterator": iterator.arn})
 
