@@ -173,6 +173,10 @@ MUTATIONS = [
 ]
 
 
+# Labs whose untouched starter does nothing: the self-check requires it to earn 0 on every test,
+# as a do-nothing case, so that no case grades the same settings again.
+STARTER_DOES_NOTHING = {"00b-noisy-neighbour"}
+
 # The test a wrong fixture folder must lose points on (by part of its name), where it is known.
 FIXTURE_MUST_FAIL = {
     "02-meet-the-slo/wrong-maximum-concurrency-2": "p99_latency",

@@ -3,7 +3,8 @@
 Each lab under labs/ (a folder with a lab.toml) is graded the way instructors grade a class
 (``python -m labgrader class``), with one student for its reference solution, one for its
 untouched starter and one for each case of ``lab_cases``: the reference earns full marks, the
-starter does not, a submission that does nothing or does not import earns 0 on every test,
+starter does not (and earns 0 on every test where it does nothing: ``STARTER_DOES_NOTHING``), a
+submission that does nothing or does not import earns 0 on every test,
 each wrong solution (wrong partial batch responses, retries without backoff or bound, a
 processor that is not idempotent...) earns less than full marks on the test it is wrong for,
 and each right one written another way earns full marks. The reference is also graded the way
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_cases import Case, cases
+from lab_cases import STARTER_DOES_NOTHING, Case, cases
 from labgrader import Lab
 from labgrader.cli import child_env
 
@@ -67,24 +68,26 @@ def grade_class(lab: Lab, solution: Path, tmp_path: Path) -> tuple[dict[str, dic
         return {row["student"]: row for row in csv.DictReader(f)}, out
 
 
-def judge(name: str, case: Case | None, results: dict[str, Any]) -> str:
-    """What is wrong with the grade of student ``name`` ("" if nothing)."""
+def judge(lab: str, name: str, case: Case | None, results: dict[str, Any]) -> str:
+    """What is wrong with the grade of student ``name`` of ``lab`` ("" if nothing)."""
     if not (results["max_score"] > 0 and results["tests"]):
         return f"{name}: no tests graded\n{failures(results)}"
     full = results["score"] == results["max_score"]
     kind = case.kind if case is not None else name
     if kind in ("reference", "right"):
         return "" if full else f"{name} did not earn full marks:\n{failures(results)}"
-    if kind == "starter":
-        return f"{name}: the untouched starter already earns full marks" if full else ""
-    assert case is not None
+    if kind == "starter" and full:
+        return f"{name}: the untouched starter already earns full marks"
+    if kind == "starter" and lab not in STARTER_DOES_NOTHING:
+        return ""
     if kind == "wrong":
+        assert case is not None
         wrong_for = [t for t in results["tests"] if case.must_fail in t["name"]]
         lost = [t for t in wrong_for if t["score"] < t.get("max_score", 0)]
         return "" if lost else f"{case.id} earned full marks on every test named *{case.must_fail}*"
-    assert kind in ("nothing", "broken"), f"unknown kind of case {case.id}"
+    assert kind in ("starter", "nothing", "broken"), f"unknown kind of case {lab}/{name}"
     earned = [t["name"] for t in results["tests"] if t["score"] > 0]
-    return f"{case.id} earned points for {earned}" if results["score"] or earned else ""
+    return f"{lab}/{name} earned points for {earned}" if results["score"] or earned else ""
 
 
 @pytest.mark.long_running
@@ -100,7 +103,7 @@ def test_lab_grades_mean_something(lab_dir: Path | None, tmp_path: Path) -> None
             problems.append(f"{name}: {row['status'] if row else 'not in the gradebook'}")
             continue
         results = json.loads((out / name / "results.json").read_text())
-        problems.append(judge(name, by_name.get(name), results))
+        problems.append(judge(lab.path.name, name, by_name.get(name), results))
     assert not any(problems), "\n".join(p for p in problems if p)
 
 
