@@ -10,6 +10,9 @@ export PYTHONHASHSEED := 0
 export AWS_DEFAULT_REGION := us-east-1
 export MPLBACKEND := Agg
 export NO_MKDOCS_2_WARNING := 1
+# Python keeps its compiled modules (some machines turn this off for every process): without the
+# cache each test worker, kernel and grading run compiles the simulator again (about 10% of a run).
+export PYTHONDONTWRITEBYTECODE :=
 
 NOTEBOOKS := $(sort $(wildcard notebooks/*/*.ipynb) $(wildcard labs/*/lab.ipynb))
 
