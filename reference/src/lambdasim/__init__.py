@@ -20,10 +20,7 @@ from .kinesis_throughput import KinesisThrottle
 from .rules.kinesis import KinesisLimits
 from .rules.sqs_fifo import SqsFifoLimits
 from .runtime import InvocationRecord
-from ._lean_imports import import_jsonschema_without_iri_checker
 from .simulator import Simulator, active_simulator
-
-import_jsonschema_without_iri_checker()
 
 __all__ = [
     "AWSError",
