@@ -144,7 +144,7 @@ _MODULES = (lambda_invoke, event_source_mappings, sns, eventbridge, sqs, lambda_
             cloudformation,
             custom_resources, deployments, kinesis, dynamodb, dynamodb_streams, dynamodb_stream_shards, dynamodb_kinesis,
             logs, athena, pipes, firehose, iot,
-            location, dispatch)
+            location, s3, dispatch)
 
 _applied: list[Patch] = []
 _cloudformation_import: _patching.AfterImport | None = None

@@ -153,10 +153,6 @@ def _aws_s3_event(event: dict[str, Any], account_id: str) -> dict[str, Any]:
         bucket = s3.setdefault("bucket", {})
         bucket.setdefault("ownerIdentity", {"principalId": f"A{account_id}"})
         obj = s3.setdefault("object", {})
-        if "key" in obj:  # URL-encoded as AWS does ("a b/c" -> "a+b/c"); moto also encodes "/"
-            from urllib.parse import quote_plus, unquote_plus
-
-            obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
         obj.setdefault("sequencer", f"{int(moto_state.now_ms() * 1000):016X}")
         if "glacierEventData" in record:
             out["glacierEventData"] = record["glacierEventData"]

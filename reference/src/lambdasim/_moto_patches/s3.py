@@ -1,4 +1,4 @@
-"""S3: a bucket's notifications from its template.
+"""S3: a bucket's notifications from its template, and their object keys as AWS writes them.
 
 moto's `AWS::S3::Bucket` ignores `NotificationConfiguration` (no warning: the bucket has no
 notification and an upload triggers nothing), and SAM's `S3` events are written there. The
@@ -7,6 +7,10 @@ CloudFormation describes (Lambda functions, SQS queues, SNS topics with their ev
 filters, and EventBridge), in the shape moto's own PutBucketNotificationConfiguration stores,
 so moto's notifications (and the simulator's route from S3 into Lambda) deliver them. Applied
 with moto's CloudFormation, like the `cloudformation` module's parser patch.
+
+A notification's object key is URL-encoded ("red flower.jpg" becomes "red+flower.jpg",
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html) with
+its "/" kept; moto also encodes "/" (as %2F), for every destination: Lambda, SQS and SNS.
 """
 
 from __future__ import annotations
@@ -53,6 +57,26 @@ def _wrap_bucket_from_cloudformation(original: Callable[..., Any]) -> Callable[.
         return bucket
 
     return classmethod(create_from_cloudformation_json)
+
+
+def _wrap_s3_event(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        from urllib.parse import quote_plus
+
+        event = original(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            record["s3"]["object"]["key"] = quote_plus(key.name, safe="/")
+        return event
+
+    return get_s3_event
+
+
+def patches() -> list[Patch]:
+    """The patches of this module, applied on start and removed on stop."""
+    import moto.s3.notifications as notifications
+
+    return [Patch(notifications, "_get_s3_event", None, ("event_name", "bucket", "key", "notification_id"),
+                  "notification object keys", wrap=_wrap_s3_event)]
 
 
 def deferred_patches() -> list[Patch]:
