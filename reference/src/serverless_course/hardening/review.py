@@ -24,7 +24,6 @@ and SAM templates read before the transform, so the roles SAM generates go unsee
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -113,39 +112,18 @@ def _accepted_because(rule: str, resource: str | None, accepted: list[dict[str, 
     return None
 
 
-@functools.cache
-def _cfn_lint_rules() -> Any:
-    """cfn-lint's rules, built once per process: `cfnlint.api.lint_file` builds all of them for
-    every template (0.5 s of CPU each time, more than linting a course template), and they do not
-    depend on the template (cfn-lint's own command line lints many templates with one set)."""
-    from cfnlint.config import ConfigMixIn
-    from cfnlint.runner.cli import Runner
-
-    return Runner(ConfigMixIn([])).rules
-
-
-def _lint(path: Path, region: str) -> list[Any]:
-    """What `cfnlint.api.lint_file(path, config=ManualArgs(regions=[region]))` answers."""
-    from cfnlint import ManualArgs
-    from cfnlint.config import ConfigMixIn
-    from cfnlint.runner.template.runner import run_template_by_file_paths
-
-    config = ConfigMixIn(["--template", str(path)], **ManualArgs(regions=[region]))
-    return list(run_template_by_file_paths(config, _cfn_lint_rules()))
-
-
 def review(template: str | Path, region: str = "us-east-1") -> Review:
     """Review one template file (or the folder holding template.yaml); nothing is deployed."""
     from cfnlint.decode import decode
 
-    from lambdasim.sam import find_template, transformed
+    from lambdasim.sam import find_template, lint, transformed
 
     path = find_template(template)
     written, _ = decode(str(path))
     written = written or {}
     accepted = _accepted(written)
     result = Review(Path(template))  # named as the caller named it
-    for m in _lint(path, region):
+    for m in lint(path, region):
         where = list(getattr(m, "path", None) or [])
         resource = str(where[1]) if len(where) > 1 and where[0] == "Resources" else None
         result.findings.append(Finding(
