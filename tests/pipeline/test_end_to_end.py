@@ -11,7 +11,11 @@ import json
 import math
 from collections import Counter
 
+import pytest
 from pipeline_run import Run, minimum_put_events
+
+# One worker runs them all, first: each worker that ran one would play the 1,000 requests again (27 s).
+pytestmark = [pytest.mark.xdist_group("pipeline-thousand"), pytest.mark.long_running]
 
 
 def bodies(run: Run) -> list[dict]:
