@@ -22,6 +22,7 @@ from lambdasim.sam import (
     TemplateError,
     deploy,
     find_template,
+    lint,
     stacks,
 )
 
@@ -353,6 +354,26 @@ def test_invalid_resource_is_refused_by_validation(sim):
     assert "BrokenTable (line 11): E3003 'KeySchema' is a required property" in caught.value.problems
     assert boto3.client("cloudformation").list_stacks()["StackSummaries"] == []
     assert "QueueUrls" not in boto3.client("sqs").list_queues()
+
+
+def test_lint_answers_what_cfn_lint_answers_for_the_files_current_text(tmp_path):
+    """`lint` keeps cfn-lint's findings by the template's text: the same findings as
+    `cfnlint.api.lint_file`, and an edited file (same path) is linted again, never answered from
+    what its old text gave."""
+    from cfnlint import ManualArgs
+    from cfnlint.api import lint_file
+
+    template = tmp_path / "template.yaml"
+    template.write_text((BROKEN / "template.yaml").read_text())
+
+    def findings(matches):
+        return sorted((m.rule.id, m.linenumber, m.message) for m in matches)
+
+    broken = findings(lint(template, "us-east-1"))
+    assert broken and broken == findings(lint_file(template, config=ManualArgs(regions=["us-east-1"])))
+    assert findings(lint(template, "us-east-1")) == broken
+    template.write_text((ORDERS / "template.yaml").read_text())
+    assert findings(lint(template, "us-east-1")) == []
 
 
 def test_resource_that_fails_to_create_fails_the_deploy_and_rolls_back(sim):
