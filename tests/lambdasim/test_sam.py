@@ -359,7 +359,8 @@ def test_invalid_resource_is_refused_by_validation(sim):
 def test_lint_answers_what_cfn_lint_answers_for_the_files_current_text(tmp_path):
     """`lint` keeps cfn-lint's findings by the template's text: the same findings as
     `cfnlint.api.lint_file`, and an edited file (same path) is linted again, never answered from
-    what its old text gave."""
+    what its old text gave; linting inside a simulation first (the virtual clock) changes
+    nothing outside it."""
     from cfnlint import ManualArgs
     from cfnlint.api import lint_file
 
@@ -368,6 +369,9 @@ def test_lint_answers_what_cfn_lint_answers_for_the_files_current_text(tmp_path)
 
     def findings(matches):
         return sorted((m.rule.id, m.linenumber, m.message) for m in matches)
+
+    with Simulator():
+        assert findings(lint(ORDERS / "template.yaml", "us-east-1")) == []
 
     broken = findings(lint(template, "us-east-1"))
     assert broken and broken == findings(lint_file(template, config=ManualArgs(regions=["us-east-1"])))

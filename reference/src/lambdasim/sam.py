@@ -332,25 +332,35 @@ def lint(path: Path, region: str) -> list[Any]:
     """cfn-lint's findings on one template file: what
     `cfnlint.api.lint_file(path, config=ManualArgs(regions=[region]))` answers, kept by the file's
     text, as a course deploys the same template again and again (about 0.5 s of CPU a course
-    template) and findings depend only on the text, the Region and cfn-lint's version."""
-    return list(_lint_text(str(path), path.read_text(encoding="utf-8"), region))
+    template) and findings depend only on the text, the Region, the day (a runtime's deprecation
+    dates) and cfn-lint's version."""
+    import datetime as dt
+
+    from freezegun.api import real_datetime
+
+    virtual = dt.datetime is not real_datetime  # inside a simulation: its clock
+    return list(_lint_text(str(path), path.read_text(encoding="utf-8"), region, dt.date.today(), virtual))
 
 
 @functools.lru_cache(maxsize=64)
-def _lint_text(path: str, text: str, region: str) -> tuple[Any, ...]:
+def _lint_text(path: str, text: str, region: str, day: date, virtual: bool) -> tuple[Any, ...]:
     from cfnlint import ManualArgs
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.template.runner import run_template_by_file_paths
 
     config = ConfigMixIn(["--template", path], **ManualArgs(regions=[region]))
-    return tuple(run_template_by_file_paths(config, _cfn_lint_rules()))
+    return tuple(run_template_by_file_paths(config, _cfn_lint_rules(virtual)))
 
 
 @functools.cache
-def _cfn_lint_rules() -> Any:
+def _cfn_lint_rules(virtual: bool) -> Any:
     """cfn-lint's rules, built once per process: `cfnlint.api.lint_file` builds all of them for
     every template (0.5 s of CPU each time, as much as linting a course template), and they do
-    not depend on the template (cfn-lint's own command line lints many templates with one set)."""
+    not depend on the template (cfn-lint's own command line lints many templates with one set).
+    One set for inside simulations and one for outside: cfn-lint loads its rule modules without
+    registering them in sys.modules, so those loaded under the virtual clock keep freezegun's
+    datetime, which fails once the clock is real again, and those loaded outside would read the
+    real day inside a simulation."""
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner.cli import Runner
 
