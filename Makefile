@@ -61,10 +61,12 @@ browser:
 # The project's tests, then nbval over every notebook: each must run and print what is committed.
 # (Two runs: the notebooks need no conftest, and labs/conftest.py is the graders' entry point.)
 # Both runs use the two cores with pytest-xdist (a notebook's cells stay on one worker).
+# The notebooks' kernels are forked from a warm server (tests/kernels, labgrader.kernels).
 test: install browser
 	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. -n 2 --dist loadgroup tests
-	$(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. --noconftest -p no:cacheprovider \
-		-n 2 --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOKS)
+	JUPYTER_PATH=$(CURDIR)/tests $(BIN)/python -m pytest -c tests/pytest.ini --rootdir=. --noconftest \
+		-p no:cacheprovider -n 2 --dist loadscope --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-kernel-name course-warm $(NOTEBOOKS)
 
 clean:
 	rm -rf site .pytest_cache build

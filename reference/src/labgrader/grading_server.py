@@ -10,9 +10,12 @@ pytest with its arguments: the same as a fresh process, except that the imports 
 
 Started as ``python -m labgrader.grading_server FD LAB``: FD is one end of a Unix socket pair,
 the server's lifeline (it ends, killing its gradings, when that closes); LAB the lab folder,
-whose tests' imports are made ahead too. A request is JSON ``{"argv", "cwd", "env"}`` with two
-descriptors (SCM_RIGHTS): the child's output, and a socket on which the server sends the
-child's pid (4 bytes) at once and its wait status (4 bytes) when it has ended.
+whose tests' imports are made ahead too. A request is JSON ``{"argv", "cwd", "env"}`` with three
+descriptors (SCM_RIGHTS): the child's stdout and stderr, and a socket on which the server sends
+the child's pid (4 bytes) at once and its wait status (4 bytes) when it has ended.
+
+The serving loop (``serve``), the child's setup (``become``) and the client (``ForkServer``) are
+not about grading: ``labgrader.kernels`` forks nbval's notebook kernels with them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 REQUEST_LIMIT = 1024 * 1024
 CHILD_FAILED = 70  # the child's status when pytest could not even be started
@@ -64,7 +68,7 @@ Resources:
 
 
 def warm_up(lab: Path) -> None:
-    """Import what a grading imports, and run each service once in a throwaway simulation."""
+    """Import what a grading imports, then ``warm_up_simulator``."""
     import _pytest.config
 
     # Not the plugins a grading names with -p: pytest rewrites their asserts as it imports them.
@@ -73,6 +77,12 @@ def warm_up(lab: Path) -> None:
                  *_imports_of(lab / "tests")):
         with contextlib.suppress(Exception):  # a grading that needs it reports the error
             importlib.import_module(name)
+    warm_up_simulator()
+
+
+def warm_up_simulator() -> None:
+    """Run each service once in a throwaway simulation, so that moto has imported its backends
+    and botocore has read their models before any child is forked."""
     from lambdasim import Simulator
     from lambdasim.sdk_models import share_loaders
 
@@ -105,8 +115,14 @@ def _imports_of(folder: Path) -> Iterator[str]:
 
 
 def main(fd: int, lab: str) -> None:
-    lifeline = socket.socket(fileno=fd)
     warm_up(Path(lab))
+    serve(fd, _grade)
+
+
+def serve(fd: int, run: Callable[[dict[str, Any], int, int], None]) -> None:
+    """Fork a child for each request on the lifeline ``fd`` until it closes; the child calls
+    ``run(request, stdout, stderr)``, which must not return (it ends with ``os._exit``)."""
+    lifeline = socket.socket(fileno=fd)
     # What the warm-up made is never garbage: out of the collector's sight, a grading's
     # collections do not walk it (with it in sight, they take long enough to be felt, and
     # touching it copies the shared pages into each child).
@@ -133,7 +149,7 @@ def main(fd: int, lab: str) -> None:
         while True:
             for key, _ in selector.select():
                 if key.fileobj is lifeline:
-                    if not _fork(lifeline, gradings, close_servers_descriptors):
+                    if not _fork(lifeline, gradings, close_servers_descriptors, run):
                         return
                 else:
                     os.read(wakeup_read, 4096)
@@ -145,49 +161,58 @@ def main(fd: int, lab: str) -> None:
 
 
 def _fork(lifeline: socket.socket, gradings: dict[int, socket.socket],
-          close_servers_descriptors: Callable[[], None]) -> bool:
-    """Fork one grading for the request on ``lifeline``; False once it has closed."""
+          close_servers_descriptors: Callable[[], None],
+          run: Callable[[dict[str, Any], int, int], None]) -> bool:
+    """Fork one child for the request on ``lifeline``; False once it has closed."""
     try:
-        data, fds, _, _ = socket.recv_fds(lifeline, REQUEST_LIMIT, 2)
+        data, fds, _, _ = socket.recv_fds(lifeline, REQUEST_LIMIT, 3)
     except OSError:
         return False
     if not data:
         return False
-    if len(fds) != 2:
+    if len(fds) != 3:
         for fd in fds:
             os.close(fd)
         return True
-    output, status = fds[0], socket.socket(fileno=fds[1])
+    stdout, stderr, status = fds[0], fds[1], socket.socket(fileno=fds[2])
     request = json.loads(data)
     pid = os.fork()
     if pid == 0:
         try:
             status.close()
             close_servers_descriptors()
+            run(request, stdout, stderr)
         finally:
-            _grade(request, output)
-    os.close(output)
+            os._exit(CHILD_FAILED)
+    os.close(stdout)
+    os.close(stderr)
     status.sendall(struct.pack("!i", pid))
     gradings[pid] = status
     return True
 
 
-def _grade(request: dict[str, object], output: int) -> None:
+def become(request: dict[str, Any], stdout: int, stderr: int) -> list[str]:
+    """In a forked child: take the request's folder, environment and output, as a process
+    started there with them would have (``python -m MODULE``); its arguments."""
+    os.setsid()  # its own process group, so that all it starts can be killed with it
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(stdin, 0)
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    os.chdir(str(request["cwd"]))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
+    sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    sys.path[0] = os.getcwd()  # as `python -m` sets it
+    return [str(a) for a in request["argv"]]
+
+
+def _grade(request: dict[str, Any], stdout: int, stderr: int) -> None:
     """In the child: become what ``python -m pytest ARGV`` started in CWD would be; never returns."""
     code = CHILD_FAILED
     try:
-        os.setsid()  # its own process group, so that all it starts can be killed with it
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        stdin = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(stdin, 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.chdir(str(request["cwd"]))
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})  # type: ignore[call-overload]
-        sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
-        sys.path[0] = os.getcwd()  # as `python -m` sets it
-        argv = [str(a) for a in request["argv"]]  # type: ignore[attr-defined]
+        argv = become(request, stdout, stderr)
         sys.argv = ["pytest", *argv]
         import pytest
 
@@ -219,11 +244,12 @@ def _reap(gradings: dict[int, socket.socket]) -> None:
 
 
 class Forked:
-    """A grading process forked by the server: the part of `subprocess.Popen` graders use."""
+    """A process forked by a server: the part of `subprocess.Popen` graders and kernel managers use."""
 
-    def __init__(self, pid: int, status: socket.socket, stdout: object) -> None:
+    def __init__(self, pid: int, status: socket.socket, stdout: object = None) -> None:
         self.pid = pid
         self.stdout = stdout
+        self.stdin = self.stderr = None
         self._status = status
         self.returncode: int | None = None
 
@@ -232,58 +258,70 @@ class Forked:
             self._status.settimeout(timeout)
             try:
                 data = self._status.recv(4)
-            except TimeoutError:
-                raise subprocess.TimeoutExpired("grading", timeout or 0) from None
-            # The server gone without an answer: the grading is gone with it.
+            except (TimeoutError, BlockingIOError):  # BlockingIOError: timeout 0, not ended yet
+                raise subprocess.TimeoutExpired("forked", timeout or 0) from None
+            # The server gone without an answer: the child is gone with it.
             self.returncode = (os.waitstatus_to_exitcode(struct.unpack("!i", data)[0])
                                if len(data) == 4 else -signal.SIGKILL)
             self._status.close()
         return self.returncode
 
+    def poll(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return self.wait(timeout=0)
+        return None
 
-class GradingServer:
-    """The class command's end of the server (started again if it has died)."""
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
 
-    def __init__(self, lab: Path) -> None:
-        self.lab = lab
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkServer:
+    """The client's end of a server started as ``python -m MODULE FD ARGS...`` that ``serve``s
+    (started again if it has died)."""
+
+    def __init__(self, module: str, args: list[str]) -> None:
+        self.module, self.args = module, args
         self._lock = threading.Lock()
         self._launch()
 
     def _launch(self) -> None:
-        # Packets: the requests of parallel gradings never run together.
+        # Packets: the requests of parallel clients never run together.
         here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "labgrader.grading_server", str(there.fileno()), str(self.lab)],
+            [sys.executable, "-m", self.module, str(there.fileno()), *self.args],
             pass_fds=[there.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
         there.close()
         self._lifeline = here
         if here.recv(1) != b"R":
             self.close()
-            raise RuntimeError("the grading server did not start")
+            raise RuntimeError(f"the {self.module} server did not start")
 
-    def start(self, command: list[str], cwd: Path, env: dict[str, str]) -> Forked:
-        """Fork ``python -m pytest ...`` (``command``) in ``cwd`` with ``env``."""
-        if command[1:3] != ["-m", "pytest"]:
-            raise ValueError(f"the grading server runs pytest only, not {command}")
-        request = json.dumps({"argv": command[3:], "cwd": str(cwd), "env": env}).encode()
-        read, write = os.pipe()
+    def fork(self, argv: list[str], cwd: Path, env: dict[str, str], stdout: int, stderr: int) -> Forked:
+        """A child that runs ``argv`` in ``cwd`` with ``env``, its output on the descriptors
+        ``stdout`` and ``stderr`` (the caller keeps and closes them)."""
+        request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env}).encode()
         here, there = socket.socketpair()
         try:
             with self._lock:
                 if self.process.poll() is not None:
                     self._lifeline.close()
                     self._launch()
-                socket.send_fds(self._lifeline, [request], [write, there.fileno()])
+                socket.send_fds(self._lifeline, [request], [stdout, stderr, there.fileno()])
         finally:
-            os.close(write)
             there.close()
         answer = here.recv(4)
         if len(answer) != 4:
-            os.close(read)
             here.close()
-            raise RuntimeError("the grading server did not fork")
-        return Forked(struct.unpack("!i", answer)[0], here, os.fdopen(read, "rb"))
+            raise RuntimeError(f"the {self.module} server did not fork")
+        return Forked(struct.unpack("!i", answer)[0], here)
 
     def close(self) -> None:
         self._lifeline.close()  # the server kills what is left and ends
@@ -292,6 +330,29 @@ class GradingServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class GradingServer(ForkServer):
+    """The class command's end of the grading server."""
+
+    def __init__(self, lab: Path) -> None:
+        self.lab = lab
+        super().__init__("labgrader.grading_server", [str(lab)])
+
+    def start(self, command: list[str], cwd: Path, env: dict[str, str]) -> Forked:
+        """Fork ``python -m pytest ...`` (``command``) in ``cwd`` with ``env``."""
+        if command[1:3] != ["-m", "pytest"]:
+            raise ValueError(f"the grading server runs pytest only, not {command}")
+        read, write = os.pipe()
+        try:
+            forked = self.fork(command[3:], cwd, env, write, write)
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        forked.stdout = os.fdopen(read, "rb")
+        return forked
 
 
 @contextlib.contextmanager
