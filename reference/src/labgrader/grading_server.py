@@ -14,7 +14,7 @@ whose tests' imports are made ahead too. A request is JSON ``{"argv", "cwd", "en
 descriptors (SCM_RIGHTS): the child's stdout and stderr, and a socket on which the server sends
 the child's pid (4 bytes) at once and its wait status (4 bytes) when it has ended.
 
-The serving loop (``serve``), the child's setup (``become``) and the client (``ForkServer``) are
+The serving loop (``serve``), the child's run (``run_child``) and the client (``ForkServer``) are
 not about grading: ``labgrader.kernels`` forks nbval's notebook kernels with them.
 """
 
@@ -208,15 +208,12 @@ def become(request: dict[str, Any], stdout: int, stderr: int) -> list[str]:
     return [str(a) for a in request["argv"]]
 
 
-def _grade(request: dict[str, Any], stdout: int, stderr: int) -> None:
-    """In the child: become what ``python -m pytest ARGV`` started in CWD would be; never returns."""
+def run_child(request: dict[str, Any], stdout: int, stderr: int, program: Callable[[list[str]], int]) -> None:
+    """In a forked child: ``become`` the request's process, then exit with what
+    ``program(argv)`` returns (a traceback and CHILD_FAILED if it raises); never returns."""
     code = CHILD_FAILED
     try:
-        argv = become(request, stdout, stderr)
-        sys.argv = ["pytest", *argv]
-        import pytest
-
-        code = int(pytest.main(argv))
+        code = program(become(request, stdout, stderr))
     except BaseException:  # noqa: BLE001 - the status says it failed; the traceback is in the log
         import traceback
 
@@ -226,6 +223,18 @@ def _grade(request: dict[str, Any], stdout: int, stderr: int) -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _grade(request: dict[str, Any], stdout: int, stderr: int) -> None:
+    """In the child: what ``python -m pytest ARGV`` started in CWD would be; never returns."""
+    run_child(request, stdout, stderr, _pytest_main)
+
+
+def _pytest_main(argv: list[str]) -> int:
+    sys.argv = ["pytest", *argv]
+    import pytest
+
+    return int(pytest.main(argv))
 
 
 def _reap(gradings: dict[int, socket.socket]) -> None:

@@ -37,7 +37,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import List, Unicode
 
-from labgrader.grading_server import CHILD_FAILED, ForkServer, become, serve, warm_up_simulator
+from labgrader.grading_server import ForkServer, run_child, serve, warm_up_simulator
 
 # What an interpreter reads only as it starts (or a module reads as it is imported): a kernel
 # whose environment differs from the server's in one of them is started afresh.
@@ -137,24 +137,18 @@ def _notebook_imports(folders: list[Path]) -> Iterator[str]:
 
 
 def _kernel(request: dict[str, Any], stdout: int, stderr: int) -> None:
-    """In the child: become ``python -m ipykernel_launcher ARGV`` started in CWD; never returns."""
-    code = CHILD_FAILED
-    try:
-        argv = become(request, stdout, stderr)
-        sys.argv = [KERNEL_MODULE, *argv]
-        runpy.run_module(KERNEL_MODULE, run_name="__main__", alter_sys=True)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - the status says it failed; the traceback is in the log
-        import traceback
+    """In the child: what ``python -m ipykernel_launcher ARGV`` started in CWD would be; never
+    returns."""
+    run_child(request, stdout, stderr, _kernel_main)
 
-        traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+
+def _kernel_main(argv: list[str]) -> int:
+    sys.argv = [KERNEL_MODULE, *argv]
+    try:
+        runpy.run_module(KERNEL_MODULE, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:  # the kernel's own way to end
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def main(fd: int, folders: list[str]) -> None:
