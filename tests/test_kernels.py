@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,10 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def start(kernels: Path, cwd: Path, env: dict[str, str]) -> tuple[KernelManager, Any]:
+def start(kernels: Path, cwd: Path, env: dict[str, str], **launch: Any) -> tuple[KernelManager, Any]:
     specs = KernelSpecManager(kernel_dirs=[str(kernels / "kernels")])
     manager = KernelManager(kernel_name="warm", kernel_spec_manager=specs)
-    manager.start_kernel(cwd=str(cwd), env=env)
+    manager.start_kernel(cwd=str(cwd), env=env, **launch)
     client = manager.client()
     client.start_channels()
     client.wait_for_ready(timeout=60)
@@ -95,12 +96,17 @@ def test_a_warm_kernel_is_a_fresh_one_with_the_imports_done(kernels: Path, tmp_p
         os.kill(seen["pid"], 0)
 
 
-def test_a_kernel_whose_start_up_environment_differs_is_started_afresh(kernels: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("afresh", ["another hash seed", "output to a pipe"])
+def test_a_kernel_the_server_cannot_stand_for_is_started_afresh(kernels: Path, tmp_path: Path, afresh: str) -> None:
+    """A kernel whose interpreter must start with another hash seed, or whose output the caller
+    reads from a pipe, is launched as Jupyter launches it: not warm, this process's child."""
     other_seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
-    manager, client = start(kernels, tmp_path, {**os.environ, "PYTHONHASHSEED": other_seed})
+    env = {**os.environ, "PYTHONHASHSEED": other_seed} if afresh == "another hash seed" else dict(os.environ)
+    launch = {"stdout": subprocess.PIPE} if afresh == "output to a pipe" else {}
+    manager, client = start(kernels, tmp_path, env, **launch)
     try:
         seen = probe(client)
-        assert seen["seed"] == other_seed
+        assert seen["seed"] == env.get("PYTHONHASHSEED")
         assert not seen["warm"] and seen["parent"] == os.getpid()
     finally:
         client.stop_channels()

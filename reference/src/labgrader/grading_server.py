@@ -191,7 +191,7 @@ def _fork(lifeline: socket.socket, gradings: dict[int, socket.socket],
     return True
 
 
-def become(request: dict[str, Any], stdout: int, stderr: int) -> list[str]:
+def _become(request: dict[str, Any], stdout: int, stderr: int) -> list[str]:
     """In a forked child: take the request's folder, environment and output, as a process
     started there with them would have (``python -m MODULE``); its arguments."""
     os.setsid()  # its own process group, so that all it starts can be killed with it
@@ -209,11 +209,11 @@ def become(request: dict[str, Any], stdout: int, stderr: int) -> list[str]:
 
 
 def run_child(request: dict[str, Any], stdout: int, stderr: int, program: Callable[[list[str]], int]) -> None:
-    """In a forked child: ``become`` the request's process, then exit with what
+    """In a forked child: become the request's process, then exit with what
     ``program(argv)`` returns (a traceback and CHILD_FAILED if it raises); never returns."""
     code = CHILD_FAILED
     try:
-        code = program(become(request, stdout, stderr))
+        code = program(_become(request, stdout, stderr))
     except BaseException:  # noqa: BLE001 - the status says it failed; the traceback is in the log
         import traceback
 

@@ -9,10 +9,11 @@ folders it is given, and ``warm_up_simulator``), then forks a kernel for each no
 kernel as ``python -m ipykernel_launcher -f CONNECTION_FILE`` started in the notebook's folder
 with the kernel's environment, except that the imports are done.
 
-A kernel is launched the usual way (``LocalProvisioner``) when its command is not that, or when
+A kernel is launched the usual way (``LocalProvisioner``) when its command is not that, when
 its environment differs from the server's in what an interpreter reads only when it starts
-(``STARTUP_VARIABLES``). The tests use it through the kernel spec ``tests/kernels/course-warm``
-(``make test``: ``JUPYTER_PATH=tests pytest --nbval --nbval-kernel-name course-warm``); what a
+(``STARTUP_VARIABLES``), or when its output is to go anywhere but an open file or this
+process's own (a pipe the caller reads, say). The tests use it through the kernel spec ``tests/kernels/course-warm``
+(``make test``: ``JUPYTER_PATH=<repository>/tests pytest --nbval --nbval-kernel-name course-warm``); what a
 learner runs, and the lessons' timings, use the ordinary kernel.
 
     python -m labgrader.kernels FD FOLDER...    (started by the provisioner, not by hand)
@@ -58,27 +59,26 @@ class WarmForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         env = {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}
-        server = _server(self._folders()) if _forkable(cmd, env) else None
+        outputs = [_descriptor(kwargs.get(name), default) for name, default in (("stdout", 1), ("stderr", 2))]
+        server = _server(self._folders()) if _forkable(cmd, env) and None not in outputs else None
         if server is None:
             return await super().launch_kernel(cmd, **kwargs)
         cwd = Path(kwargs.get("cwd") or os.getcwd())
-        with contextlib.ExitStack() as opened:
-            outputs = []
-            for name, default in (("stdout", 1), ("stderr", 2)):
-                target = kwargs.get(name)
-                if hasattr(target, "fileno"):
-                    outputs.append(target.fileno())
-                elif target is None:
-                    outputs.append(default)
-                else:  # subprocess.DEVNULL, PIPE...: what nbval and nbconvert pass is one of the above
-                    outputs.append(opened.enter_context(open(os.devnull, "wb")).fileno())
-            self.process = server.fork(cmd[3:], cwd, env, *outputs)
+        self.process = server.fork(cmd[3:], cwd, env, *outputs)
         self.pid = self.pgid = self.process.pid  # its own session and process group
         return self.connection_info
 
     def _folders(self) -> tuple[str, ...]:
         base = Path(self.kernel_spec.resource_dir)
         return tuple(str((base / folder).resolve()) for folder in self.notebook_folders)
+
+
+def _descriptor(target: Any, default: int) -> int | None:
+    """Where a kernel's output goes, as Popen's ``stdout``/``stderr`` says: this process's own
+    (None), an open file, or anything else (None here: not forkable)."""
+    if target is None:
+        return default
+    return target.fileno() if hasattr(target, "fileno") else None
 
 
 def _forkable(cmd: list[str], env: dict[str, str]) -> bool:
