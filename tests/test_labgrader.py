@@ -379,3 +379,34 @@ def test_lab_toml(tmp_path: Path) -> None:
     (tmp_path / "bad" / "lab.toml").write_text('title = "T"\nstudent_files = "h.py"\n')
     with pytest.raises(LabConfigError, match="student_files must be a non-empty list"):
         Lab.load(tmp_path / "bad")
+
+
+CLASS_CACHE_TEST = '''
+import pytest
+
+
+@pytest.mark.points(1)
+def test_the_class_cache_is_shared(class_cache, submission):
+    assert class_cache is not None, "no class cache: one submission graded alone"
+    name = (submission.path / "handler.py").read_text().strip()
+    (class_cache / name).write_text(name)
+    seen = sorted(p.name for p in class_cache.iterdir())
+    assert seen == (["A"] if name == "A" else ["A", "B"]), seen
+'''
+
+
+def test_a_classs_gradings_share_one_cache_folder(tmp_path: Path) -> None:
+    """``labgrader class`` gives every grading the same scratch folder (the ``class_cache``
+    fixture: students graded one at a time see what those before them kept); one submission
+    graded alone has none."""
+    lab = tmp_path / "lab"
+    shutil.copytree(MINI, lab)
+    (lab / "tests" / "test_mini.py").write_text(CLASS_CACHE_TEST)
+    students = tmp_path / "students"
+    for name in ("A", "B"):
+        (students / name).mkdir(parents=True)
+        (students / name / "handler.py").write_text(name)
+    outcomes = grade_class(Lab.load(lab), students, tmp_path / "out", jobs=1)
+    assert [(o.student, o.points) for o in outcomes] == [("A", 1), ("B", 1)], outcomes
+    _, alone = grade(tmp_path, lab, students / "A")
+    assert alone["score"] == 0 and "no class cache" in outputs(alone)

@@ -1,11 +1,14 @@
 """The reference alarm set deploys beside the pipeline (cfn-lint, its dashboard created by
-CloudFormation), and the cheapest incident replay pages in time, naming the stage; cut where
-its detection budget ends, as graders run it, it is the full run up to then. The other
-scenarios are graded against it in lab 04's selfcheck (tests/test_labs_selfcheck.py)."""
+CloudFormation); evaluated against a recording of the pipeline's run, in a simulation of its own,
+it changes state and pages as beside the run; the cheapest incident replay pages in time, naming
+the stage; cut where its detection budget ends, as graders run it, it is the full run up to
+then; a run is recorded once for every alarm set judged on it. The other scenarios are graded
+against it in lab 04's selfcheck (tests/test_labs_selfcheck.py)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +22,7 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
         stack = pipeline.deploy(sim, validate=False)
         template = incidents._load_template(incidents.REFERENCE_ALARMS)
         alarms = sim.deploy(incidents.REFERENCE_ALARMS, stack_name="orders-alarms", validate=True,
-                            parameters=incidents._alarm_parameters(stack, template))
+                            parameters=incidents._alarm_parameters(incidents._names(stack), template))
         assert not alarms.not_created
         dashboards = sim.client("cloudwatch").list_dashboards()["DashboardEntries"]
         assert [d["DashboardName"] for d in dashboards] == [alarms.physical_id("OrdersDashboard")]
@@ -31,6 +34,44 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
                          if a.get("MetricName") == "ApproximateNumberOfMessagesVisible" for d in a["Dimensions"]}
         assert depth_alarmed == {stack.outputs[name].rsplit("/", 1)[-1] for name in (
             "DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")}
+
+
+def test_alarms_judged_on_a_recording_change_state_as_beside_the_run() -> None:
+    """Alarms only read metrics (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html):
+    the reference set deployed beside the pipeline's run through an outage, and the same set in
+    a simulation of its own fed the run's recorded metric data, make the same transitions at the
+    same instants and send the same pages (the processor's EMF metrics, SQS's, Lambda's, the
+    burn-rate composites; tests/lambdasim/test_metric_recording.py pins the rule itself)."""
+    scenario = "downstream outage"
+    alarms, template = incidents.REFERENCE_ALARMS, incidents._load_template(incidents.REFERENCE_ALARMS)
+    with incidents._playing(scenario, 211, incidents.REFERENCE_PROCESSOR, None, incidents.SPAN_S, True) as play:
+        play.sim.deploy(alarms, stack_name="orders-alarms", validate=False,
+                        parameters=incidents._alarm_parameters(incidents._names(play.stack), template))
+        play.sim.run_for(play.run_s)
+        t0 = play.sim.now.timestamp() - play.sim.elapsed
+        beside = [(t.at.timestamp() - t0, t.alarm, t.old_state, t.new_state) for t in play.sim.alarms.transitions]
+        beside_pages = [(n.at.timestamp() - t0, n.alarm) for n in play.sim.alarms.notifications
+                        if n.message.get("NewStateValue") == "ALARM"]
+    judged = incidents.evaluate_alarms(alarms, incidents.record_scenario(scenario, 211, until_budget_ends=True))
+    assert judged.detected and beside_pages
+    assert [(t.at_s, t.alarm, t.old_state, t.new_state) for t in judged.transitions] == beside
+    assert [(p.at_s, p.alarm) for p in judged.pages] == beside_pages
+
+
+def test_a_run_is_recorded_once_for_every_alarm_set_judged_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_scenario keeps its recordings (by processor content, scenario, seed and span): in the
+    process, and in a folder where other processes (a class's gradings) find them."""
+    recorded = []
+    record = incidents.record_scenario
+    monkeypatch.setattr(incidents, "record_scenario", lambda *a, **k: recorded.append(a) or record(*a, **k))
+    monkeypatch.setattr(incidents, "_recordings", type(incidents._recordings)())
+    first = incidents.run_scenario("throttle storm", 7, until_budget_ends=True, recordings=tmp_path)
+    pitfalls = incidents.run_scenario("throttle storm", 7, alarms=incidents.PITFALL_ALARMS, until_budget_ends=True)
+    assert len(recorded) == 1 and len(list(tmp_path.glob("*.pickle"))) == 1
+    assert first.detected and first.alarm_names != pitfalls.alarm_names
+    incidents._recordings.clear()  # another process: only the folder
+    again = incidents.run_scenario("throttle storm", 7, until_budget_ends=True, recordings=tmp_path)
+    assert len(recorded) == 1 and again == first
 
 
 @pytest.fixture(scope="module")

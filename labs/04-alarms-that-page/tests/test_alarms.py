@@ -6,7 +6,10 @@ pipeline deployed into the course's simulator with your `app.py` as its processo
 injected at a seeded minute: a downstream outage, a poison flood, a throttle storm, a silent rule
 typo, a slow duration leak; or a normal day with no incident (30 virtual minutes). A page is an
 SNS notification of one of your alarms entering ALARM. An incident's replay stops when its
-detection budget ends: no later page counts. Nothing reads your source.
+detection budget ends: no later page counts. Nothing reads your source. Your alarms only watch,
+so the pipeline's run is recorded once per processor file and your alarm set is evaluated
+against that recording, in a simulation of its own: the same states at the same instants as
+beside the run (a class's gradings share the recordings: the class_cache fixture).
 
 The graded seeds are not the ones the notebook uses; instructors may add seeds with the
 environment variable LAB04_SEEDS (comma-separated): each scenario then runs on each of them too.
@@ -37,8 +40,8 @@ _runs: dict[tuple[str, str, int], ScenarioRun] = {}
 
 
 class Submission:
-    def __init__(self, alarms: Path, app: Path, isolation: Any):
-        self.alarms, self.app, self.isolation = alarms, app, isolation
+    def __init__(self, alarms: Path, app: Path, isolation: Any, recordings: Path | None):
+        self.alarms, self.app, self.isolation, self.recordings = alarms, app, isolation, recordings
         self._key = hashlib.sha256(alarms.read_bytes() + b"\0" + app.read_bytes()).hexdigest()
 
     def run(self, scenario: str, seed: int) -> ScenarioRun:
@@ -46,7 +49,8 @@ class Submission:
         key = (self._key, scenario, seed)
         if key not in _runs:
             _runs[key] = run_scenario(scenario, seed, alarms=self.alarms, processor=self.app,
-                                      isolation=self.isolation, until_budget_ends=True)
+                                      isolation=self.isolation, until_budget_ends=True,
+                                      recordings=self.recordings)
         return _runs[key]
 
     def detected(self) -> list[str]:
@@ -54,14 +58,14 @@ class Submission:
 
 
 @pytest.fixture
-def work(submission: Any) -> Submission:
+def work(submission: Any, class_cache: Path | None) -> Submission:
     alarms, app = submission.path / "alarms.yaml", submission.path / "app.py"
     for path in (alarms, app):
         if not path.is_file():
             pytest.fail(f"{path.name} is missing from the submission", pytrace=False)
     folder = pipeline.code_folder({"processor/app.py": app})
     submission.load("processor.app", code_dir=folder, environ=ENVIRONMENT)
-    return Submission(alarms, app, submission.isolation)
+    return Submission(alarms, app, submission.isolation, class_cache)
 
 
 def describe(run: ScenarioRun) -> str:

@@ -23,7 +23,8 @@ from the submission applies.
 ``class`` takes every sub-folder of SUBMISSIONS (except hidden ones) as one student, named by
 the folder; it writes ``OUT/<student>/results.json`` (Gradescope's format), the pytest output
 ``OUT/<student>/grading.log`` and ``OUT/gradebook.csv`` (student,points,max_points,status with
-status graded, timed out or crashed).
+status graded, timed out or crashed). Its gradings share a scratch folder for the class
+(``--class-cache``: the ``class_cache`` fixture), removed when the class is graded.
 """
 
 from __future__ import annotations
@@ -261,9 +262,10 @@ def grade_once(lab: Lab, submission: Path | None, time_limit: float, log: IO[byt
 
 
 def grade_student(
-    lab: Lab, folder: Path, out: Path, time_limit: float, max_points: float
+    lab: Lab, folder: Path, out: Path, time_limit: float, max_points: float, *extra: str
 ) -> Outcome:
-    """Grade one student's folder into ``out/<student>/``; never raises."""
+    """Grade one student's folder into ``out/<student>/`` (``extra``: more pytest arguments);
+    never raises."""
     student = folder.name
     target = out / student
     results = target / "results.json"
@@ -271,7 +273,7 @@ def grade_student(
         target.mkdir(parents=True, exist_ok=True)
         results.unlink(missing_ok=True)  # a stale file from an earlier run must not count
         with (target / "grading.log").open("wb") as log:
-            graded = grade_once(lab, folder, time_limit, log)
+            graded = grade_once(lab, folder, time_limit, log, *extra)
         status, reason = _judge(graded, time_limit, target / "grading.log")
         if status == "graded":
             assert graded.data is not None
@@ -341,7 +343,8 @@ def grade_class(
     outcomes: list[Outcome] = []
     # One server of each kind for the class, not one per submission: the workers' (learners'
     # code) and the gradings' (pytest, moto and botocore imported and warmed once).
-    with share_fork_server() as workers, serve_gradings(lab.path) as gradings:
+    with share_fork_server() as workers, serve_gradings(lab.path) as gradings, \
+            tempfile.TemporaryDirectory(prefix="labgrader-class-") as class_cache:
         with _running_lock:
             _running.add(workers)  # not an orphan
             _grading_server = gradings
@@ -351,7 +354,8 @@ def grade_class(
                 time_limit = default_time_limit(lab, tests)
             print(f"{len(students)} submissions, {fmt(max_points)} points, "
                   f"{fmt(time_limit)} s at most for each", flush=True)
-            outcomes = _grade_all(lab, students, out, jobs, time_limit, max_points)
+            outcomes = _grade_all(lab, students, out, jobs, time_limit, max_points,
+                                  f"--class-cache={class_cache}")
         finally:
             with _running_lock:
                 _grading_server = None
@@ -366,12 +370,12 @@ def grade_class(
 
 
 def _grade_all(lab: Lab, students: list[Path], out: Path, jobs: int, time_limit: float,
-               max_points: float) -> list[Outcome]:
+               max_points: float, *extra: str) -> list[Outcome]:
     """Grade the students, ``jobs`` at a time; Ctrl-C stops every grading at once."""
     outcomes: list[Outcome] = []
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures = [pool.submit(grade_student, lab, student, out, time_limit, max_points)
+        futures = [pool.submit(grade_student, lab, student, out, time_limit, max_points, *extra)
                    for student in students]
         for future in as_completed(futures):
             outcome = future.result()

@@ -11,6 +11,10 @@ Loaded by ``labs/conftest.py`` (``pytest_plugins = ["labgrader.plugin"]``) or wi
   imports a file from it in a worker process (``lambdasim.isolation``): the learner's code
   never runs in this process, cannot open the lab's reference solution, and an import that
   fails is tried once per run;
+* the ``class_cache`` fixture is the folder every grading of one class shares (``--class-cache
+  DIR``, which ``labgrader class`` gives; None when one submission is graded), for what a test
+  computes from its inputs alone and keys by their content (lab 04: a run of a processor file
+  that several submissions hand in unchanged); the learner's code cannot open it;
 * a pytest.ini or conftest.py of the submission's folder that pytest picked up (the folder
   given as ``--submission DIR`` looks like a test path to pytest) voids the run: score 0;
 * at the end it prints a score table, and with ``--results-json FILE`` writes Gradescope's
@@ -74,6 +78,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "private copy); its lab.toml names the reference solution that submissions may not open",
     )
     group.addoption(
+        "--class-cache",
+        metavar="DIR",
+        default=None,
+        help="a folder every grading of one class shares (the class command gives one): the "
+        "class_cache fixture",
+    )
+    group.addoption(
         "--results-json",
         metavar="FILE",
         default=None,
@@ -88,6 +99,15 @@ def pytest_configure(config: pytest.Config) -> None:
     grader = Grader(config)
     config.stash[_GRADER] = grader
     config.pluginmanager.register(grader, "labgrader-grader")
+
+
+@pytest.fixture
+def class_cache(request: pytest.FixtureRequest) -> Path | None:
+    """The folder every grading of this class shares (``labgrader class``), None when one
+    submission is graded. Keep there only what a test computes from inputs alone, named by
+    their content: any grading of the class may read it."""
+    found: Path | None = request.config.stash[_GRADER].class_cache
+    return found
 
 
 @pytest.fixture
@@ -122,6 +142,8 @@ class Grader:
         self.results_json = Path(results_json).resolve() if results_json else None
         origin = config.getoption("lab_origin")
         self.lab_origin = Path(origin).resolve() if origin else None
+        class_cache = config.getoption("class_cache")
+        self.class_cache = Path(class_cache).resolve() if class_cache else None
         self.results: dict[str, GradedTest] = {}
         self.notes: list[str] = []  # about the whole run, e.g. collection errors
         self.failed_imports: dict[str, str] = {}  # imports that failed, tried once per run
@@ -140,6 +162,8 @@ class Grader:
             origin = Lab.load(self.lab_origin) if self.lab_origin is not None else lab
             solution = origin.solution_dir
             protected = [solution / f for f in lab.student_files] if solution is not None else []
+            if self.class_cache is not None:  # other learners' runs
+                protected.append(self.class_cache)
             # A loop must be caught by these limits before the test's own time limit ends it:
             # then a failed import is remembered, and a looping call is killed.
             # A call that keeps the grader busy (a loop of sleeps) is stopped inside the test's

@@ -161,6 +161,12 @@ class AlarmEvaluator:
         self.evaluations = 0
         self.events = True
 
+    @property
+    def interval_s(self) -> int:
+        """Seconds between two evaluations of the alarms that exist: 60, or 10 while one has a
+        period under a minute."""
+        return self._interval_us // _US
+
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         moto_state.set_alarm_listeners(self._alarms_changed, self._state_set)

@@ -934,6 +934,23 @@ class MetricPoint:
     stats: tuple[float, float, float, float] | None = None
     distribution: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
+    def as_datum(self) -> dict[str, Any]:
+        """The point as a PutMetricData datum (Timestamp naive UTC, as moto keeps it)."""
+        from datetime import datetime, timedelta
+
+        datum: dict[str, Any] = {
+            "MetricName": self.name, "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions],
+            "Timestamp": datetime(1970, 1, 1) + timedelta(microseconds=self.at_us)}
+        if self.unit is not None:
+            datum["Unit"] = self.unit
+        if self.distribution is not None:
+            datum["Values"], datum["Counts"] = list(self.distribution[0]), list(self.distribution[1])
+        elif self.stats is not None:
+            datum["StatisticValues"] = dict(zip(("SampleCount", "Sum", "Minimum", "Maximum"), self.stats))
+        else:
+            datum["Value"] = self.value
+        return datum
+
 
 def cloudwatch_backend(account_id: str, region: str) -> Any:
     from moto.cloudwatch.models import cloudwatch_backends
@@ -1011,6 +1028,14 @@ def alarm_history(account_id: str, region: str) -> list[dict[str, Any]]:
     """Every history item of the account and Region, oldest first."""
     history: list[dict[str, Any]] = cloudwatch_backend(account_id, region).__dict__.get(ALARM_HISTORY_ATTR, [])
     return list(history)
+
+
+def metric_regions() -> list[tuple[str, str]]:
+    """(account, Region) of every CloudWatch backend moto has made."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return [(account_id, region) for account_id, account_backends in list(cloudwatch_backends.items())
+            for region in list(account_backends.keys())]
 
 
 def metric_points(account_id: str, region: str, start: int) -> tuple[list[MetricPoint], int]:

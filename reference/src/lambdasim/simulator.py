@@ -44,6 +44,7 @@ from .errors import SimulatorAlreadyRunning, SimulatorError, SimulatorNotRunning
 from .functions import CodeLoader, HandlerMapping, placeholder_zip
 from .iot import IotRulesEngine
 from .location import LocationService
+from .metric_recording import MetricRecorder, MetricRecording, schedule_replay
 from .dynamodb_capacity import DynamoDBCapacity, DynamoDBLimits
 from .dynamodb_kinesis import KinesisStreamingDestinations
 from .dynamodb_ttl import TtlSweeper
@@ -837,6 +838,29 @@ class Simulator:
         """Logs and metrics of the simulation (`lambdasim.telemetry`): `flush()`,
         `set_max_memory_used(...)`, counters."""
         return self._telemetry
+
+    def record_metrics(self, every_s: int = 60) -> MetricRecording:
+        """Start recording the CloudWatch metric data as alarm evaluations every `every_s`
+        seconds (60, or 10 for alarms with a period under a minute) would read it; the
+        recording fills until the simulation ends (`lambdasim.metric_recording`)."""
+        self._require_running()
+        if every_s not in (10, 60):
+            raise ValueError(f"every_s must be 10 or 60, the alarm evaluator's intervals, not {every_s}")
+        recorder = MetricRecorder(MetricRecording(every_s, self.now), scheduler=self._scheduler,
+                                  clock_us=lambda: self._clock.micros, flush=self._telemetry.flush)
+        recorder.start()
+        self._undo.append(recorder.stop)
+        return recorder.recording
+
+    def replay_metrics(self, recording: MetricRecording) -> None:
+        """Write `recording`'s metric data into moto's CloudWatch at the instants it was read,
+        each before an alarm evaluation of the same instant. Call it before creating the alarms
+        that read it (ValueError otherwise): an alarm created first would be evaluated first."""
+        self._require_running()
+        if moto_state.cloudwatch_alarms():
+            raise ValueError("replay_metrics must come before the alarms are created: at an instant "
+                             "they share, an alarm evaluated before the data is written misses it")
+        schedule_replay(recording, self._scheduler)
 
     @property
     def recursion_stops(self) -> list[RecursionStop]:

@@ -1,15 +1,22 @@
 """Incident scenarios: the orders pipeline on the virtual clock, an alarm set beside it, and one
 incident injected, to see which alarms page, and when.
 
-`run_scenario(name, seed)` deploys module 1's pipeline (`serverless_course.pipeline`) and an
-alarm set (a CloudFormation template deployed as a second stack, its parameters the names of
-what it watches: `ALARM_PARAMETERS`), puts a steady stream of `OrderPlaced` events on the bus
-(one order a minute, the seed jittering each arrival by up to 10 s: steady, so that a quiet
-window means something broke), injects the scenario's incident, runs `SPAN_S` virtual seconds
-and returns a `ScenarioRun`: what happened and when, every alarm transition and SNS
-notification (`sim.alarms`), and the processor's log lines. Orders go straight onto the bus,
-without API Gateway and the ingest function, to keep a run cheap: the alarms watch the path
-from the rule on.
+`run_scenario(name, seed)` runs module 1's pipeline (`serverless_course.pipeline`), puts a
+steady stream of `OrderPlaced` events on the bus (one order a minute, the seed jittering each
+arrival by up to 10 s: steady, so that a quiet window means something broke), injects the
+scenario's incident, runs `SPAN_S` virtual seconds and returns a `ScenarioRun`: what happened
+and when, every transition and SNS notification of an alarm set (a CloudFormation template, its
+parameters the names of what it watches: `ALARM_PARAMETERS`), and the processor's log lines.
+Orders go straight onto the bus, without API Gateway and the ingest function, to keep a run
+cheap: the alarms watch the path from the rule on.
+
+Alarms only watch, so the pipeline runs without them (`record_scenario`, its metric data recorded
+as alarm evaluations read it: `lambdasim.metric_recording`), and the alarm set is then deployed
+in a simulation of its own that replays that data at the instants it was read
+(`evaluate_alarms`): the same transitions at the same instants as beside the pipeline
+(tests/observability/test_incidents.py), and one run of the pipeline serves every alarm set
+judged on it (`run_scenario` keeps the recordings: a learner changing alarms.yaml, a class of
+learners whose processors are the same file).
 
 The scenarios (`SCENARIOS`): a downstream outage (the orders table fails every write for 20
 minutes), a poison flood (malformed orders), a throttle storm (the processor's concurrency
@@ -24,23 +31,29 @@ for). An incident starts at a seeded minute after a warm-up in which the alarms 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
 import random
 import warnings
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from serverless_course import pipeline
 from serverless_course.capacity.pipeline import Durations
 from serverless_course.pipeline import orders_contract as contract
 from serverless_course.pipeline import traffic
 
+if TYPE_CHECKING:
+    from lambdasim.metric_recording import MetricRecording
+
 __all__ = ["ALARM_PARAMETERS", "PITFALL_ALARMS", "REFERENCE_ALARMS", "REFERENCE_PROCESSOR", "SCENARIOS",
-           "SPAN_S", "Incident", "Page", "ScenarioRun", "Transition", "plot_alarm_timeline", "run_scenario"]
+           "SPAN_S", "Incident", "Page", "ScenarioRecording", "ScenarioRun", "Transition", "evaluate_alarms",
+           "plot_alarm_timeline", "record_scenario", "run_scenario"]
 
 # The reference alarm set and the processor instrumented for it: lab 04's solution.
 REFERENCE_SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "lab04_alarms_that_page"
@@ -285,9 +298,10 @@ def _short(alarm: str) -> str:
     return "-".join(parts[3:]) if len(parts) > 3 and parts[0] == "orders" else alarm
 
 
-def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
+def _names(stack: Any) -> dict[str, str]:
+    """The values of `ALARM_PARAMETERS`: what the pipeline's resources are called."""
     out = stack.outputs
-    values = {
+    return {
         "ProcessorFunctionName": stack.function_name("ProcessorFunction"),
         "OrdersQueueName": out["QueueUrl"].rsplit("/", 1)[-1],
         "DeadLetterQueueName": out["DeadLetterQueueUrl"].rsplit("/", 1)[-1],
@@ -297,8 +311,12 @@ def _alarm_parameters(stack: Any, template: dict[str, Any]) -> dict[str, str]:
         "EventBusName": out["EventBusName"],
         "OrderPlacedRuleName": stack.physical_id("OrderPlacedRule").split("|")[-1],
     }
+
+
+def _alarm_parameters(names: dict[str, str], template: dict[str, Any]) -> dict[str, str]:
+    """The names the alarm template declares as parameters."""
     declared = template.get("Parameters") or {}
-    return {k: v for k, v in values.items() if k in declared}
+    return {k: v for k, v in names.items() if k in declared}
 
 
 def _load_template(path: Path) -> dict[str, Any]:
@@ -329,32 +347,62 @@ def _log_lines(sim: Any, function: str) -> list[str]:
     return [line for line in lines if line and not line.startswith(platform)]
 
 
-def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
-                 processor: Path | None = REFERENCE_PROCESSOR,
-                 isolation: Any = None, span_s: int = SPAN_S, until_budget_ends: bool = False) -> ScenarioRun:
-    """Run scenario `name` (a key of `SCENARIOS`) on `seed` with the alarm template `alarms` and
-    the processor `processor` (a file replacing `processor/app.py`; None: the pipeline's own).
-    ``isolation`` (graders) runs a replaced processor in worker processes; ``span_s`` is the
-    virtual time run (a lesson runs longer, to see the recovery). ``until_budget_ends``
-    (graders, who count only the pages within the budget) stops an incident's run when its
-    detection budget ends: everything is scheduled as for ``span_s``, so the run up to then is
-    the full run's, and the incident's recovery, most of a run's work, is not played."""
+@dataclass(frozen=True)
+class ScenarioRecording:
+    """One run of a scenario's pipeline, with no alarm set: what alarm sets are judged against
+    (`evaluate_alarms`). `names` are the values of `ALARM_PARAMETERS`; `metrics` the metric data
+    as alarm evaluations every `metrics.every_s` seconds read it; `log_lines` the processor's."""
+
+    scenario: str
+    seed: int
+    incident: Incident | None
+    span_s: int
+    orders_sent: int
+    names: dict[str, str]
+    metrics: MetricRecording
+    log_lines: list[str]
+
+
+def record_scenario(name: str, seed: int, *, processor: Path | None = REFERENCE_PROCESSOR,
+                    isolation: Any = None, span_s: int = SPAN_S, until_budget_ends: bool = False,
+                    every_s: int = 60) -> ScenarioRecording:
+    """Run scenario `name` (a key of `SCENARIOS`) on `seed` with the processor `processor` (a
+    file replacing `processor/app.py`; None: the pipeline's own), recording its metric data for
+    alarm evaluations every `every_s` seconds. ``isolation`` (graders) runs a replaced
+    processor in worker processes; ``span_s`` is the virtual time run (a lesson runs longer, to
+    see the recovery). ``until_budget_ends`` (graders, who count only the pages within the
+    budget) stops an incident's run when its detection budget ends: everything is scheduled as
+    for ``span_s``, so the run up to then is the full run's, and the incident's recovery, most
+    of a run's work, is not played."""
+    with _playing(name, seed, processor, isolation, span_s, until_budget_ends) as play:
+        metrics = play.sim.record_metrics(every_s)
+        play.sim.run_for(play.run_s)
+        return ScenarioRecording(name, seed, play.incident, play.run_s, play.orders_sent, _names(play.stack),
+                                 metrics, _log_lines(play.sim, play.stack.function_name("ProcessorFunction")))
+
+
+@dataclass(frozen=True)
+class _Playing:
+    """A scenario set up and scheduled, ready to run for `run_s`."""
+
+    sim: Any
+    stack: Any
+    incident: Incident | None
+    run_s: int
+    orders_sent: int  # by the end of run_s
+
+
+@contextlib.contextmanager
+def _playing(name: str, seed: int, processor: Path | None, isolation: Any, span_s: int,
+             until_budget_ends: bool) -> Iterator[_Playing]:
     from lambdasim import Simulator
 
     spec = SCENARIOS[name]
-    template = _load_template(alarms)
     rng = random.Random(f"{name}:{seed}")
-    with contextlib.ExitStack() as quiet:
-        quiet.enter_context(warnings.catch_warnings())
-        warnings.filterwarnings("ignore", message="No application metrics")
-        quiet.enter_context(contextlib.redirect_stdout(open(os.devnull, "w")))
-        sim = quiet.enter_context(Simulator(seed=seed))
+    with _quiet(), Simulator(seed=seed) as sim:
         replace = {"ProcessorFunction": {"processor/app.py": processor}} if processor else None
         stack = pipeline.deploy(sim, replace=replace, validate=False, isolation=isolation)
-        sim.deploy(alarms, stack_name="orders-alarms", validate=False,
-                                 parameters=_alarm_parameters(stack, template))
-        function = stack.function_name("ProcessorFunction")
-        Durations().set_in(sim, stack.function_name("IngestFunction"), function,
+        Durations().set_in(sim, stack.function_name("IngestFunction"), stack.function_name("ProcessorFunction"),
                            int(stack.parameters["ProcessorMemorySize"]))
 
         start_s = rng.randint(*WARM_UP_MINUTES) * 60.0
@@ -373,7 +421,97 @@ def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
         run_s = span_s
         if until_budget_ends and incident is not None:
             run_s = min(span_s, math.ceil(incident.start_s + incident.budget_s))
-        sim.run_for(run_s)
+        yield _Playing(sim, stack, incident, run_s, sum(at <= run_s for at in arrivals))
+
+
+def evaluate_alarms(alarms: Path, recording: ScenarioRecording) -> ScenarioRun:
+    """The alarm template `alarms` deployed in a simulation of its own (its parameters the
+    names of what the recorded pipeline's resources were called) and evaluated for the
+    recording's span against its metric data, written at the instants it was read: every
+    transition and page as beside the recorded run. ValueError if the alarms are evaluated more
+    often than the recording was read (an alarm with a period under a minute needs a recording
+    made with ``every_s=10``)."""
+    run = _evaluate(alarms, _load_template(alarms), recording)
+    if isinstance(run, int):
+        raise ValueError(f"{alarms.name} is evaluated every {run} s; the recording was read every "
+                         f"{recording.metrics.every_s} s: record with every_s={run}")
+    return run
+
+
+def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
+                 processor: Path | None = REFERENCE_PROCESSOR, isolation: Any = None,
+                 span_s: int = SPAN_S, until_budget_ends: bool = False,
+                 recordings: Path | None = None) -> ScenarioRun:
+    """Scenario `name` on `seed` with the alarm template `alarms` beside the pipeline with the
+    processor `processor`: `record_scenario`, then `evaluate_alarms`. The pipeline's run is
+    recorded once per processor (by content), scenario, seed and span, and kept in this process;
+    with ``recordings``, a folder, it is also kept there for other processes (a class's
+    gradings), one process recording while the others wait. Arguments as `record_scenario`'s."""
+    template = _load_template(alarms)  # a template that does not parse fails before any run
+    every_s = 60
+    while True:
+        recording = _recording(name, seed, processor, isolation, span_s, until_budget_ends, every_s, recordings)
+        run = _evaluate(alarms, template, recording)
+        if not isinstance(run, int):
+            return run
+        every_s = run  # alarms with a period under a minute: read the run every 10 s
+
+
+_RECORDINGS_KEPT = 32
+_recordings: OrderedDict[str, ScenarioRecording] = OrderedDict()  # this process's, newest last
+
+
+def _recording(name: str, seed: int, processor: Path | None, isolation: Any, span_s: int,
+               until_budget_ends: bool, every_s: int, folder: Path | None) -> ScenarioRecording:
+    code = hashlib.sha256(processor.read_bytes()).hexdigest() if processor is not None else "pipeline"
+    key = hashlib.sha256(repr((code, name, seed, span_s, until_budget_ends, every_s)).encode()).hexdigest()
+    recording = _recordings.get(key)
+    if recording is None:
+        def record() -> ScenarioRecording:
+            return record_scenario(name, seed, processor=processor, isolation=isolation, span_s=span_s,
+                                   until_budget_ends=until_budget_ends, every_s=every_s)
+        recording = record() if folder is None else _kept_in(folder, key, record)
+    _recordings[key] = recording
+    _recordings.move_to_end(key)
+    while len(_recordings) > _RECORDINGS_KEPT:
+        _recordings.popitem(last=False)
+    return recording
+
+
+def _kept_in(folder: Path, key: str, record: Callable[[], ScenarioRecording]) -> ScenarioRecording:
+    """The recording stored in `folder` under `key`, made by `record()` first if it is not
+    there; a process that finds another making it waits for it (a lock file per key)."""
+    import fcntl
+    import pickle
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.pickle"
+    with open(folder / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            with path.open("rb") as f:
+                recording: ScenarioRecording = pickle.load(f)
+            return recording
+        recording = record()
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as f:
+            pickle.dump(recording, f, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)
+        return recording
+
+
+def _evaluate(alarms: Path, template: dict[str, Any], recording: ScenarioRecording) -> ScenarioRun | int:
+    """`evaluate_alarms`, or the evaluation interval the alarms need if the recording was read
+    less often."""
+    from lambdasim import Simulator
+
+    with _quiet(), Simulator(seed=recording.seed, start=recording.metrics.start) as sim:
+        sim.replay_metrics(recording.metrics)
+        sim.deploy(alarms, stack_name="orders-alarms", validate=False,
+                   parameters=_alarm_parameters(recording.names, template))
+        if not recording.metrics.serves(sim.alarms.interval_s):
+            return sim.alarms.interval_s
+        sim.run_for(recording.span_s)
 
         described = sim.client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         descriptions = {a["AlarmName"]: a.get("AlarmDescription", "")
@@ -383,5 +521,15 @@ def run_scenario(name: str, seed: int, *, alarms: Path = REFERENCE_ALARMS,
                  for n in sim.alarms.notifications if n.message.get("NewStateValue") == "ALARM"]
         transitions = [Transition(tr.at.timestamp() - t0, tr.alarm, tr.old_state, tr.new_state)
                        for tr in sim.alarms.transitions]
-        return ScenarioRun(name, seed, incident, run_s, sum(at <= run_s for at in arrivals), transitions, pages,
-                           _log_lines(sim, function), sorted(descriptions))
+    r = recording
+    return ScenarioRun(r.scenario, r.seed, r.incident, r.span_s, r.orders_sent, transitions, pages,
+                       r.log_lines, sorted(descriptions))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Without the pipeline's chatter: Powertools' warning of a batch with no metrics, and
+    what handlers print."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+        warnings.filterwarnings("ignore", message="No application metrics")
+        yield
