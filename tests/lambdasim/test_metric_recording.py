@@ -6,6 +6,7 @@ evaluation is the same whether the run happens beside it or was recorded."""
 
 from __future__ import annotations
 
+import functools
 import json
 import pickle
 from collections.abc import Callable
@@ -84,58 +85,58 @@ def judged(recording: Any, fast: bool, then: Callable[[Simulator], None] = lambd
         return changes(sim)
 
 
-def record(every_s: int) -> Any:
+DURATION = {"Namespace": "AWS/Lambda", "MetricName": "Duration", "Period": 600,
+            "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
+            "Statistics": ["SampleCount", "Sum", "Maximum"]}
+
+
+def duration_statistics(sim: Simulator) -> list[tuple[float, float, float]]:
+    answer = sim.client("cloudwatch").get_metric_statistics(
+        StartTime=sim.now - timedelta(seconds=SPAN_S), EndTime=sim.now, **DURATION)["Datapoints"]
+    return sorted((d["SampleCount"], d["Sum"], d["Maximum"]) for d in answer)
+
+
+@functools.cache
+def recorded(every_s: int) -> tuple[Any, list[tuple[float, float, float]]]:
+    """The run recorded every `every_s` seconds, through a pickle (a class's gradings share
+    recordings through files), and GetMetricStatistics of its Duration at its end."""
     with simulator() as sim:
         recording = sim.record_metrics(every_s)
         run(sim)
         sim.run_for(SPAN_S)
-    return recording
+        return pickle.loads(pickle.dumps(recording)), duration_statistics(sim)
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["minute-alarms", "with-a-10-s-alarm"])
-def test_alarms_judged_on_a_recording_change_state_as_beside_the_run(fast: bool) -> None:
+# The runs are shared by the tests (one worker).
+pytestmark = pytest.mark.xdist_group("metric-recording")
+
+
+def test_minute_alarms_judged_on_a_recording_change_state_as_beside_the_run() -> None:
     """Every transition, at the same instant with the same reason: a p99 of Lambda's Duration, the
-    Average of ConcurrentExecutions, an SQS gauge, a composite; with a 10 s alarm on a high-resolution metric, the evaluations every
-    10 s read a recording made every 10 s. The recording survives pickling (a class's gradings
-    share it through files)."""
-    expected = beside(fast)
+    Average of ConcurrentExecutions, an SQS gauge, a composite; on a recording read every minute
+    or every 10 s (a multiple serves). GetMetricStatistics over the replayed data answers what
+    it answered in the run."""
+    expected = beside(fast=False)
     alarmed = {alarm for _, alarm, _, new, _ in expected if new == "ALARM"}
-    assert alarmed == {"worker-p99", "worker-concurrency", "backlog-depth", "worker-unwell"} | (
-        {"cart-errors-10s"} if fast else set())
-    recording = pickle.loads(pickle.dumps(record(10 if fast else 60)))
-    assert judged(recording, fast) == expected
-
-
-def test_a_recording_serves_evaluations_at_its_grain_or_a_multiple_of_it() -> None:
-    """A minute's recording cannot serve 10 s evaluations (an alarm with a 10 s period: evaluated
-    every 10 s); a 10 s recording serves minute alarms."""
-    minute, ten = record(60), record(10)
-    assert minute.serves(60) and not minute.serves(10) and ten.serves(60) and ten.serves(10)
-    assert judged(ten, fast=False) == judged(minute, fast=False)
-
-
-def test_replayed_data_is_what_the_run_wrote() -> None:
-    """GetMetricStatistics over the replayed data answers what it answered in the run; replaying
-    after the alarms are created is refused (an alarm evaluated before the data at a shared
-    instant would miss it)."""
-    query = {"Namespace": "AWS/Lambda", "MetricName": "Duration", "Period": 600,
-             "Dimensions": [{"Name": "FunctionName", "Value": "worker"}],
-             "Statistics": ["SampleCount", "Sum", "Maximum"]}
-
-    def statistics(sim: Simulator) -> list[tuple[float, float, float]]:
-        answer = sim.client("cloudwatch").get_metric_statistics(
-            StartTime=sim.now - timedelta(seconds=SPAN_S), EndTime=sim.now, **query)["Datapoints"]
-        return sorted((d["SampleCount"], d["Sum"], d["Maximum"]) for d in answer)
-
-    with simulator() as sim:
-        recording = sim.record_metrics(60)
-        run(sim)
-        sim.run_for(SPAN_S)
-        original = statistics(sim)
+    assert alarmed == {"worker-p99", "worker-concurrency", "backlog-depth", "worker-unwell"}
+    (minute, original), (ten, _) = recorded(60), recorded(10)
     replayed: list[Any] = []
-    judged(recording, fast=False, then=lambda sim: replayed.extend(statistics(sim)))
+    assert judged(minute, fast=False, then=lambda sim: replayed.extend(duration_statistics(sim))) == expected
     assert replayed == original and len(original) == 4
-    with Simulator(seed=9, start=recording.start) as sim:
+    assert ten.serves(60) and judged(ten, fast=False) == expected
+
+
+def test_a_10_s_alarm_needs_a_recording_read_every_10_s() -> None:
+    """An alarm with a 10 s period on a high-resolution metric is evaluated every 10 s: judged on a
+    recording read every 10 s, it changes state as beside the run; a minute's recording does not
+    serve it. Replaying after the alarms are created is refused (an alarm evaluated before the
+    data at a shared instant would miss it)."""
+    expected = beside(fast=True)
+    assert "cart-errors-10s" in {alarm for _, alarm, _, new, _ in expected if new == "ALARM"}
+    (minute, _), (ten, _) = recorded(60), recorded(10)
+    assert ten.serves(10) and not minute.serves(10)
+    assert judged(ten, fast=True) == expected
+    with Simulator(seed=9, start=ten.start) as sim:
         alarms(sim, fast=False)
         with pytest.raises(ValueError, match="before the alarms are created"):
-            sim.replay_metrics(recording)
+            sim.replay_metrics(ten)
