@@ -530,6 +530,6 @@ def _evaluate(alarms: Path, template: dict[str, Any], recording: ScenarioRecordi
 def _quiet() -> Iterator[None]:
     """Without the pipeline's chatter: Powertools' warning of a batch with no metrics, and
     what handlers print."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+    with warnings.catch_warnings(), open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         warnings.filterwarnings("ignore", message="No application metrics")
         yield
