@@ -205,9 +205,12 @@ class AlarmEvaluator:
 
     # -- evaluating -----------------------------------------------------------------------------
     def evaluate_now(self) -> None:
-        """Evaluate every alarm at this instant (the ticks call it; lessons need not)."""
+        """Evaluate every alarm at this instant (the ticks call it; lessons need not), each on the
+        metric data as it stands at this instant, read once for all of them."""
         at_us = self._clock_us()
         self._before_evaluation()
+        for index in self._indexes.values():
+            index.refresh()
         found = moto_state.cloudwatch_alarms()
         composites = []
         for account_id, region, alarm in found:
@@ -220,9 +223,9 @@ class AlarmEvaluator:
 
     def _index(self, account_id: str, region: str) -> _MetricIndex:
         index = self._indexes.get((account_id, region))
-        if index is None:
+        if index is None:  # the first alarm of this account and Region
             index = self._indexes[(account_id, region)] = _MetricIndex(account_id, region)
-        index.refresh()
+            index.refresh()
         return index
 
     def _evaluate_metric_alarm(self, account_id: str, region: str, alarm: dict[str, Any], at_us: int) -> None:
