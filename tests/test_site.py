@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.xdist_group("site")
 
 PUBLISHED_SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
+# `mkdocs build` under 30 s, counted in CPU seconds (mkdocs and what it starts): wall time on a
+# machine busy with other tests measures the neighbours as much as the build.
 SITE_BUILD_BUDGET_SECONDS = 30
 
 LESSON_URL = "notebooks/00-lambda-realities/01-sqs-batch-size/"
@@ -54,17 +57,18 @@ LESSON_URL = "notebooks/00-lambda-realities/01-sqs-batch-size/"
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site_dir = tmp_path_factory.mktemp("site")
-    started = time.perf_counter()
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
     )
-    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
-    print(f"site built in {elapsed:.1f} s")
-    assert elapsed < SITE_BUILD_BUDGET_SECONDS, f"site build took {elapsed:.1f} s"
+    print(f"site built in {time.perf_counter() - started:.1f} s ({cpu:.1f} s of CPU)")
+    assert cpu < SITE_BUILD_BUDGET_SECONDS, f"site build took {cpu:.1f} s of CPU"
     return site_dir
 
 
