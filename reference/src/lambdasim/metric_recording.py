@@ -29,19 +29,18 @@ from datetime import datetime
 from typing import Any
 
 from . import moto_state
+from .clock import seconds_to_micros
 from .telemetry.sink import MotoSink
-
-_US = 1_000_000
 
 
 @dataclass
 class MetricRecording:
     """What `every_s`-second alarm evaluations of a run read: `instants`, (virtual time in
-    microseconds, account, Region, the data that appeared since the instant before), in time
-    order. Filled while the recorded simulation runs; picklable."""
+    microseconds, account, Region, the data that appeared since the instant before; at the
+    first, all moto held), in time order. Filled while the recorded simulation runs; picklable."""
 
     every_s: int
-    start: datetime  # the recorded simulation's start
+    start: datetime  # when the recording began: a simulation replaying it starts there
     instants: list[tuple[int, str, str, tuple[moto_state.MetricPoint, ...]]] = field(default_factory=list)
 
     def serves(self, evaluation_interval_s: int) -> bool:
@@ -61,7 +60,9 @@ class MetricRecorder:
         self._tick: Any = None
 
     def start(self) -> None:
-        interval = self.recording.every_s * _US
+        # Like the evaluator's ticks, these are scheduled after the simulation's minute
+        # publications (service metrics) began, so at a shared instant they run after them.
+        interval = seconds_to_micros(self.recording.every_s)
         self._tick = self._scheduler.call_at((self._clock_us() // interval + 1) * interval, self._read, daemon=True)
 
     def stop(self) -> None:
@@ -77,12 +78,12 @@ class MetricRecorder:
                 account_id, region, self._positions[(account_id, region)])
             if points:
                 self.recording.instants.append((at_us, account_id, region, tuple(points)))
-        self._tick = self._scheduler.call_at(at_us + self.recording.every_s * _US, self._read, daemon=True)
+        self._tick = self._scheduler.call_at(at_us + seconds_to_micros(self.recording.every_s), self._read,
+                                             daemon=True)
 
 
-def schedule_replay(recording: MetricRecording, scheduler: Any) -> list[Any]:
-    """Schedule the writes of `recording`'s data at its instants (`Simulator.replay_metrics`);
-    the scheduled calls."""
+def schedule_replay(recording: MetricRecording, scheduler: Any) -> None:
+    """Schedule the writes of `recording`'s data at its instants (`Simulator.replay_metrics`)."""
     sinks: dict[tuple[str, str], MotoSink] = {}
 
     def write(account_id: str, region: str, points: tuple[moto_state.MetricPoint, ...]) -> None:
@@ -95,8 +96,8 @@ def schedule_replay(recording: MetricRecording, scheduler: Any) -> list[Any]:
         for namespace, data in by_namespace.items():
             sink.put_metric_data(namespace, data)
 
-    return [scheduler.call_at(at_us, write, account_id, region, points, daemon=True)
-            for at_us, account_id, region, points in recording.instants]
+    for at_us, account_id, region, points in recording.instants:
+        scheduler.call_at(at_us, write, account_id, region, points, daemon=True)
 
 
 __all__ = ["MetricRecorder", "MetricRecording", "schedule_replay"]

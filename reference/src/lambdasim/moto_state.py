@@ -935,12 +935,12 @@ class MetricPoint:
     distribution: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def as_datum(self) -> dict[str, Any]:
-        """The point as a PutMetricData datum (Timestamp naive UTC, as moto keeps it)."""
-        from datetime import datetime, timedelta
+        """The point as a PutMetricData datum."""
+        from .clock import from_micros
 
         datum: dict[str, Any] = {
             "MetricName": self.name, "Dimensions": [{"Name": n, "Value": v} for n, v in self.dimensions],
-            "Timestamp": datetime(1970, 1, 1) + timedelta(microseconds=self.at_us)}
+            "Timestamp": from_micros(self.at_us)}
         if self.unit is not None:
             datum["Unit"] = self.unit
         if self.distribution is not None:
