@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,26 +37,81 @@ def test_reference_alarm_set_deploys_with_its_dashboard() -> None:
             "DeadLetterQueueUrl", "RedriveDeadLetterQueueUrl", "RuleDeadLetterQueueUrl")}
 
 
+def logical(alarm: str) -> str:
+    """An alarm's name without the random suffix CloudFormation gives a name it generates (moto
+    draws it from the seeded stream, whose position differs beside the pipeline)."""
+    return alarm.rsplit("-", 1)[0]
+
+
+def beside(scenario: str, seed: int, alarms: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The transitions and pages of `alarms` deployed beside the pipeline's run (graded span)."""
+    template = incidents._load_template(alarms)
+    with incidents._playing(scenario, seed, incidents.REFERENCE_PROCESSOR, None, incidents.SPAN_S, True) as play:
+        play.sim.deploy(alarms, stack_name="orders-alarms", validate=False,
+                        parameters=incidents._alarm_parameters(incidents._names(play.stack), template))
+        play.sim.run_for(play.run_s)
+        t0 = play.sim.now.timestamp() - play.sim.elapsed
+        return ([(t.at.timestamp() - t0, logical(t.alarm), t.old_state, t.new_state)
+                 for t in play.sim.alarms.transitions],
+                [(n.at.timestamp() - t0, logical(n.alarm)) for n in play.sim.alarms.notifications
+                 if n.message.get("NewStateValue") == "ALARM"])
+
+
+def judged_changes(run: incidents.ScenarioRun) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    return ([(t.at_s, logical(t.alarm), t.old_state, t.new_state) for t in run.transitions],
+            [(p.at_s, logical(p.alarm)) for p in run.pages])
+
+
 def test_alarms_judged_on_a_recording_change_state_as_beside_the_run() -> None:
     """Alarms only read metrics (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html):
     the reference set deployed beside the pipeline's run through an outage, and the same set in
     a simulation of its own fed the run's recorded metric data, make the same transitions at the
     same instants and send the same pages (the processor's EMF metrics, SQS's, Lambda's, the
     burn-rate composites; tests/lambdasim/test_metric_recording.py pins the rule itself)."""
-    scenario = "downstream outage"
-    alarms, template = incidents.REFERENCE_ALARMS, incidents._load_template(incidents.REFERENCE_ALARMS)
-    with incidents._playing(scenario, 211, incidents.REFERENCE_PROCESSOR, None, incidents.SPAN_S, True) as play:
-        play.sim.deploy(alarms, stack_name="orders-alarms", validate=False,
-                        parameters=incidents._alarm_parameters(incidents._names(play.stack), template))
-        play.sim.run_for(play.run_s)
-        t0 = play.sim.now.timestamp() - play.sim.elapsed
-        beside = [(t.at.timestamp() - t0, t.alarm, t.old_state, t.new_state) for t in play.sim.alarms.transitions]
-        beside_pages = [(n.at.timestamp() - t0, n.alarm) for n in play.sim.alarms.notifications
-                        if n.message.get("NewStateValue") == "ALARM"]
+    scenario, alarms = "downstream outage", incidents.REFERENCE_ALARMS
+    expected = beside(scenario, 211, alarms)
     judged = incidents.evaluate_alarms(alarms, incidents.record_scenario(scenario, 211, until_budget_ends=True))
-    assert judged.detected and beside_pages
-    assert [(t.at_s, t.alarm, t.old_state, t.new_state) for t in judged.transitions] == beside
-    assert [(p.at_s, p.alarm) for p in judged.pages] == beside_pages
+    assert judged.detected and expected[1]
+    assert judged_changes(judged) == expected
+
+
+# An alarm with a 10 s period (on a standard-resolution metric: in the 10 s after each minute
+# begins its Sum has the minute's datum), which the simulator evaluates every 10 s.
+TEN_SECOND_ALARMS = """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  ProcessorFunctionName: {Type: String}
+Resources:
+  Pages: {Type: "AWS::SNS::Topic"}
+  ProcessorInvokedLately:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Invocations
+      Dimensions: [{Name: FunctionName, Value: !Ref ProcessorFunctionName}]
+      Statistic: Sum
+      Period: 10
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref Pages]
+"""
+
+
+def test_an_alarm_set_evaluated_every_10_s_is_judged_on_a_run_read_every_10_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The minute's recording does not serve an alarm evaluated every 10 s: run_scenario records
+    the run again, read every 10 s, and the alarm changes state as it does beside the run."""
+    alarms = tmp_path / "alarms.yaml"
+    alarms.write_text(TEN_SECOND_ALARMS)
+    grains: list[int] = []
+    record = incidents.record_scenario
+    monkeypatch.setattr(incidents, "record_scenario", lambda *a, **k: grains.append(k["every_s"]) or record(*a, **k))
+    monkeypatch.setattr(incidents, "_recordings", type(incidents._recordings)())
+    judged = incidents.run_scenario("rule typo", 5, alarms=alarms, until_budget_ends=True)
+    expected = beside("rule typo", 5, alarms)
+    assert grains == [60, 10]
+    assert len(expected[1]) >= 3 and judged_changes(judged) == expected
 
 
 def test_a_run_is_recorded_once_for_every_alarm_set_judged_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
