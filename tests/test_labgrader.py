@@ -388,25 +388,38 @@ import pytest
 @pytest.mark.points(1)
 def test_the_class_cache_is_shared(class_cache, submission):
     assert class_cache is not None, "no class cache: one submission graded alone"
-    name = (submission.path / "handler.py").read_text().strip()
+    name = (submission.path / "helpers.py").read_text().strip()
     (class_cache / name).write_text(name)
     seen = sorted(p.name for p in class_cache.iterdir())
     assert seen == (["A"] if name == "A" else ["A", "B"]), seen
+    assert submission.load("handler").peek(str(class_cache / "A")) == "refused"
 '''
+# The learner's code, which must not read what other learners' gradings kept.
+PEEK = """\
+def peek(path):
+    try:
+        with open(path) as f:
+            f.read()
+    except PermissionError:
+        return "refused"
+    return "read"
+"""
 
 
 def test_a_classs_gradings_share_one_cache_folder(tmp_path: Path) -> None:
     """``labgrader class`` gives every grading the same scratch folder (the ``class_cache``
-    fixture: students graded one at a time see what those before them kept); one submission
-    graded alone has none."""
+    fixture: students graded one at a time see what those before them kept), which the
+    learners' code cannot open; one submission graded alone has none."""
     lab = tmp_path / "lab"
     shutil.copytree(MINI, lab)
     (lab / "tests" / "test_mini.py").write_text(CLASS_CACHE_TEST)
     students = tmp_path / "students"
     for name in ("A", "B"):
         (students / name).mkdir(parents=True)
-        (students / name / "handler.py").write_text(name)
+        (students / name / "helpers.py").write_text(name)
+        (students / name / "handler.py").write_text(PEEK)
     outcomes = grade_class(Lab.load(lab), students, tmp_path / "out", jobs=1)
     assert [(o.student, o.points) for o in outcomes] == [("A", 1), ("B", 1)], outcomes
+    assert all("class's shared folder" in o.flags and "reference solution" not in o.flags for o in outcomes)
     _, alone = grade(tmp_path, lab, students / "A")
     assert alone["score"] == 0 and "no class cache" in outputs(alone)

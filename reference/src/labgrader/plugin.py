@@ -280,9 +280,14 @@ class Grader:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         refused = sorted({path for iso in self._isolations.values() for path in iso.refused})
-        if refused:
+        shared = [p for p in refused if self.class_cache is not None and Path(p).is_relative_to(self.class_cache)]
+        solution = [p for p in refused if p not in shared]
+        if solution:
             self.notes.append("FLAGGED: the submission tried to open the lab's reference solution "
-                              f"({', '.join(refused)}); it was refused.")
+                              f"({', '.join(solution)}); it was refused.")
+        if shared:
+            self.notes.append("FLAGGED: the submission tried to open what other submissions' gradings "
+                              f"kept in the class's shared folder ({', '.join(shared)}); it was refused.")
         notes = {
             pytest.ExitCode.INTERRUPTED: "The grading was interrupted: tests not run earn 0.",
             pytest.ExitCode.INTERNAL_ERROR: "pytest hit an internal error: tests not run earn 0.",
